@@ -1,0 +1,274 @@
+"""The ``rag`` command: each command parses, calls the library, renders. Answers go to stdout;
+progress, logs and errors go to stderr."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Any, Optional
+
+# Before any model library loads: no hub traffic, no weight-loading bars on the user's terminal.
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from .types import Answer, RagError
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, help="Cited answers from a folder of articles.")
+err = Console(stderr=True)
+
+IndexDir = Annotated[Path, typer.Option("--index-dir", help="Where the index lives.")]
+Corpus = Annotated[Optional[Path], typer.Option("--corpus", help="Folder of text files to answer from (default: the one the index was built from, else seeds/).")]
+K = Annotated[Optional[int], typer.Option("-k", "--k", help="Passages to retrieve.")]
+ConfigFile = Annotated[Optional[Path], typer.Option("--config", help="A TOML settings file (default: ./rag.toml if present).")]
+Generator = Annotated[Optional[str], typer.Option("--generator", "-g", help="extractive (default, offline), openai, or llama.")]
+Model = Annotated[Optional[str], typer.Option("--model", help="Chat model for --generator openai.")]
+BaseUrl = Annotated[Optional[str], typer.Option("--base-url", help="OpenAI-compatible endpoint (default: OPENAI_BASE_URL).")]
+Gguf = Annotated[Optional[Path], typer.Option("--gguf", help="GGUF weights for --generator llama.")]
+KeepUnsupported = Annotated[Optional[bool], typer.Option("--keep-unsupported/--drop-unsupported", help="Keep answer sentences no citation supports, flagged.")]
+Verify = Annotated[Optional[str], typer.Option("--verify", help="How citations are checked: lexical (default) or llm.")]
+Threads = Annotated[Optional[int], typer.Option("--threads", help="CPU threads for the embedding model.")]
+
+
+@app.callback()
+def main(verbose: Annotated[int, typer.Option("--verbose", "-v", count=True, help="-v info, -vv debug logs on stderr.")] = 0) -> None:
+    level = logging.WARNING if verbose == 0 else logging.INFO if verbose == 1 else logging.DEBUG
+    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    import bm25s  # noqa: F401  (it sets its own logger to DEBUG on import: import first, then quieten)
+
+    for noisy in ("faiss.loader", "bm25s", "httpx", "sentence_transformers"):
+        logging.getLogger(noisy).setLevel(max(level, logging.WARNING))
+
+
+@contextmanager
+def _errors() -> Iterator[None]:
+    """The one place library errors become a one-line message and a non-zero exit."""
+    try:
+        yield
+    except RagError as e:
+        err.print(f"[red]error:[/red] {e}", highlight=False, soft_wrap=True)
+        raise typer.Exit(1) from None
+    except KeyboardInterrupt:
+        err.print("interrupted")
+        raise typer.Exit(130) from None
+
+
+def _settings(config: Path | None, **overrides: Any) -> Any:
+    from .config import Settings
+
+    return Settings.load(config, **overrides)
+
+
+@contextmanager
+def _progress(label: str) -> Iterator[Callable[[str, int, int], None]]:
+    with Progress(TextColumn(label), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=err, transient=True) as bar:
+        task = bar.add_task(label, total=None)
+
+        def update(stage: str, done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
+        yield update
+
+
+def _open(index_dir: Path, corpus: Path | None, settings: Any) -> Any:
+    from .assistant import Assistant
+
+    with _progress("embedding changed files") as update:
+        assistant = Assistant.open(index_dir, corpus, settings, progress=update)
+    r = assistant.build_report
+    if r is not None and r.changed:
+        err.print(f"indexed {r.files} files ({len(r.embedded_files)} embedded, {len(r.removed_files)} removed) in {r.seconds:.1f}s", highlight=False)
+    return assistant
+
+
+def render(answer: Answer) -> str:
+    """The answer with [n] markers, then the numbered source list."""
+    if answer.abstained:
+        why = f" ({answer.notes[0]})" if answer.notes else ""
+        return f"{answer.text}{why}"
+    lines = [answer.text, ""]
+    for n, c in enumerate(answer.citations, 1):
+        lines.append(f'[{n}] {c.file}:{c.sentence} "{c.text}"')
+    lines.extend(f"note: {n}" for n in answer.notes)
+    return "\n".join(lines)
+
+
+@app.command()
+def index(
+    folder: Annotated[Path, typer.Argument(help="Folder of text files.")] = Path("seeds"),
+    index_dir: IndexDir = Path("index"),
+    rebuild: Annotated[bool, typer.Option("--rebuild", help="Start over instead of updating (needed after changing index settings).")] = False,
+    config: ConfigFile = None,
+    threads: Threads = None,
+) -> None:
+    """Index FOLDER: split, chunk, embed and store; only changed files are embedded again."""
+    with _errors():
+        from .embed import load_embedder
+        from .store import build_index
+
+        settings = _settings(config, threads=threads)
+        embedder = load_embedder(settings.embedder, settings.threads, settings.batch_size)
+        with _progress("embedding") as update:
+            r = build_index(folder, index_dir, settings, embedder, rebuild=rebuild, progress=update)
+        typer.echo(
+            f"{r.files} files, {r.sentences} sentences, {r.chunks} chunks in {r.seconds:.2f}s "
+            f"({len(r.embedded_files)} embedded, {r.reused_files} unchanged, {len(r.removed_files)} removed) -> {index_dir}"
+        )
+
+
+@app.command()
+def ask(
+    question: Annotated[str, typer.Argument(help="The question, in quotes.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print the full answer record as JSON.")] = False,
+    k: K = None,
+    index_dir: IndexDir = Path("index"),
+    corpus: Corpus = None,
+    config: ConfigFile = None,
+    generator: Generator = None,
+    model: Model = None,
+    base_url: BaseUrl = None,
+    gguf: Gguf = None,
+    verify: Verify = None,
+    keep_unsupported: KeepUnsupported = None,
+    threads: Threads = None,
+) -> None:
+    """Answer one QUESTION with a citation after every sentence."""
+    with _errors():
+        settings = _settings(config, k=k, generator=generator, model=model, base_url=base_url, gguf=gguf,
+                             verify=verify, keep_unsupported=keep_unsupported, threads=threads)
+        answer = _open(index_dir, corpus, settings).ask(question)
+        typer.echo(json.dumps(answer.to_dict(), indent=2, ensure_ascii=False) if as_json else render(answer))
+
+
+@app.command()
+def chat(
+    k: K = None,
+    index_dir: IndexDir = Path("index"),
+    corpus: Corpus = None,
+    config: ConfigFile = None,
+    generator: Generator = None,
+    model: Model = None,
+    base_url: BaseUrl = None,
+    gguf: Gguf = None,
+    verify: Verify = None,
+    keep_unsupported: KeepUnsupported = None,
+    threads: Threads = None,
+) -> None:
+    """Ask questions at a prompt; `exit` or Ctrl-D leaves. An error ends the question, not the session."""
+    with _errors():
+        settings = _settings(config, k=k, generator=generator, model=model, base_url=base_url, gguf=gguf,
+                             verify=verify, keep_unsupported=keep_unsupported, threads=threads)
+        assistant = _open(index_dir, corpus, settings)
+    try:
+        import readline  # noqa: F401  (line editing and history for input())
+    except ImportError:  # pragma: no cover - not on every platform
+        pass
+    interactive = sys.stdin.isatty()
+    if interactive:
+        err.print("Ask about the articles; `exit` or Ctrl-D to leave.")
+    while True:
+        try:
+            question = input("? " if interactive else "")
+        except EOFError:
+            break
+        except KeyboardInterrupt:
+            typer.echo("")
+            continue
+        if question.strip().lower() in {"exit", "quit", ":q"}:
+            break
+        if not question.strip():
+            continue
+        try:
+            typer.echo(render(assistant.ask(question)) + "\n")
+        except RagError as e:
+            err.print(f"[red]error:[/red] {e}", highlight=False)
+        except KeyboardInterrupt:
+            err.print("(interrupted)")
+
+
+@app.command()
+def batch(
+    questions: Annotated[Path, typer.Argument(help=".txt (one question a line) or .jsonl (objects with question, optional id).")],
+    out: Annotated[Path, typer.Option("-o", "--out", help="Answers file (JSON Lines); a rerun skips ids already in it.")],
+    k: K = None,
+    index_dir: IndexDir = Path("index"),
+    corpus: Corpus = None,
+    config: ConfigFile = None,
+    generator: Generator = None,
+    model: Model = None,
+    base_url: BaseUrl = None,
+    gguf: Gguf = None,
+    verify: Verify = None,
+    keep_unsupported: KeepUnsupported = None,
+    threads: Threads = None,
+) -> None:
+    """Answer every question in QUESTIONS, one JSON line each, flushed as it is written."""
+    with _errors():
+        from .batch import answered_ids, read_questions, run_batch
+
+        qs = read_questions(questions)  # bad input fails before the model loads
+        todo = len([q for q in qs if q.id not in answered_ids(out)])
+        settings = _settings(config, k=k, generator=generator, model=model, base_url=base_url, gguf=gguf,
+                             verify=verify, keep_unsupported=keep_unsupported, threads=threads)
+        assistant = _open(index_dir, corpus, settings)
+        with _progress("answering") as update:
+            update("answer", 0, todo)
+            counter = iter(range(1, todo + 1))
+            report = run_batch(assistant, qs, out, k, on_answer=lambda q, r: update("answer", next(counter), todo))
+        err.print(
+            f"{report.answered} answered ({report.abstained} abstained), {report.failed} failed, "
+            f"{report.skipped} already done -> {out}", highlight=False,
+        )
+        if report.failed:
+            raise typer.Exit(2)
+
+
+@app.command(name="eval")
+def eval_(
+    questions: Annotated[Path, typer.Argument(help="A .jsonl with question, answerable, answer_all and gold.")],
+    out: Annotated[Optional[Path], typer.Option("-o", "--out", help="Also keep the answers here (resumable).")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the full report as JSON.")] = False,
+    k: K = None,
+    index_dir: IndexDir = Path("index"),
+    corpus: Corpus = None,
+    config: ConfigFile = None,
+    generator: Generator = None,
+    model: Model = None,
+    base_url: BaseUrl = None,
+    threads: Threads = None,
+) -> None:
+    """Answer a labelled question file and score answers, citations, retrieval and abstention."""
+    with _errors():
+        import tempfile
+
+        from .batch import iter_records, read_questions, run_batch
+        from .evaluate import evaluate
+
+        qs = read_questions(questions)
+        settings = _settings(config, k=k, generator=generator, model=model, base_url=base_url, threads=threads)
+        assistant = _open(index_dir, corpus, settings)
+        with tempfile.TemporaryDirectory() as tmp:
+            path = out or Path(tmp) / "answers.jsonl"
+            with _progress("answering") as update:
+                run_batch(assistant, qs, path, k, on_answer=lambda q, r: update("answer", qs.index(q) + 1, len(qs)))
+            report = evaluate(qs, iter_records(path), assistant.index)
+        if as_json:
+            typer.echo(json.dumps(report, indent=2))
+            return
+        for key, value in report.items():
+            if key != "per_question":
+                typer.echo(f"{key:30} {value}")
+        for row in report["per_question"]:
+            flags = " ".join(f"{k}={v}" for k, v in row.items() if k != "id")
+            typer.echo(f"  {row['id']:>6}  {flags}")

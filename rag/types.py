@@ -1,0 +1,182 @@
+"""The records that flow between pipeline stages, and the error tree the library raises."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+
+# ---------------------------------------------------------------------------------------------- errors
+class RagError(Exception):
+    """Base of every error the library raises on purpose; the message names the problem and the fix."""
+
+
+class ConfigError(RagError):
+    """A setting is invalid (bad value, unreadable config file)."""
+
+
+class CorpusError(RagError):
+    """The corpus folder is missing, empty or unreadable."""
+
+
+class IndexMissingError(RagError):
+    """No index exists where one was asked for."""
+
+
+class IndexMismatchError(RagError):
+    """The index on disk was built with other settings, another embedder or another format."""
+
+
+class InputError(RagError):
+    """A question or a question file is malformed."""
+
+
+class GeneratorError(RagError):
+    """The answer generator failed (no key, refused connection, unknown model, malformed reply)."""
+
+
+# --------------------------------------------------------------------------------------------- records
+@dataclass(frozen=True)
+class Document:
+    """One source file as read from disk."""
+
+    file: str  # path relative to the corpus folder, with forward slashes: the name users see
+    text: str
+    sha256: str
+
+
+@dataclass(frozen=True)
+class Sentence:
+    """One source sentence; ``document.text[start:end] == text``."""
+
+    file: str
+    n: int  # 1-based within its file
+    start: int
+    end: int
+    text: str
+
+    @property
+    def key(self) -> str:
+        return f"{self.file}:{self.n}"
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """A few neighbouring sentences of one file: the unit of retrieval."""
+
+    id: int  # row in the index; stable only within one index generation
+    file: str
+    first: int  # 1-based number of its first sentence
+    last: int  # 1-based number of its last sentence, inclusive
+    text: str
+
+
+@dataclass(frozen=True)
+class Hit:
+    """A retrieved chunk with its fused score and the retrievers that found it."""
+
+    chunk: Chunk
+    score: float
+    via: tuple[str, ...]  # e.g. ("dense", "bm25")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "file": self.chunk.file,
+            "chunk": self.chunk.id,
+            "sentences": [self.chunk.first, self.chunk.last],
+            "score": round(self.score, 6),
+            "via": list(self.via),
+            "text": self.chunk.text,
+        }
+
+
+@dataclass(frozen=True)
+class Citation:
+    """A checked pointer from an answer sentence to one source sentence."""
+
+    file: str
+    sentence: int
+    start: int
+    end: int
+    text: str
+    support: float | None = None  # the verifier's score, when one was computed
+
+    @classmethod
+    def of(cls, s: Sentence, support: float | None = None) -> Citation:
+        return cls(s.file, s.n, s.start, s.end, s.text, support)
+
+    @property
+    def key(self) -> str:
+        return f"{self.file}:{self.sentence}"
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        if self.support is None:
+            del d["support"]
+        else:
+            d["support"] = round(self.support, 4)
+        return d
+
+
+@dataclass(frozen=True)
+class AnswerSentence:
+    text: str
+    citations: tuple[Citation, ...]
+    unsupported: bool = False  # kept although no citation survived checking (--keep-unsupported)
+
+    def to_dict(self) -> dict[str, Any]:
+        d: dict[str, Any] = {"text": self.text, "citations": [c.to_dict() for c in self.citations]}
+        if self.unsupported:
+            d["unsupported"] = True
+        return d
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What ``Assistant.ask`` returns; ``to_dict()`` is the JSON record of ``--json`` and batch lines."""
+
+    question: str
+    sentences: tuple[AnswerSentence, ...]
+    abstained: bool
+    passages: tuple[Hit, ...]
+    id: str | None = None
+    generator: str = "extractive"
+    notes: tuple[str, ...] = ()  # what happened on the way, e.g. a fallback to the extractive answer
+    timings: dict[str, float] = field(default_factory=dict)
+
+    ABSTAIN_TEXT = "The articles do not say."
+
+    @property
+    def citations(self) -> list[Citation]:
+        """Distinct citations in order of first use: the numbered source list."""
+        seen: dict[str, Citation] = {}
+        for s in self.sentences:
+            for c in s.citations:
+                seen.setdefault(c.key, c)
+        return list(seen.values())
+
+    @property
+    def text(self) -> str:
+        """The answer with ``[n]`` markers numbering ``self.citations``."""
+        if self.abstained:
+            return self.ABSTAIN_TEXT
+        number = {c.key: i for i, c in enumerate(self.citations, 1)}
+        parts = []
+        for s in self.sentences:
+            marks = "".join(f"[{number[c.key]}]" for c in s.citations)
+            flag = " [unsupported]" if s.unsupported else ""
+            parts.append(f"{s.text}{' ' if marks else ''}{marks}{flag}")
+        return " ".join(parts)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "question": self.question,
+            "answer": self.text,
+            "abstained": self.abstained,
+            "generator": self.generator,
+            "sentences": [s.to_dict() for s in self.sentences],
+            "passages": [h.to_dict() for h in self.passages],
+            "notes": list(self.notes),
+            "timings": {k: round(v, 4) for k, v in self.timings.items()},
+        }

@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# Creates .venv and installs the project with its test tools; fast when nothing changed.
+set -euo pipefail
+cd "$(dirname "$0")"
+python=${PYTHON:-python3}
+[[ -x .venv/bin/python ]] || "$python" -m venv .venv
+stamp=".venv/.installed-$(cat pyproject.toml | sha256sum | cut -c1-16)"
+if [[ ! -e $stamp ]]; then
+  .venv/bin/python -m pip install --quiet --upgrade pip
+  # torch first and pinned: the CPU build on this machine's disk, not a multi-GB CUDA download.
+  .venv/bin/python -m pip install --quiet "torch==2.13.0"
+  .venv/bin/python -m pip install --quiet -e '.[dev]'
+  rm -f .venv/.installed-* && touch "$stamp"
+fi

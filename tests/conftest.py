@@ -1,0 +1,59 @@
+"""Shared fixtures: the real embedding model and a real index of the seed articles, built once per session."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from rag.assistant import Assistant
+from rag.config import Settings
+from rag.embed import load_embedder
+from rag.store import build_index
+
+ROOT = Path(__file__).resolve().parent.parent
+SEEDS = ROOT / "seeds"
+DEV = ROOT.parent / "shared" / "eval" / "dev.jsonl"
+DEV_COPY = Path(__file__).parent / "data" / "dev.jsonl"  # the same file, for clones without shared/
+
+
+@pytest.fixture(scope="session")
+def settings() -> Settings:
+    return Settings()
+
+
+@pytest.fixture(scope="session")
+def embedder(settings):
+    return load_embedder(settings.embedder, settings.threads, settings.batch_size)
+
+
+@pytest.fixture(scope="session")
+def corpus(tmp_path_factory) -> Path:
+    """A private copy of the seeds, so no test touches the working tree."""
+    path = tmp_path_factory.mktemp("corpus") / "seeds"
+    shutil.copytree(SEEDS, path)
+    return path
+
+
+@pytest.fixture(scope="session")
+def index_dir(tmp_path_factory, corpus, settings, embedder) -> Path:
+    path = tmp_path_factory.mktemp("index") / "index"
+    build_index(corpus, path, settings, embedder)
+    return path
+
+
+@pytest.fixture(scope="session")
+def assistant(index_dir, settings) -> Assistant:
+    return Assistant.from_index(index_dir, settings)
+
+
+@pytest.fixture(scope="session")
+def dev_path() -> Path:
+    return DEV if DEV.is_file() else DEV_COPY
+
+
+@pytest.fixture(scope="session")
+def dev(dev_path) -> list[dict]:
+    return [json.loads(line) for line in dev_path.read_text().splitlines() if line.strip()]

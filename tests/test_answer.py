@@ -1,0 +1,69 @@
+import pytest
+
+from rag.evaluate import facts_found, is_gold
+from rag.types import InputError
+
+
+def test_retrieval_returns_ranked_passages_from_both_retrievers(assistant):
+    answer = assistant.ask("Which other cloud providers is OpenAI exploring?")
+    scores = [h.score for h in answer.passages]
+    assert len(answer.passages) == assistant.settings.k and scores == sorted(scores, reverse=True)
+    assert any("Google Cloud" in h.chunk.text for h in answer.passages[:2])
+    assert {v for h in answer.passages for v in h.via} == {"dense", "bm25"}
+
+
+def test_dev_questions_answered_with_facts_and_gold_or_abstained(assistant, dev):
+    for q in dev:
+        answer = assistant.ask(q["question"], id=q["id"])
+        if not q["answerable"]:
+            assert answer.abstained, (q["id"], answer.text)
+            assert answer.sentences == () and answer.text == answer.ABSTAIN_TEXT
+            continue
+        assert not answer.abstained, (q["id"], answer.notes)
+        assert facts_found(answer.text, q["answer_all"]), (q["id"], answer.text)
+        assert any(is_gold(c.file, c.text, q["gold"]) for c in answer.citations), (q["id"], answer.text)
+
+
+def test_every_sentence_is_cited_and_every_citation_is_verbatim(assistant, dev, corpus):
+    for q in dev:
+        answer = assistant.ask(q["question"])
+        for s in answer.sentences:
+            assert s.citations
+            for c in s.citations:
+                source = (corpus / c.file).read_text(encoding="utf-8")
+                assert source[c.start : c.end] == c.text
+                assert assistant.index.sentence(c.file, c.sentence).text == c.text
+                assert any(c.file == h.chunk.file and h.chunk.first <= c.sentence <= h.chunk.last for h in answer.passages)
+
+
+def test_an_answer_opening_with_a_pointer_back_brings_its_antecedent(assistant):
+    answer = assistant.ask("What could trigger a complex legal battle between the companies?")
+    cited = [(c.file, c.sentence) for c in answer.citations]
+    (file, n), = [(c.file, c.sentence) for c in answer.citations if "complex legal battle" in c.text]
+    assert (file, n - 1) in cited and cited.index((file, n - 1)) < cited.index((file, n))
+
+
+def test_abstention_says_why(assistant):
+    answer = assistant.ask("How many GPUs will the Stargate data centers hold?")
+    assert answer.abstained and "gpus" in answer.notes[0]
+
+
+def test_record_schema(assistant):
+    record = assistant.ask("What did Microsoft gain after ChatGPT succeeded?", id="q7").to_dict()
+    assert record["id"] == "q7" and record["abstained"] is False
+    assert record["answer"].endswith("[1]")
+    citation = record["sentences"][0]["citations"][0]
+    assert set(citation) >= {"file", "sentence", "start", "end", "text"}
+    assert {"file", "chunk", "score", "text"} <= set(record["passages"][0])
+    assert set(record["timings"]) == {"embed", "retrieve", "answer", "total"}
+
+
+@pytest.mark.parametrize("bad", ["", "   \n ", "x" * 5000])
+def test_bad_questions_raise_input_error(assistant, bad):
+    with pytest.raises(InputError):
+        assistant.ask(bad)
+
+
+def test_ask_many_numbers_questions_in_order(assistant):
+    answers = list(assistant.ask_many(["Who invested $1 billion in OpenAI in 2019?", ("x", "What is Stargate?")]))
+    assert [a.id for a in answers] == ["1", "x"]

@@ -1,0 +1,132 @@
+"""The commands through Typer's runner, in-process, against an index built under tmp_path."""
+
+import json
+import shutil
+
+import pytest
+from typer.testing import CliRunner
+
+from rag.cli import app
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def index_copy(tmp_path, index_dir):
+    path = tmp_path / "index"
+    shutil.copytree(index_dir, path)
+    return path
+
+
+def run(*args, input=None):
+    return runner.invoke(app, [str(a) for a in args], input=input)
+
+
+def test_index_prints_a_summary(tmp_path, corpus):
+    result = run("index", corpus, "--index-dir", tmp_path / "ix")
+    assert result.exit_code == 0, result.output
+    assert "5 files, 155 sentences" in result.stdout and "5 embedded" in result.stdout
+    again = run("index", corpus, "--index-dir", tmp_path / "ix")
+    assert "0 embedded, 5 unchanged" in again.stdout
+
+
+def test_ask_renders_markers_and_sources(index_copy):
+    result = run("ask", "Which outlet reported that OpenAI wants to weaken Microsoft's control over its products?", "--index-dir", index_copy)
+    assert result.exit_code == 0, result.output
+    answer, sources = result.stdout.split("\n\n", 1)
+    assert answer.rstrip().endswith("[1]") and "AIbase" in answer
+    assert sources.startswith('[1] 000_804249f35b507f04.txt:2 "AIbase reported')
+
+
+def test_ask_json_is_the_full_record(index_copy):
+    result = run("ask", "What does Microsoft want before approving OpenAI's transformation?", "--json", "-k", 3, "--index-dir", index_copy)
+    record = json.loads(result.stdout)
+    assert len(record["passages"]) == 3 and record["sentences"][0]["citations"][0]["file"].endswith(".txt")
+
+
+def test_ask_builds_the_index_on_first_use(tmp_path, corpus):
+    result = run("ask", "Who is the CEO of Microsoft?", "--index-dir", tmp_path / "fresh", "--corpus", corpus)
+    assert result.exit_code == 0, result.output
+    assert "Satya Nadella" in result.stdout and (tmp_path / "fresh" / "manifest.json").is_file()
+
+
+def test_chat_answers_until_exit_and_survives_errors(index_copy):
+    result = run("chat", "--index-dir", index_copy, input="Which other cloud providers is OpenAI exploring?\n" + "x" * 3000 + "\nexit\nnever asked\n")
+    assert result.exit_code == 0, result.output
+    assert "Google Cloud" in result.stdout
+    assert "error:" in result.stderr and "never asked" not in result.output
+
+
+def test_batch_writes_one_line_per_question_and_resumes(tmp_path, index_copy):
+    questions = tmp_path / "q.txt"
+    questions.write_text("What did Microsoft gain after ChatGPT succeeded?\n\nWho is the CEO of Microsoft?\n", encoding="utf-8")
+    out = tmp_path / "answers.jsonl"
+    first = run("batch", questions, "-o", out, "--index-dir", index_copy)
+    assert first.exit_code == 0, first.output
+    lines = [json.loads(x) for x in out.read_text().splitlines()]
+    assert [r["id"] for r in lines] == ["1", "2"] and all(r["sentences"] for r in lines)
+
+    # A crash mid-write leaves a torn line; a rerun cuts it and answers only what is missing.
+    with out.open("a") as f:
+        f.write('{"id": "3", "quest')
+    questions.write_text(questions.read_text() + "What is the name of OpenAI's chief financial officer?\n", encoding="utf-8")
+    second = run("batch", questions, "-o", out, "--index-dir", index_copy)
+    assert second.exit_code == 0, second.output
+    lines = [json.loads(x) for x in out.read_text().splitlines()]
+    assert [r["id"] for r in lines] == ["1", "2", "3"] and lines[2]["abstained"] is True
+    assert "1 answered" in second.stderr and "2 already done" in second.stderr
+
+
+def test_batch_on_the_dev_set_meets_the_bar(tmp_path, index_copy, dev_path):
+    out = tmp_path / "dev-answers.jsonl"
+    result = run("batch", dev_path, "-o", out, "--index-dir", index_copy)
+    assert result.exit_code == 0, result.output
+    from rag.batch import iter_records, read_questions
+    from rag.evaluate import evaluate
+    from rag.store import load_index
+    from rag.config import Settings
+
+    report = evaluate(read_questions(dev_path), list(iter_records(out)), load_index(index_copy, Settings()))
+    assert report["answer_facts"] == 1.0 and report["gold_cited"] == 1.0
+    assert report["abstained_when_unanswerable"] == 1.0 and report["abstained_when_answerable"] == 0.0
+    assert report["citations_verbatim"] == 1.0 and report["sentences_with_citation"] == 1.0
+
+
+def test_eval_prints_the_figures(index_copy, dev_path):
+    result = run("eval", dev_path, "--index-dir", index_copy, "--json")
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert report["questions"] == 12 and report["gold_retrieved"] == 1.0
+
+
+@pytest.mark.parametrize(
+    "content, suffix, message",
+    [
+        ('{"question": "ok"}\nnot json\n', ".jsonl", "q.jsonl:2: not valid JSON"),
+        ('{"id": 1}\n', ".jsonl", 'needs a "question"'),
+        ('{"id": 1, "question": "a"}\n{"id": 1, "question": "b"}\n', ".jsonl", "used twice"),
+        ("question\n", ".csv", "must end in .txt"),
+        ("\n\n", ".txt", "holds no questions"),
+    ],
+)
+def test_bad_question_files_get_one_line_and_a_nonzero_exit(tmp_path, index_copy, content, suffix, message):
+    path = tmp_path / f"q{suffix}"
+    path.write_text(content, encoding="utf-8")
+    out = tmp_path / "out.jsonl"
+    out.write_text('{"id": "kept", "answer": "earlier work"}\n')
+    result = run("batch", path, "-o", out, "--index-dir", index_copy)
+    assert result.exit_code == 1
+    assert message in result.stderr and result.stderr.count("\n") == 1 and "Traceback" not in result.output
+    assert out.read_text() == '{"id": "kept", "answer": "earlier work"}\n'
+
+
+def test_missing_corpus_and_mismatched_index_are_one_line_errors(tmp_path, index_copy):
+    result = run("index", tmp_path / "nowhere", "--index-dir", tmp_path / "ix")
+    assert result.exit_code == 1 and "does not exist" in result.stderr
+    config = tmp_path / "rag.toml"
+    config.write_text("chunk_sentences = 5\n")
+    result = run("ask", "anything?", "--index-dir", index_copy, "--config", config)
+    assert result.exit_code == 1 and "rag index --rebuild" in result.stderr and "Traceback" not in result.output
+    config.write_text("k = 0\n")
+    result = run("ask", "anything?", "--index-dir", index_copy, "--config", config)
+    assert result.exit_code == 1 and "invalid setting k" in result.stderr

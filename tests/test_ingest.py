@@ -1,0 +1,100 @@
+from pathlib import Path
+
+import pytest
+
+from rag.ingest import load_documents, make_chunks, split_sentences
+from rag.types import CorpusError, Document
+
+from .conftest import SEEDS
+
+
+@pytest.fixture(scope="module")
+def docs():
+    return load_documents(SEEDS)
+
+
+def test_every_sentence_is_its_span_numbered_from_one(docs):
+    assert len(docs) == 5
+    for doc in docs:
+        sentences = split_sentences(doc)
+        assert [s.n for s in sentences] == list(range(1, len(sentences) + 1))
+        for s in sentences:
+            assert doc.text[s.start : s.end] == s.text
+            assert s.text == s.text.strip() and s.text
+        # Spans do not overlap and leave out nothing but whitespace.
+        ends = [0] + [s.end for s in sentences]
+        for prev_end, s in zip(ends, sentences):
+            assert s.start >= prev_end
+            assert doc.text[prev_end : s.start].strip() == ""
+        assert doc.text[sentences[-1].end :].strip() == ""
+
+
+def _sentence_with(docs, needle):
+    hits = [s for d in docs for s in split_sentences(d) if needle in s.text]
+    assert len(hits) == 1, hits
+    return hits[0].text
+
+
+@pytest.mark.parametrize(
+    "needle, starts, ends",
+    [
+        ("U.S. Federal Trade Commission", "It is worth noting", "in the AI field."),  # abbreviation mid-sentence
+        ("(i.e., artificial general intelligence", "Meanwhile, Microsoft wants", "partnership will terminate."),
+        ("Our long-term stable partnership", "Despite this, representatives", 'working together in the future."'),  # quote
+        ("$1 billion in OpenAI in 2019.", "Microsoft first invested", "in 2019."),
+        ("Tiff in tech", "Source: theweek.in", "nearing a split?"),  # a domain name is no sentence end
+    ],
+)
+def test_hard_boundaries_in_the_seeds(docs, needle, starts, ends):
+    text = _sentence_with(docs, needle)
+    assert text.startswith(starts) and text.endswith(ends)
+
+
+def test_headings_without_full_stop_are_sentences_of_their_own(docs):
+    doc = next(d for d in docs if d.file.startswith("003"))
+    texts = [s.text for s in split_sentences(doc)]
+    assert "Cloud Infrastructure and Exclusivity Concerns" in texts
+    assert "Emerging Competition" in texts
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("The U.S. economy grew. It was fast.", ["The U.S. economy grew.", "It was fast."]),
+        ("Revenue fell from 20% to 10% by 2030. Microsoft objected.", ["Revenue fell from 20% to 10% by 2030.", "Microsoft objected."]),
+        ('She said "Stop. Now." Then she left.', ['She said "Stop. Now."', "Then she left."]),
+        ("Title line\r\nFirst sentence here. Second one.\r\n", ["Title line", "First sentence here.", "Second one."]),
+    ],
+)
+def test_splitting_table(text, expected):
+    doc = Document("x.txt", text, "0")
+    sentences = split_sentences(doc)
+    assert [s.text for s in sentences] == expected
+    assert all(text[s.start : s.end] == s.text for s in sentences)
+
+
+def test_chunks_cover_every_sentence_with_the_asked_overlap(docs):
+    sentences = split_sentences(docs[0])
+    chunks = make_chunks(sentences, 3, 1)
+    covered = {n for c in chunks for n in range(c.first, c.last + 1)}
+    assert covered == {s.n for s in sentences}
+    for a, b in zip(chunks, chunks[1:]):
+        assert b.first == a.last  # one shared sentence
+    assert chunks[0].text.startswith(sentences[0].text)
+    assert [c.id for c in chunks] == list(range(len(chunks)))
+
+
+def test_load_documents_refuses_missing_or_empty_folders(tmp_path):
+    with pytest.raises(CorpusError, match="does not exist"):
+        load_documents(tmp_path / "nope")
+    with pytest.raises(CorpusError, match="no .* files"):
+        load_documents(tmp_path)
+
+
+def test_load_documents_skips_binary_and_hidden_files(tmp_path: Path):
+    (tmp_path / "good.txt").write_text("One sentence.", encoding="utf-8")
+    (tmp_path / "bad.txt").write_bytes(b"\xff\xfe\x00garbage")
+    (tmp_path / ".hidden.txt").write_text("Secret.", encoding="utf-8")
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "more.md").write_text("Nested file.", encoding="utf-8")
+    assert [d.file for d in load_documents(tmp_path)] == ["good.txt", "sub/more.md"]
