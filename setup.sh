@@ -6,9 +6,9 @@ python=${PYTHON:-python3}
 [[ -x .venv/bin/python ]] || "$python" -m venv .venv
 stamp=".venv/.installed-$(cat pyproject.toml | sha256sum | cut -c1-16)"
 if [[ ! -e $stamp ]]; then
-  .venv/bin/python -m pip install --quiet --upgrade pip
+  .venv/bin/python -m pip install -qq --upgrade pip
   # torch first and pinned: the CPU build on this machine's disk, not a multi-GB CUDA download.
-  .venv/bin/python -m pip install --quiet "torch==2.13.0"
-  .venv/bin/python -m pip install --quiet -e '.[dev]'
+  .venv/bin/python -m pip install -qq "torch==2.13.0"
+  .venv/bin/python -m pip install -qq -e '.[dev]'
   rm -f .venv/.installed-* && touch "$stamp"
 fi

@@ -7,12 +7,15 @@ import time
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
+import numpy as np
+
 from .config import Settings
 from .embed import Embedder, load_embedder
 from .extractive import answer_extractive
+from .llm_answer import Checked, LLMAnswerer, no_supported_sentence_note
 from .retrieve import retrieve
 from .store import BuildReport, Index, Progress, build_index, load_index, read_manifest
-from .types import Answer, AnswerSentence, InputError
+from .types import Answer, AnswerSentence, Hit, InputError
 
 log = logging.getLogger(__name__)
 
@@ -28,7 +31,7 @@ class Assistant:
         self.embedder = embedder
         self.settings = settings
         self.build_report = build_report
-        self._generator = None  # created on first use: the API client is not needed for extractive answers
+        self._generator: LLMAnswerer | None = None  # created on first use: extractive answers need no client
 
     @classmethod
     def from_dir(
@@ -100,8 +103,44 @@ class Assistant:
             qid, q = item if isinstance(item, tuple) else (str(i), item)
             yield self.ask(q, id=qid, k=k)
 
-    def _llm_answer(self, question, query_vector, hits, id):  # type: ignore[no-untyped-def]
-        raise NotImplementedError
+    def _llm_answer(self, question: str, query_vector: np.ndarray, hits: list[Hit], id: str | None) -> Answer:
+        result = self._llm().answer(question, hits)
+        return self._llm_result(question, query_vector, hits, id, result)
+
+    def ask_stream(self, question: str, id: str | None = None, k: int | None = None) -> Iterator[AnswerSentence | Answer]:
+        """Yield each checked answer sentence as the generator finishes it, then the whole Answer.
+        The extractive generator yields its sentences at once."""
+        if self.settings.generator == "extractive":
+            answer = self.ask(question, id, k)
+            yield from answer.sentences
+            yield answer
+            return
+        question = _clean(question)
+        t0 = time.perf_counter()
+        query_vector = self.embedder.embed([question], "query")[0]
+        hits = retrieve(self.index, question, query_vector, k or self.settings.k, self.settings.fetch_factor, self.settings.rrf_k)
+        result = Checked()
+        yield from self._llm().stream(question, hits, result)
+        answer = self._llm_result(question, query_vector, hits, id, result)
+        yield Answer(**{**answer.__dict__, "timings": {"total": time.perf_counter() - t0}})
+
+    def _llm(self) -> LLMAnswerer:
+        if self._generator is None:
+            self._generator = LLMAnswerer(self.settings, self.index, self.embedder)
+        return self._generator
+
+    def _llm_result(self, question: str, query_vector: np.ndarray, hits: list[Hit], id: str | None, result: Checked) -> Answer:
+        name = self.settings.generator
+        supported = [s for s in result.sentences if s.citations]
+        if result.said_no_answer and not result.sentences:
+            return Answer(question, (), True, tuple(hits), id, name, ("the model found no answer in the passages",))
+        if supported:
+            return Answer(question, tuple(result.sentences), False, tuple(hits), id, name, tuple(result.notes))
+        s = self.settings
+        ex = answer_extractive(question, query_vector, hits, self.index, self.embedder, s.abstain_below, s.max_answer_sentences, s.answer_margin)
+        notes = (*result.notes, no_supported_sentence_note(result, name), *((ex.reason,) if ex.reason else ()))
+        sentences = tuple(AnswerSentence(c.text, (c,)) for c in ex.citations)
+        return Answer(question, sentences, ex.abstained, tuple(hits), id, "extractive", notes, fallback=True)
 
 
 def _clean(question: str) -> str:

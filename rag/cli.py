@@ -92,6 +92,30 @@ def _open(index_dir: Path, corpus: Path | None, settings: Any) -> Any:
     return assistant
 
 
+def _answer(assistant: Any, question: str, as_json: bool = False) -> None:
+    """Print one answer; API answers stream sentence by sentence, each once its citations are checked."""
+    from .types import AnswerSentence
+
+    if as_json or assistant.settings.generator == "extractive":
+        answer = assistant.ask(question)
+        typer.echo(json.dumps(answer.to_dict(), indent=2, ensure_ascii=False) if as_json else render(answer))
+        return
+    numbers: dict[str, int] = {}
+    streamed = False
+    for item in assistant.ask_stream(question):
+        if isinstance(item, AnswerSentence):
+            marks = "".join(f"[{numbers.setdefault(c.key, len(numbers) + 1)}]" for c in item.citations)
+            typer.echo(f"{item.text} {marks}{' [unsupported]' if item.unsupported else ''}".rstrip() + " ", nl=False)
+            streamed = True
+        else:
+            if item.fallback or item.abstained or not streamed:
+                if streamed:
+                    typer.echo("\n(those sentences lost their citations on checking)", err=True)
+                typer.echo(render(item))
+            else:
+                typer.echo("\n\n" + "\n".join(render(item).split("\n")[2:]))
+
+
 def render(answer: Answer) -> str:
     """The answer with [n] markers, then the numbered source list."""
     if answer.abstained:
@@ -147,8 +171,7 @@ def ask(
     with _errors():
         settings = _settings(config, k=k, generator=generator, model=model, base_url=base_url, gguf=gguf,
                              verify=verify, keep_unsupported=keep_unsupported, threads=threads)
-        answer = _open(index_dir, corpus, settings).ask(question)
-        typer.echo(json.dumps(answer.to_dict(), indent=2, ensure_ascii=False) if as_json else render(answer))
+        _answer(_open(index_dir, corpus, settings), question, as_json)
 
 
 @app.command()
@@ -190,7 +213,8 @@ def chat(
         if not question.strip():
             continue
         try:
-            typer.echo(render(assistant.ask(question)) + "\n")
+            _answer(assistant, question)
+            typer.echo("")
         except RagError as e:
             err.print(f"[red]error:[/red] {e}", highlight=False)
         except KeyboardInterrupt:

@@ -52,7 +52,7 @@ class Settings(BaseModel):
 
     # -- citation checking --
     verify: Literal["lexical", "llm"] = "lexical"
-    support_threshold: float = Field(0.5, ge=0, le=1, description="verifier score a citation needs to survive")
+    support_threshold: float = Field(0.6, ge=0, le=1, description="verifier score a citation needs to survive")
     keep_unsupported: bool = False
 
     # -- runtime --

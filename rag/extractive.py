@@ -14,12 +14,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from .embed import Embedder
-from .lexical import content_words, numbers, stem, words
+from .lexical import numbers, words
+from .match import Terms
 from .store import Index
 from .types import Citation, Hit, Sentence
 
-# A word-embedding cosine under this is no evidence of a paraphrase (MiniLM puts unrelated words ~0.3-0.45).
-SOFT_FLOOR = 0.5
 # A question word whose best match anywhere in the corpus is below this names an absent concept.
 MISSING_BELOW = 0.45
 # Weight of word coverage against sentence similarity in the score; coverage is the sharper signal.
@@ -42,10 +41,7 @@ class Question:
     """What the answerer needs to know about a question, computed once."""
 
     text: str
-    words: list[str]  # content words that must be found in an answer
-    stems: list[str]
-    idf: np.ndarray
-    vectors: np.ndarray  # one row per word
+    terms: Terms  # content words an answer should state, minus the type words
     type_words: list[str]  # "which outlet": the answer names an outlet, it need not say "outlet"
     quantity: bool  # the answer must hold a number
     missing: list[str]  # words with no counterpart anywhere in the corpus
@@ -61,16 +57,9 @@ class Scored:
 
 def analyse(question: str, index: Index, embedder: Embedder) -> Question:
     type_words = _type_words(question)
-    qwords = [w for w in dict.fromkeys(content_words(question)) if w not in type_words]
-    stems = [stem(w) for w in qwords]
-    vectors = embedder.embed(qwords, "document") if qwords else np.zeros((0, embedder.dim), np.float32)
-    lex = index.lexicon
-    missing = []
-    if qwords and len(lex.words):
-        best = (vectors @ lex.word_vectors.T).max(axis=1)
-        missing = [w for w, s, b in zip(qwords, stems, best) if b < MISSING_BELOW and s not in lex.df]
-    idf = np.array([lex.idf(s) for s in stems], dtype=np.float32)
-    return Question(question, qwords, stems, idf, vectors, type_words, bool(_QUANTITY.search(question)), missing)
+    terms = Terms.of(question, index, embedder, exclude=type_words)
+    missing = terms.absent_from_corpus(index, MISSING_BELOW)
+    return Question(question, terms, type_words, bool(_QUANTITY.search(question)), missing)
 
 
 def _type_words(question: str) -> list[str]:
@@ -79,18 +68,6 @@ def _type_words(question: str) -> list[str]:
         return []
     word = m.group(1).lower()
     return [] if word in {"do", "does", "did", "is", "was", "are", "were", "has", "have", "had", "can", "could", "will", "would", "should"} else [word]
-
-
-def coverage(q: Question, sentence: Sentence, index: Index) -> float:
-    """IDF-weighted share of the question's words that the sentence states or paraphrases."""
-    if not q.words:
-        return 0.0
-    swords = content_words(sentence.text)
-    sstems = {stem(w) for w in swords}
-    rows = index.lexicon.rows(swords)
-    soft = (q.vectors @ index.lexicon.word_vectors[rows].T).max(axis=1) if rows else np.zeros(len(q.words))
-    match = np.where([s in sstems for s in q.stems], 1.0, np.where(soft >= SOFT_FLOOR, soft, 0.0))
-    return float((q.idf * match).sum() / q.idf.sum())
 
 
 def is_heading(s: Sentence) -> bool:
@@ -112,7 +89,7 @@ def score_candidates(q: Question, query_vector: np.ndarray, hits: list[Hit], ind
     scored = []
     for s in seen.values():
         dense = float(index.sentence_vectors[index.sentence_row(s)] @ query_vector)
-        cov = coverage(q, s, index)
+        cov = q.terms.coverage(s.text, index)
         scored.append(Scored(s, (dense + COVERAGE_WEIGHT * cov) / (1 + COVERAGE_WEIGHT), dense, cov))
     return sorted(scored, key=lambda x: -x.score)
 

@@ -141,7 +141,8 @@ class Answer:
     passages: tuple[Hit, ...]
     id: str | None = None
     generator: str = "extractive"
-    notes: tuple[str, ...] = ()  # what happened on the way, e.g. a fallback to the extractive answer
+    notes: tuple[str, ...] = ()  # what happened on the way: dropped citations, why it abstained
+    fallback: bool = False  # the LLM's answer had no supported sentence: this is the extractive answer
     timings: dict[str, float] = field(default_factory=dict)
 
     ABSTAIN_TEXT = "The articles do not say."
@@ -177,6 +178,7 @@ class Answer:
             "generator": self.generator,
             "sentences": [s.to_dict() for s in self.sentences],
             "passages": [h.to_dict() for h in self.passages],
+            "fallback": self.fallback,
             "notes": list(self.notes),
             "timings": {k: round(v, 4) for k, v in self.timings.items()},
         }

@@ -1,0 +1,132 @@
+"""Answers written by an LLM, kept honest: every citation is resolved against the context the model
+was shown and checked for support; sentences left without one are dropped or flagged."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .config import Settings
+from .embed import Embedder
+from .generate import Context, Draft, OpenAIGenerator, parse_reply, split_complete
+from .store import Index
+from .types import AnswerSentence, ConfigError, GeneratorError, Hit
+from .verify import Verifier, llm_judge
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Checked:
+    """What came of one reply: the surviving sentences and what was removed on the way."""
+
+    sentences: list[AnswerSentence] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    drafted: int = 0
+    said_no_answer: bool = False
+
+
+class LLMAnswerer:
+    def __init__(self, settings: Settings, index: Index, embedder: Embedder):
+        self.settings, self.index = settings, index
+        self.verifier = Verifier(index, embedder, settings.support_threshold)
+        self._server: Any = None
+        if settings.generator == "llama":
+            base_url, model, key = self._start_llama(settings.gguf)
+        else:
+            base_url, model, key = settings.base_url, settings.model, settings.api_key
+        self.generator = OpenAIGenerator(model, base_url, key, settings.timeout, settings.max_retries, settings.temperature)
+        self.judge = llm_judge(lambda p: self.generator.complete([{"role": "user", "content": p}])) if settings.verify == "llm" else None
+
+    def context(self, hits: list[Hit]) -> Context:
+        return Context(tuple(dict.fromkeys(s for h in hits for s in self.index.chunk_sentences(h.chunk))))
+
+    def answer(self, question: str, hits: list[Hit]) -> Checked:
+        context = self.context(hits)
+        drafts, no_answer = parse_reply(self.generator.complete(context.prompt(question)))
+        result = Checked(said_no_answer=no_answer)
+        for d in drafts:
+            self._check(d, context, result)
+        return result
+
+    def stream(self, question: str, hits: list[Hit], result: Checked) -> Iterator[AnswerSentence]:
+        """Yield each checked sentence as soon as the model has finished writing it."""
+        context = self.context(hits)
+        pending = ""
+        seen_text = ""
+        for delta in self.generator.stream(context.prompt(question)):
+            pending += delta
+            seen_text += delta
+            done, pending = split_complete(pending)
+            if done:
+                yield from self._check_all(parse_reply(done)[0], context, result)
+        drafts, no_answer = parse_reply(pending)
+        result.said_no_answer = parse_reply(seen_text)[1] if not result.drafted else False
+        yield from self._check_all(drafts, context, result)
+
+    def _check_all(self, drafts: list[Draft], context: Context, result: Checked) -> Iterator[AnswerSentence]:
+        for d in drafts:
+            kept = self._check(d, context, result)
+            if kept is not None:
+                yield kept
+
+    def _check(self, draft: Draft, context: Context, result: Checked) -> AnswerSentence | None:
+        result.drafted += 1
+        cited = []
+        for n in draft.cited:
+            s = context.resolve(n)
+            if s is None:
+                result.notes.append(f"dropped [S{n}] from {draft.text[:60]!r}: not among the passages shown")
+            else:
+                cited.append(s)
+        if self.judge is not None:
+            from .types import Citation
+
+            kept = [Citation.of(s) for s in cited if self.judge(draft.text, [s])]
+            dropped = [f"{s.key}: the judge model found no entailment" for s in cited if Citation.of(s) not in kept]
+        else:
+            kept, dropped = self.verifier.check(draft.text, cited)
+        result.notes.extend(f"dropped citation {d}" for d in dropped)
+        if kept:
+            sentence = AnswerSentence(draft.text, tuple(kept))
+        elif self.settings.keep_unsupported:
+            sentence = AnswerSentence(draft.text, (), unsupported=True)
+        else:
+            result.notes.append(f"dropped sentence {draft.text[:80]!r}: {'no citation supports it' if cited else 'it cites nothing'}")
+            return None
+        result.sentences.append(sentence)
+        return sentence
+
+    def _start_llama(self, gguf: Path | None) -> tuple[str, str, str]:
+        """Serve the GGUF file with llama.cpp in-process on 127.0.0.1 and talk to it like any endpoint."""
+        if gguf is None or not Path(gguf).is_file():
+            raise ConfigError(f"--generator llama needs --gguf PATH to a GGUF weights file (got {gguf})")
+        try:
+            import xllamacpp
+        except ImportError as e:
+            raise ConfigError("--generator llama needs the llama extra: pip install -e '.[llama]'") from e
+        params = xllamacpp.CommonParams()
+        params.model.path = str(gguf)
+        params.n_ctx = 4096
+        params.cpuparams.n_threads = self.settings.threads or 2
+        params.cpuparams_batch.n_threads = self.settings.threads or 2
+        params.hostname = "127.0.0.1"
+        params.port = 0
+        params.verbosity = -1
+        try:
+            self._server = xllamacpp.Server(params)
+        except Exception as e:  # the binding raises plain RuntimeErrors for unreadable weights
+            raise GeneratorError(f"llama.cpp could not load {gguf}: {e}") from e
+        address = self._server.listening_address
+        log.info("llama.cpp serving %s at %s", gguf, address)
+        return f"{address}/v1", Path(gguf).stem, "local"
+
+
+def no_supported_sentence_note(result: Checked, generator: str) -> str:
+    return (
+        f"fell back to the extractive answer: none of the {result.drafted} sentences {generator} wrote "
+        "kept a citation that supports it"
+    )

@@ -1,0 +1,114 @@
+"""Does a cited source sentence support the answer sentence that cites it?
+
+No entailment model runs offline here, so support is a measured check: every number and every name
+in the claim must be found in the cited text (a changed figure or a swapped company is the commonest
+way a model misquotes), and the claim's content words must be stated or paraphrased there, blended
+with whole-sentence embedding similarity. ``--verify llm`` asks the API model instead.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from .embed import Embedder
+from .lexical import STOPWORDS, numbers, stem
+from .match import Terms
+from .store import Index
+from .types import Citation, Sentence
+
+log = logging.getLogger(__name__)
+
+# Weight of word coverage against embedding similarity; tuned on the labelled pairs (benchmarks/verify_pairs.py).
+COVERAGE_WEIGHT = 0.6
+_NAME = re.compile(r"\b[A-Z][\w&'’.-]*[\w]")
+
+
+@dataclass(frozen=True)
+class Support:
+    score: float  # 0..1; a citation survives at or above Settings.support_threshold
+    reason: str  # why it fell short, "" when nothing did
+
+
+def names(text: str, known: Callable[[str], bool] = lambda w: True) -> set[str]:
+    """Capitalised words: companies, people, products, places. The first word of the sentence is
+    capitalised anyway, so it counts only if it looks like a name (possessive, inner capitals) or is a
+    word the corpus does not know (``known``)."""
+    out = set()
+    for m in _NAME.finditer(text):
+        raw = m.group().rstrip(".")
+        word = raw.lower().removesuffix("'s").removesuffix("’s")
+        if word in STOPWORDS:
+            continue
+        if m.start() == 0 and word == raw.lower() and raw[1:].islower() and known(word):
+            continue
+        out.add(word)
+    return out
+
+
+class Verifier:
+    """Scores claims against cited sentences with the index's word vectors and the embedding model."""
+
+    def __init__(self, index: Index, embedder: Embedder, threshold: float):
+        self.index, self.embedder, self.threshold = index, embedder, threshold
+
+    def support(self, claim: str, cited: Sequence[Sentence], claim_vector: np.ndarray | None = None) -> Support:
+        if not cited:
+            return Support(0.0, "no citation")
+        source = " ".join(s.text for s in cited)
+        missing_numbers = numbers(claim) - numbers(source)
+        if missing_numbers:
+            return Support(0.0, f"number {', '.join(sorted(missing_numbers))} is not in the cited text")
+        # Names may come from just before the cited sentence: "It secured..." names its subject there.
+        context = " ".join(p.text for s in cited for p in self._before(s, 2)).lower() + " " + source.lower()
+        missing_names = {n for n in names(claim, self._known) if n not in context}
+        if missing_names:
+            return Support(0.0, f"{', '.join(sorted(missing_names))} is not in the cited text")
+        coverage = Terms.of(claim, self.index, self.embedder).coverage(source, self.index)
+        if claim_vector is None:
+            claim_vector = self.embedder.embed([claim], "document")[0]
+        similarity = max(float(self.index.sentence_vectors[self.index.sentence_row(s)] @ claim_vector) for s in cited)
+        score = COVERAGE_WEIGHT * coverage + (1 - COVERAGE_WEIGHT) * max(similarity, 0.0)
+        return Support(score, "" if score >= self.threshold else f"weak support ({score:.2f})")
+
+    def _known(self, word: str) -> bool:
+        return stem(word) in self.index.lexicon.df
+
+    def _before(self, s: Sentence, n: int) -> list[Sentence]:
+        return [p for i in range(1, n + 1) if (p := self.index.sentence(s.file, s.n - i)) is not None]
+
+    def check(self, claim: str, cited: Sequence[Sentence]) -> tuple[list[Citation], list[str]]:
+        """The citations that survive for ``claim``, and why the others did not.
+
+        A citation survives if it supports the claim alone, or if the claim needs it: the sentences
+        that do not fail a number or name check together support what none does alone."""
+        if not cited:
+            return [], []
+        vector = self.embedder.embed([claim], "document")[0]
+        alone = [self.support(claim, [s], vector) for s in cited]
+        kept = [Citation.of(s, a.score) for s, a in zip(cited, alone) if a.score >= self.threshold]
+        if not kept and len(cited) > 1:
+            # e.g. "Microsoft invested $1 billion in 2019 and holds over $10 billion": two sentences, one claim.
+            joint = self.support(claim, cited, vector)
+            if joint.score >= self.threshold:
+                return [Citation.of(s, joint.score) for s in cited], []
+        dropped = [f"{s.key}: {a.reason}" for s, a in zip(cited, alone) if a.score < self.threshold]
+        return kept, dropped
+
+
+def llm_judge(ask: Callable[[str], str]) -> Callable[[str, Sequence[Sentence]], bool]:
+    """ALCE-style: ask a model whether the cited text entails the claim; ``ask`` sends one prompt."""
+
+    def judge(claim: str, cited: Sequence[Sentence]) -> bool:
+        premise = "\n".join(f"- {s.text}" for s in cited)
+        reply = ask(
+            "Premise:\n" + premise + f"\n\nClaim: {claim}\n\n"
+            "Does the premise entail the claim? Answer with exactly one word: yes or no."
+        )
+        return reply.strip().lower().startswith("yes")
+
+    return judge
