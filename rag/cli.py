@@ -10,7 +10,7 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any, Optional
+from typing import Annotated, Any
 
 # Before any model library loads: no hub traffic, no weight-loading bars on the user's terminal.
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -29,16 +29,16 @@ app = typer.Typer(add_completion=False, no_args_is_help=True, help="Cited answer
 err = Console(stderr=True)
 
 IndexDir = Annotated[Path, typer.Option("--index-dir", help="Where the index lives.")]
-Corpus = Annotated[Optional[Path], typer.Option("--corpus", help="Folder of text files to answer from (default: the one the index was built from, else seeds/).")]
-K = Annotated[Optional[int], typer.Option("-k", "--k", help="Passages to retrieve.")]
-ConfigFile = Annotated[Optional[Path], typer.Option("--config", help="A TOML settings file (default: ./rag.toml if present).")]
-Generator = Annotated[Optional[str], typer.Option("--generator", "-g", help="extractive (default, offline), openai, or llama.")]
-Model = Annotated[Optional[str], typer.Option("--model", help="Chat model for --generator openai.")]
-BaseUrl = Annotated[Optional[str], typer.Option("--base-url", help="OpenAI-compatible endpoint (default: OPENAI_BASE_URL).")]
-Gguf = Annotated[Optional[Path], typer.Option("--gguf", help="GGUF weights for --generator llama.")]
-KeepUnsupported = Annotated[Optional[bool], typer.Option("--keep-unsupported/--drop-unsupported", help="Keep answer sentences no citation supports, flagged.")]
-Verify = Annotated[Optional[str], typer.Option("--verify", help="How citations are checked: lexical (default) or llm.")]
-Threads = Annotated[Optional[int], typer.Option("--threads", help="CPU threads for the embedding model.")]
+Corpus = Annotated[Path | None, typer.Option("--corpus", help="Folder of text files to answer from (default: the one the index was built from, else seeds/).")]
+K = Annotated[int | None, typer.Option("-k", "--k", help="Passages to retrieve.")]
+ConfigFile = Annotated[Path | None, typer.Option("--config", help="A TOML settings file (default: ./rag.toml if present).")]
+Generator = Annotated[str | None, typer.Option("--generator", "-g", help="extractive (default, offline), openai, or llama.")]
+Model = Annotated[str | None, typer.Option("--model", help="Chat model for --generator openai.")]
+BaseUrl = Annotated[str | None, typer.Option("--base-url", help="OpenAI-compatible endpoint (default: OPENAI_BASE_URL).")]
+Gguf = Annotated[Path | None, typer.Option("--gguf", help="GGUF weights for --generator llama.")]
+KeepUnsupported = Annotated[bool | None, typer.Option("--keep-unsupported/--drop-unsupported", help="Keep answer sentences no citation supports, flagged.")]
+Verify = Annotated[str | None, typer.Option("--verify", help="How citations are checked: lexical (default) or llm.")]
+Threads = Annotated[int | None, typer.Option("--threads", help="CPU threads for the embedding model.")]
 
 
 @app.callback()
@@ -261,7 +261,7 @@ def batch(
 @app.command(name="eval")
 def eval_(
     questions: Annotated[Path, typer.Argument(help="A .jsonl with question, answerable, answer_all and gold.")],
-    out: Annotated[Optional[Path], typer.Option("-o", "--out", help="Also keep the answers here (resumable).")] = None,
+    out: Annotated[Path | None, typer.Option("-o", "--out", help="Also keep the answers here (resumable).")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the full report as JSON.")] = False,
     k: K = None,
     index_dir: IndexDir = Path("index"),

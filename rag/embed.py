@@ -46,8 +46,8 @@ class SentenceTransformerEmbedder:
     asymmetric models (e5, bge) get their prompts, while symmetric ones like MiniLM are unaffected."""
 
     def __init__(self, model_id: str, threads: int | None = None, batch_size: int = 64):
-        from sentence_transformers import SentenceTransformer
         import torch
+        from sentence_transformers import SentenceTransformer
 
         if threads:
             torch.set_num_threads(threads)

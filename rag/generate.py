@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 import os
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import sentencex
@@ -190,6 +190,3 @@ class _translate_errors:
             msg = f"malformed reply from {where}: {str(exc)[:200]}"
         raise GeneratorError(msg) from exc
 
-
-def context_for(hit_sentences: Sequence[Sentence]) -> Context:
-    return Context(tuple(dict.fromkeys(hit_sentences)))

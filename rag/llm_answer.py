@@ -113,9 +113,7 @@ class LLMAnswerer:
         params.n_ctx = 4096
         params.cpuparams.n_threads = self.settings.threads or 2
         params.cpuparams_batch.n_threads = self.settings.threads or 2
-        params.hostname = "127.0.0.1"
-        params.port = 0
-        params.verbosity = -1
+        params.verbosity = -1  # it listens on 127.0.0.1 at a free port by default
         try:
             self._server = xllamacpp.Server(params)
         except Exception as e:  # the binding raises plain RuntimeErrors for unreadable weights

