@@ -72,7 +72,7 @@ def _settings(config: Path | None, **overrides: Any) -> Any:
 
 @contextmanager
 def _progress(label: str) -> Iterator[Callable[[str, int, int], None]]:
-    with Progress(TextColumn(label), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=err, transient=True) as bar:
+    with Progress(TextColumn(label), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=err, transient=True, disable=not err.is_terminal) as bar:
         task = bar.add_task(label, total=None)
 
         def update(stage: str, done: int, total: int) -> None:
