@@ -65,16 +65,19 @@ class Settings(BaseModel):
             raise ValueError("chunk_overlap must be smaller than chunk_sentences")
         return self
 
-    def index_fingerprint(self) -> str:
-        """Hash of the settings that change what is stored; a loaded index must carry the same one."""
-        shaping = {
+    def index_shaping(self) -> dict[str, Any]:
+        """The settings that change what is stored, as written into the manifest."""
+        return {
             "embedder": self.embedder,
             "chunk_sentences": self.chunk_sentences,
             "chunk_overlap": self.chunk_overlap,
             "suffixes": sorted(self.suffixes),
             "splitter": SPLITTER_VERSION,
         }
-        return hashlib.sha256(json.dumps(shaping, sort_keys=True).encode()).hexdigest()[:16]
+
+    def index_fingerprint(self) -> str:
+        """Hash of ``index_shaping``; a loaded index must carry the same one."""
+        return hashlib.sha256(json.dumps(self.index_shaping(), sort_keys=True).encode()).hexdigest()[:16]
 
     @classmethod
     def load(cls, config_file: Path | None = None, **overrides: Any) -> Settings:

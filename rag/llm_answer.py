@@ -63,7 +63,7 @@ class LLMAnswerer:
             done, pending = split_complete(pending)
             if done:
                 yield from self._check_all(parse_reply(done)[0], context, result)
-        drafts, no_answer = parse_reply(pending)
+        drafts, _ = parse_reply(pending)
         result.said_no_answer = parse_reply(seen_text)[1] if not result.drafted else False
         yield from self._check_all(drafts, context, result)
 

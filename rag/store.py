@@ -152,24 +152,12 @@ def check_manifest(manifest: dict[str, Any], settings: Settings, root: Path) -> 
         )
     if manifest.get("fingerprint") != settings.index_fingerprint():
         built = manifest.get("settings", {})
-        now = _shaping(settings)
+        now = settings.index_shaping()
         diff = ", ".join(f"{k} {built.get(k)!r} -> {v!r}" for k, v in now.items() if built.get(k) != v)
         raise IndexMismatchError(
             f"index at {root} was built with other settings ({diff or 'fingerprint differs'}): "
             "run `rag index --rebuild`, or use the settings it was built with"
         )
-
-
-def _shaping(settings: Settings) -> dict[str, Any]:
-    from .config import SPLITTER_VERSION
-
-    return {
-        "embedder": settings.embedder,
-        "chunk_sentences": settings.chunk_sentences,
-        "chunk_overlap": settings.chunk_overlap,
-        "suffixes": sorted(settings.suffixes),
-        "splitter": SPLITTER_VERSION,
-    }
 
 
 # --------------------------------------------------------------------------------------------- build
@@ -240,7 +228,7 @@ def build_index(
             "format": FORMAT_VERSION,
             "package_version": __version__,
             "embedder": {"id": embedder.id, "dim": embedder.dim},
-            "settings": _shaping(settings),
+            "settings": settings.index_shaping(),
             "fingerprint": settings.index_fingerprint(),
             "corpus": str(corpus.resolve()),
             "files": files,
