@@ -11,7 +11,7 @@ import numpy as np
 
 from .config import Settings
 from .embed import Embedder, load_embedder
-from .extractive import answer_extractive
+from .extractive import Extract, answer_extractive
 from .llm_answer import Checked, LLMAnswerer, no_supported_sentence_note
 from .retrieve import retrieve
 from .store import BuildReport, Index, Progress, build_index, load_index, read_manifest
@@ -75,27 +75,34 @@ class Assistant:
 
     def ask(self, question: str, id: str | None = None, k: int | None = None) -> Answer:
         """Answer one question with checked sentence citations, or abstain."""
-        question = _clean(question)
-        k = k or self.settings.k
-        t0 = time.perf_counter()
-        query_vector = self.embedder.embed([question], "query")[0]
-        t1 = time.perf_counter()
-        hits = retrieve(self.index, question, query_vector, k, self.settings.fetch_factor, self.settings.rrf_k)
-        t2 = time.perf_counter()
-        s = self.settings
-        if s.generator == "extractive":
-            ex = answer_extractive(
-                question, query_vector, hits, self.index, self.embedder,
-                s.abstain_below, s.max_answer_sentences, s.answer_margin,
-            )
+        question, query_vector, hits, timings = self._retrieve(question, k)
+        t = time.perf_counter()
+        if self.settings.generator == "extractive":
+            ex = self._extract(question, query_vector, hits)
             sentences = tuple(AnswerSentence(c.text, (c,)) for c in ex.citations)
             notes = (ex.reason,) if ex.reason else ()
             answer = Answer(question, sentences, ex.abstained, tuple(hits), id, "extractive", notes)
         else:
             answer = self._llm_answer(question, query_vector, hits, id)
-        t3 = time.perf_counter()
-        timings = {"embed": t1 - t0, "retrieve": t2 - t1, "answer": t3 - t2, "total": t3 - t0}
+        timings["answer"] = time.perf_counter() - t
+        timings["total"] = sum(timings.values())
         return Answer(**{**answer.__dict__, "timings": timings})
+
+    def _retrieve(self, question: str, k: int | None) -> tuple[str, np.ndarray, list[Hit], dict[str, float]]:
+        """Clean the question, embed it, fetch its passages; shared by ``ask`` and ``ask_stream``."""
+        question = _clean(question)
+        t0 = time.perf_counter()
+        query_vector = self.embedder.embed([question], "query")[0]
+        t1 = time.perf_counter()
+        s = self.settings
+        hits = retrieve(self.index, question, query_vector, k or s.k, s.fetch_factor, s.rrf_k)
+        return question, query_vector, hits, {"embed": t1 - t0, "retrieve": time.perf_counter() - t1}
+
+    def _extract(self, question: str, query_vector: np.ndarray, hits: list[Hit]) -> Extract:
+        s = self.settings
+        return answer_extractive(
+            question, query_vector, hits, self.index, self.embedder, s.abstain_below, s.max_answer_sentences, s.answer_margin
+        )
 
     def ask_many(self, questions: Iterable[str | tuple[str, str]], k: int | None = None) -> Iterator[Answer]:
         """Answer questions in order; items are questions or ``(id, question)`` pairs."""
@@ -115,14 +122,14 @@ class Assistant:
             yield from answer.sentences
             yield answer
             return
-        question = _clean(question)
-        t0 = time.perf_counter()
-        query_vector = self.embedder.embed([question], "query")[0]
-        hits = retrieve(self.index, question, query_vector, k or self.settings.k, self.settings.fetch_factor, self.settings.rrf_k)
+        question, query_vector, hits, timings = self._retrieve(question, k)
+        t = time.perf_counter()
         result = Checked()
         yield from self._llm().stream(question, hits, result)
         answer = self._llm_result(question, query_vector, hits, id, result)
-        yield Answer(**{**answer.__dict__, "timings": {"total": time.perf_counter() - t0}})
+        timings["answer"] = time.perf_counter() - t
+        timings["total"] = sum(timings.values())
+        yield Answer(**{**answer.__dict__, "timings": timings})
 
     def _llm(self) -> LLMAnswerer:
         if self._generator is None:
@@ -136,8 +143,7 @@ class Assistant:
             return Answer(question, (), True, tuple(hits), id, name, ("the model found no answer in the passages",))
         if supported:
             return Answer(question, tuple(result.sentences), False, tuple(hits), id, name, tuple(result.notes))
-        s = self.settings
-        ex = answer_extractive(question, query_vector, hits, self.index, self.embedder, s.abstain_below, s.max_answer_sentences, s.answer_margin)
+        ex = self._extract(question, query_vector, hits)
         notes = (*result.notes, no_supported_sentence_note(result, name), *((ex.reason,) if ex.reason else ()))
         sentences = tuple(AnswerSentence(c.text, (c,)) for c in ex.citations)
         return Answer(question, sentences, ex.abstained, tuple(hits), id, "extractive", notes, fallback=True)

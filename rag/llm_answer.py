@@ -13,7 +13,7 @@ from .config import Settings
 from .embed import Embedder
 from .generate import Context, Draft, OpenAIGenerator, parse_reply, split_complete
 from .store import Index
-from .types import AnswerSentence, ConfigError, GeneratorError, Hit
+from .types import AnswerSentence, Citation, ConfigError, GeneratorError, Hit
 from .verify import Verifier, llm_judge
 
 log = logging.getLogger(__name__)
@@ -83,8 +83,6 @@ class LLMAnswerer:
             else:
                 cited.append(s)
         if self.judge is not None:
-            from .types import Citation
-
             kept = [Citation.of(s) for s in cited if self.judge(draft.text, [s])]
             dropped = [f"{s.key}: the judge model found no entailment" for s in cited if Citation.of(s) not in kept]
         else:
