@@ -1,6 +1,6 @@
 """`python cli.py ...` works like the `rag` command."""
 
-from rag.cli import app
+from rag.cli import run
 
 if __name__ == "__main__":
-    app()
+    run()

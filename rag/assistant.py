@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import itertools
 import logging
+import re
 import time
+import unicodedata
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
@@ -13,9 +16,9 @@ from .config import Settings
 from .embed import Embedder, load_embedder
 from .extractive import Extract, answer_extractive
 from .llm_answer import Checked, LLMAnswerer, no_supported_sentence_note
-from .retrieve import retrieve
+from .retrieve import retrieve, retrieve_many
 from .store import BuildReport, Index, Progress, build_index, load_index, read_manifest
-from .types import Answer, AnswerSentence, Hit, InputError
+from .types import Answer, AnswerSentence, Hit, InputError, RagError
 
 log = logging.getLogger(__name__)
 
@@ -75,7 +78,58 @@ class Assistant:
 
     def ask(self, question: str, id: str | None = None, k: int | None = None) -> Answer:
         """Answer one question with checked sentence citations, or abstain."""
-        question, query_vector, hits, timings = self._retrieve(question, k)
+        result = next(self.answers([(id, question)], k))
+        if isinstance(result, RagError):
+            raise result
+        return result
+
+    def ask_many(self, questions: Iterable[str | tuple[str, str]], k: int | None = None) -> Iterator[Answer]:
+        """Answer questions in order; items are questions or ``(id, question)`` pairs. Raises the first
+        question's error (use ``answers`` to get errors in place and go on)."""
+        items = (item if isinstance(item, tuple) else (str(i), item) for i, item in enumerate(questions, 1))
+        for result in self.answers(items, k):
+            if isinstance(result, RagError):
+                raise result
+            yield result
+
+    def answers(
+        self, items: Iterable[tuple[str | None, str]], k: int | None = None, block: int = 32
+    ) -> Iterator[Answer | RagError]:
+        """An answer, or the RagError that stopped it, for each ``(id, question)`` pair, in order and each
+        as soon as it is done. Questions are embedded in one model call and searched in one FAISS call
+        per ``block``: several times faster than one by one."""
+        remaining = iter(items)
+        while part := list(itertools.islice(remaining, block)):
+            yield from self._answer_block(part, k)
+
+    def _answer_block(self, items: list[tuple[str | None, str]], k: int | None) -> Iterator[Answer | RagError]:
+        t0 = time.perf_counter()
+        cleaned: list[str | RagError] = []
+        for _, question in items:
+            try:
+                cleaned.append(clean_question(question))
+            except RagError as e:
+                cleaned.append(e)
+        texts = [q for q in cleaned if isinstance(q, str)]
+        vectors = self.embedder.embed(texts, "query") if texts else np.zeros((0, self.embedder.dim), np.float32)
+        t1 = time.perf_counter()
+        s = self.settings
+        hits = iter(retrieve_many(self.index, texts, vectors, k or s.k, s.fetch_factor, s.rrf_k))
+        t2 = time.perf_counter()
+        row = iter(range(len(texts)))
+        for (qid, _), question in zip(items, cleaned, strict=True):
+            if isinstance(question, RagError):
+                yield question
+                continue
+            i = next(row)
+            # Work shared by the block is split evenly, so per-question timings add up to the block's.
+            timings = {"embed": (t1 - t0) / len(texts), "retrieve": (t2 - t1) / len(texts)}
+            try:
+                yield self._answer(question, vectors[i], next(hits), qid, timings)
+            except RagError as e:
+                yield e
+
+    def _answer(self, question: str, query_vector: np.ndarray, hits: list[Hit], id: str | None, timings: dict[str, float]) -> Answer:
         t = time.perf_counter()
         if self.settings.generator == "extractive":
             ex = self._extract(question, query_vector, hits)
@@ -89,8 +143,8 @@ class Assistant:
         return Answer(**{**answer.__dict__, "timings": timings})
 
     def _retrieve(self, question: str, k: int | None) -> tuple[str, np.ndarray, list[Hit], dict[str, float]]:
-        """Clean the question, embed it, fetch its passages; shared by ``ask`` and ``ask_stream``."""
-        question = _clean(question)
+        """Clean the question, embed it, fetch its passages (for ``ask_stream``)."""
+        question = clean_question(question)
         t0 = time.perf_counter()
         query_vector = self.embedder.embed([question], "query")[0]
         t1 = time.perf_counter()
@@ -103,12 +157,6 @@ class Assistant:
         return answer_extractive(
             question, query_vector, hits, self.index, self.embedder, s.abstain_below, s.max_answer_sentences, s.answer_margin
         )
-
-    def ask_many(self, questions: Iterable[str | tuple[str, str]], k: int | None = None) -> Iterator[Answer]:
-        """Answer questions in order; items are questions or ``(id, question)`` pairs."""
-        for i, item in enumerate(questions, 1):
-            qid, q = item if isinstance(item, tuple) else (str(i), item)
-            yield self.ask(q, id=qid, k=k)
 
     def _llm_answer(self, question: str, query_vector: np.ndarray, hits: list[Hit], id: str | None) -> Answer:
         result = self._llm().answer(question, hits)
@@ -149,10 +197,24 @@ class Assistant:
         return Answer(question, sentences, ex.abstained, tuple(hits), id, "extractive", notes, fallback=True)
 
 
-def _clean(question: str) -> str:
-    if not isinstance(question, str) or not question.strip():
-        raise InputError("the question is empty: ask something about the articles")
+# Terminal escape sequences (colours, cursor moves) and other control characters are noise pasted in
+# with a question, never part of it.
+_ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b[@-_]")
+
+
+def clean_question(question: str) -> str:
+    """The question with escape sequences and control characters removed and whitespace collapsed;
+    InputError if nothing is left or it is too long to be a question."""
+    if not isinstance(question, str):
+        raise InputError(f"the question must be text, not {type(question).__name__}")
+    question = _ANSI.sub(" ", question)
+    question = "".join(ch if unicodedata.category(ch)[0] != "C" or ch.isspace() else " " for ch in question)
     question = " ".join(question.split())
+    if not question:
+        raise InputError("the question is empty: ask something about the articles")
     if len(question) > MAX_QUESTION_CHARS:
-        raise InputError(f"the question is {len(question)} characters long: keep it under {MAX_QUESTION_CHARS}")
+        raise InputError(
+            f"the question is {len(question):,} characters long: ask it in under {MAX_QUESTION_CHARS:,} "
+            "(put a document to ask about into the corpus folder instead)"
+        )
     return question

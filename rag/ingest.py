@@ -1,11 +1,18 @@
-"""Loading, sentence splitting with character offsets, and chunking: pure functions, no model."""
+"""Loading, sentence splitting with character offsets, and chunking: pure functions, no model.
+
+Scanning a folder never crashes on what it finds there: every file it does not index is reported with
+the reason (binary, empty, too large, unreadable, a symlink loop, a duplicate of another file...).
+"""
 
 from __future__ import annotations
 
 import hashlib
 import logging
+import os
 import re
-from collections.abc import Iterable, Sequence
+import stat
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import sentencex
@@ -17,29 +24,167 @@ log = logging.getLogger(__name__)
 # Lines are split first: a heading or a list item without a full stop is a sentence of its own,
 # which sentencex alone would glue to the next line.
 _LINE = re.compile(r"[^\r\n]+")
+# A NUL byte never occurs in text files in any single-byte or UTF-8 encoding; it is how git and grep
+# tell binary files too.
+_SNIFF_BYTES = 8192
+_HASH_BLOCK = 1 << 20
 
 
-def load_documents(folder: Path, suffixes: Sequence[str] = (".txt", ".md")) -> list[Document]:
-    """Read every text file under ``folder`` (recursively, hidden files skipped) in name order."""
+@dataclass(frozen=True)
+class SourceFile:
+    """A candidate file found by ``scan_corpus``: hashed without being held in memory."""
+
+    path: Path
+    file: str  # path relative to the corpus folder, forward slashes
+    sha256: str
+    size: int
+
+
+@dataclass(frozen=True)
+class Skipped:
+    """A file left out of the index, and why."""
+
+    file: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class Scan:
+    files: list[SourceFile]
+    skipped: list[Skipped]
+
+
+def scan_corpus(folder: Path, suffixes: Sequence[str] = (".txt", ".md"), max_file_bytes: int | None = None) -> Scan:
+    """Every regular file under ``folder`` with a wanted suffix, in name order, hashed in blocks.
+
+    Hidden files and folders are passed over silently; every other file that will not be indexed is in
+    ``skipped`` with its reason. Symlinked folders are followed once (a loop is reported, not walked)."""
     folder = Path(folder)
     if not folder.is_dir():
         raise CorpusError(f"corpus folder {folder} does not exist: pass a folder of text files (e.g. --corpus seeds)")
     wanted = {s.lower() for s in suffixes}
-    docs = []
-    for path in sorted(folder.rglob("*")):
-        rel = path.relative_to(folder)
-        if not path.is_file() or path.suffix.lower() not in wanted or any(p.startswith(".") for p in rel.parts):
-            continue
-        raw = path.read_bytes()
+    files: list[SourceFile] = []
+    skipped: list[Skipped] = []
+    first_with: dict[str, str] = {}  # sha256 -> the file indexed with that content
+    for path, rel in _walk(folder, skipped):
+        name = rel.as_posix()
         try:
-            text = raw.decode("utf-8-sig")
-        except UnicodeDecodeError:
-            log.warning("skipping %s: not UTF-8 text", rel)
+            st = path.stat()  # follows a file symlink; a loop or a dangling link raises
+        except OSError as e:
+            skipped.append(Skipped(name, _why(e)))
             continue
-        docs.append(Document(rel.as_posix(), text, hashlib.sha256(raw).hexdigest()))
+        if not stat.S_ISREG(st.st_mode):
+            skipped.append(Skipped(name, "not a regular file (a pipe, socket or device)"))
+            continue
+        if path.suffix.lower() not in wanted:
+            skipped.append(Skipped(name, f"not a text file by its name (reads {', '.join(sorted(wanted))}; set suffixes to add more)"))
+            continue
+        if st.st_size == 0:
+            skipped.append(Skipped(name, "empty"))
+            continue
+        if max_file_bytes is not None and st.st_size > max_file_bytes:
+            skipped.append(Skipped(name, f"{st.st_size / 1e6:.1f} MB, over max_file_mb ({max_file_bytes / 1e6:.0f} MB): raise it to index this file"))
+            continue
+        try:
+            digest = _sha256(path)
+        except OSError as e:
+            skipped.append(Skipped(name, _why(e)))
+            continue
+        if digest in first_with:
+            skipped.append(Skipped(name, f"same content as {first_with[digest]}"))
+            continue
+        first_with[digest] = name
+        files.append(SourceFile(path, name, digest, st.st_size))
+    return Scan(files, skipped)
+
+
+def _walk(folder: Path, skipped: list[Skipped]) -> Iterator[tuple[Path, Path]]:
+    """(path, path relative to folder) of every non-hidden entry that is not a folder, in name order."""
+    seen_dirs: set[tuple[int, int]] = set()
+    def unreadable(e: OSError) -> None:
+        skipped.append(Skipped(os.path.relpath(e.filename or folder, folder) + "/", _why(e)))
+
+    for dirpath, dirnames, filenames in os.walk(folder, followlinks=True, onerror=unreadable):
+        here = Path(dirpath)
+        try:
+            st = here.stat()
+        except OSError as e:
+            skipped.append(Skipped(here.relative_to(folder).as_posix(), _why(e)))
+            dirnames[:] = []
+            continue
+        if (st.st_dev, st.st_ino) in seen_dirs:  # a symlink back up the tree: walking it would never end
+            skipped.append(Skipped(here.relative_to(folder).as_posix() + "/", "symlink loop (folder already walked)"))
+            dirnames[:] = []
+            continue
+        seen_dirs.add((st.st_dev, st.st_ino))
+        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+        for name in sorted(filenames):
+            if not name.startswith("."):
+                yield here / name, (here / name).relative_to(folder)
+
+
+def _why(e: OSError) -> str:
+    import errno
+
+    if e.errno == errno.ELOOP:
+        return "symlink loop"
+    if e.errno == errno.ENOENT:
+        return "broken link or vanished while scanning"
+    if e.errno in (errno.EACCES, errno.EPERM):
+        return "unreadable (permission denied)"
+    return f"unreadable ({e.strerror or e})"
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as f:
+        while block := f.read(_HASH_BLOCK):
+            h.update(block)
+    return h.hexdigest()
+
+
+def read_document(src: SourceFile) -> Document | Skipped:
+    """The file's text, decoded as UTF-8 or, failing that, in the encoding charset-normalizer detects
+    (``Document.encoding`` says which); a binary or blank file comes back as ``Skipped``."""
+    try:
+        raw = src.path.read_bytes()
+    except OSError as e:
+        return Skipped(src.file, _why(e))
+    if b"\x00" in raw[:_SNIFF_BYTES]:
+        return Skipped(src.file, "binary (holds NUL bytes)")
+    encoding = "utf-8"
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        text, encoding = _decode_fallback(raw)
+        if not text:
+            return Skipped(src.file, "binary or in an unknown encoding")
+        log.warning("%s is not UTF-8: decoded as %s", src.file, encoding)
+    if not text.strip():
+        return Skipped(src.file, "blank (whitespace only)")
+    return Document(src.file, text, src.sha256, encoding)
+
+
+def _decode_fallback(raw: bytes) -> tuple[str, str]:
+    from charset_normalizer import from_bytes
+
+    best = from_bytes(raw).best()
+    if best is None:
+        return "", ""
+    return str(best), best.encoding
+
+
+def load_documents(folder: Path, suffixes: Sequence[str] = (".txt", ".md")) -> list[Document]:
+    """Every indexable document under ``folder``; raises CorpusError when there is none."""
+    scan = scan_corpus(folder, suffixes)
+    docs = [d for d in map(read_document, scan.files) if isinstance(d, Document)]
     if not docs:
-        raise CorpusError(f"no {'/'.join(sorted(wanted))} files in {folder}: put text files there or choose another folder")
+        raise CorpusError(no_text_message(folder, suffixes))
     return docs
+
+
+def no_text_message(folder: Path, suffixes: Sequence[str]) -> str:
+    return f"no readable {'/'.join(sorted(suffixes))} files in {folder}: put text files there or choose another folder"
 
 
 def split_sentences(doc: Document) -> list[Sentence]:
@@ -72,9 +217,3 @@ def make_chunks(sentences: Sequence[Sentence], size: int, overlap: int, first_id
         chunks.append(Chunk(first_id + len(chunks), window[0].file, window[0].n, window[-1].n, " ".join(s.text for s in window)))
     return chunks
 
-
-def sentences_by_file(sentences: Iterable[Sentence]) -> dict[str, list[Sentence]]:
-    out: dict[str, list[Sentence]] = {}
-    for s in sentences:
-        out.setdefault(s.file, []).append(s)
-    return out

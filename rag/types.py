@@ -27,6 +27,14 @@ class IndexMismatchError(RagError):
     """The index on disk was built with other settings, another embedder or another format."""
 
 
+class IndexLockedError(RagError):
+    """Another process is updating the index and did not finish within the wait."""
+
+
+class ModelError(RagError):
+    """The embedding model could not be loaded."""
+
+
 class InputError(RagError):
     """A question or a question file is malformed."""
 
@@ -43,6 +51,7 @@ class Document:
     file: str  # path relative to the corpus folder, with forward slashes: the name users see
     text: str
     sha256: str
+    encoding: str = "utf-8"  # what it was decoded from; anything else was a guess worth reporting
 
 
 @dataclass(frozen=True)

@@ -126,7 +126,7 @@ def test_missing_corpus_and_mismatched_index_are_one_line_errors(tmp_path, index
     config = tmp_path / "rag.toml"
     config.write_text("chunk_sentences = 5\n")
     result = run("ask", "anything?", "--index-dir", index_copy, "--config", config)
-    assert result.exit_code == 1 and "rag index --rebuild" in result.stderr and "Traceback" not in result.output
+    assert result.exit_code == 2 and "rag index --rebuild" in result.stderr and "Traceback" not in result.output
     config.write_text("k = 0\n")
     result = run("ask", "anything?", "--index-dir", index_copy, "--config", config)
     assert result.exit_code == 1 and "invalid setting k" in result.stderr
