@@ -50,4 +50,21 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module 'rag' has no attribute {name!r}")
 
 
-__all__ = sorted(_LAZY)
+__all__ = [
+    "Answer",
+    "AnswerSentence",
+    "Assistant",
+    "Citation",
+    "ConfigError",
+    "CorpusError",
+    "GeneratorError",
+    "Hit",
+    "IndexLockedError",
+    "IndexMismatchError",
+    "IndexMissingError",
+    "InputError",
+    "ModelError",
+    "RagError",
+    "Sentence",
+    "Settings",
+]

@@ -117,15 +117,15 @@ class Assistant:
         hits = iter(retrieve_many(self.index, texts, vectors, k or s.k, s.fetch_factor, s.rrf_k))
         t2 = time.perf_counter()
         row = iter(range(len(texts)))
-        for (qid, _), question in zip(items, cleaned, strict=True):
-            if isinstance(question, RagError):
-                yield question
+        for (qid, _), ready in zip(items, cleaned, strict=True):
+            if isinstance(ready, RagError):
+                yield ready
                 continue
             i = next(row)
             # Work shared by the block is split evenly, so per-question timings add up to the block's.
             timings = {"embed": (t1 - t0) / len(texts), "retrieve": (t2 - t1) / len(texts)}
             try:
-                yield self._answer(question, vectors[i], next(hits), qid, timings)
+                yield self._answer(ready, vectors[i], next(hits), qid, timings)
             except RagError as e:
                 yield e
 

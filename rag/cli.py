@@ -52,6 +52,7 @@ Gguf = Annotated[Path | None, typer.Option("--gguf", help="GGUF weights for --ge
 KeepUnsupported = Annotated[bool | None, typer.Option("--keep-unsupported/--drop-unsupported", help="Keep answer sentences no citation supports, flagged.")]
 Verify = Annotated[str | None, typer.Option("--verify", help="How citations are checked: lexical (default) or llm.")]
 Threads = Annotated[int | None, typer.Option("--threads", help="CPU threads for the embedding model.")]
+SkipBadLines = Annotated[bool, typer.Option("--skip-bad-lines", help="Skip malformed question lines (each is logged) instead of stopping.")]
 
 
 _verbose = 0  # set by the callback; tracebacks are shown only when it is on
@@ -134,7 +135,8 @@ def _open(index_dir: Path, corpus: Path | None, settings: Any) -> Any:
         assistant = Assistant.open(index_dir, corpus, settings, progress=update)
     r = assistant.build_report
     if r is not None and r.changed:
-        err.print(f"indexed {r.files} files ({len(r.embedded_files)} embedded, {len(r.removed_files)} removed) in {r.seconds:.1f}s", highlight=False)
+        skipped = f", {len(r.skipped)} skipped (`rag index` lists why)" if r.skipped else ""
+        err.print(f"indexed {r.files} files ({len(r.embedded_files)} embedded, {len(r.removed_files)} removed{skipped}) in {r.seconds:.1f}s", highlight=False)
     return assistant
 
 
@@ -193,8 +195,13 @@ def index(
             r = build_index(folder, index_dir, settings, embedder, rebuild=rebuild, progress=update)
         typer.echo(
             f"{r.files} files, {r.sentences} sentences, {r.chunks} chunks in {r.seconds:.2f}s "
-            f"({len(r.embedded_files)} embedded, {r.reused_files} unchanged, {len(r.removed_files)} removed) -> {index_dir}"
+            f"({len(r.embedded_files)} embedded, {r.reused_files} unchanged, {len(r.removed_files)} removed, "
+            f"{len(r.skipped)} skipped) -> {index_dir}"
         )
+        for file, encoding in r.decoded.items():
+            typer.echo(f"  decoded {file} as {encoding} (not UTF-8)")
+        for s in r.skipped:
+            typer.echo(f"  skipped {s.file}: {s.reason}")
 
 
 @app.command()
@@ -271,6 +278,8 @@ def chat(
 def batch(
     questions: Annotated[Path, typer.Argument(help=".txt (one question a line) or .jsonl (objects with question, optional id).")],
     out: Annotated[Path, typer.Option("-o", "--out", help="Answers file (JSON Lines); a rerun skips ids already in it.")],
+    skip_bad_lines: SkipBadLines = False,
+    force: Annotated[bool, typer.Option("--force", help="Overwrite an output file that is not a rag answers file.")] = False,
     k: K = None,
     index_dir: IndexDir = Path("index"),
     corpus: Corpus = None,
@@ -287,8 +296,8 @@ def batch(
     with _errors():
         from .batch import answered_ids, read_questions, run_batch
 
-        qs = read_questions(questions)  # bad input fails before the model loads
-        todo = len([q for q in qs if q.id not in answered_ids(out)])
+        qs = read_questions(questions, skip_bad_lines)  # bad input fails before the model loads
+        todo = len([q for q in qs if q.id not in answered_ids(out, force)])
         settings = _settings(config, k=k, generator=generator, model=model, base_url=base_url, gguf=gguf,
                              verify=verify, keep_unsupported=keep_unsupported, threads=threads)
         assistant = _open(index_dir, corpus, settings)
@@ -306,9 +315,10 @@ def batch(
 
 @app.command(name="eval")
 def eval_(
-    questions: Annotated[Path, typer.Argument(help="A .jsonl with question, answerable, answer_all and gold.")],
-    out: Annotated[Path | None, typer.Option("-o", "--out", help="Also keep the answers here (resumable).")] = None,
+    questions: Annotated[Path, typer.Argument(help="A .jsonl with question and any of answerable, answer_all, gold.")],
+    save: Annotated[Path | None, typer.Option("--save", "-o", help="Keep the per-question answer records here (resumable).")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the full report as JSON.")] = False,
+    skip_bad_lines: SkipBadLines = False,
     k: K = None,
     index_dir: IndexDir = Path("index"),
     corpus: Corpus = None,
@@ -316,29 +326,58 @@ def eval_(
     generator: Generator = None,
     model: Model = None,
     base_url: BaseUrl = None,
+    gguf: Gguf = None,
     threads: Threads = None,
 ) -> None:
-    """Answer a labelled question file and score answers, citations, retrieval and abstention."""
+    """Answer a labelled question file and score retrieval, answers, citations, abstention and latency."""
     with _errors():
         import tempfile
 
         from .batch import iter_records, read_questions, run_batch
         from .evaluate import evaluate
+        from .verify import Verifier
 
-        qs = read_questions(questions)
-        settings = _settings(config, k=k, generator=generator, model=model, base_url=base_url, threads=threads)
+        qs = read_questions(questions, skip_bad_lines)
+        settings = _settings(config, k=k, generator=generator, model=model, base_url=base_url, gguf=gguf, threads=threads)
         assistant = _open(index_dir, corpus, settings)
         with tempfile.TemporaryDirectory() as tmp:
-            path = out or Path(tmp) / "answers.jsonl"
+            path = save or Path(tmp) / "answers.jsonl"
             with _progress("answering") as update:
-                run_batch(assistant, qs, path, k, on_answer=lambda q, r: update("answer", qs.index(q) + 1, len(qs)))
-            report = evaluate(qs, iter_records(path), assistant.index)
+                done = iter(range(1, len(qs) + 1))
+                run_batch(assistant, qs, path, k, on_answer=lambda q, r: update("answer", next(done), len(qs)))
+            verifier = Verifier(assistant.index, assistant.embedder, settings.support_threshold)
+            report = evaluate(qs, iter_records(path), assistant.index, verifier)
         if as_json:
-            typer.echo(json.dumps(report, indent=2))
+            typer.echo(json.dumps(report, indent=2, ensure_ascii=False))
             return
-        for key, value in report.items():
-            if key != "per_question":
-                typer.echo(f"{key:30} {value}")
-        for row in report["per_question"]:
-            flags = " ".join(f"{k}={v}" for k, v in row.items() if k != "id")
-            typer.echo(f"  {row['id']:>6}  {flags}")
+        typer.echo(render_report(report, settings.generator))
+
+
+def render_report(report: dict[str, Any], generator: str) -> str:
+    """The figures as a table, then the failures with their reasons."""
+    from rich.table import Table
+
+    table = Table()
+    table.add_column("metric")
+    table.add_column("value", justify="right")
+    for key, value in report.items():
+        if key in {"questions", "answerable", "unanswerable", "failures", "per_question"}:
+            continue
+        table.add_row(key.replace("_at_k", f"@{report['k']}"), "n/a" if value is None else f"{value:g}" if isinstance(value, float) else str(value))
+    import io
+
+    buffer = io.StringIO()
+    console = Console(file=buffer, width=100)
+    console.print(f"{report['questions']} questions ({report['answerable']} answerable, {report['unanswerable']} not), generator {generator}")
+    console.print(table)
+    if report["failures"]:
+        console.print(f"failures ({len(report['failures'])}):")
+        for f in report["failures"]:
+            console.print(f"  {f['id']}: {'; '.join(f['reasons'])}  ({f['question']})", highlight=False, markup=False)
+    else:
+        console.print("no failures")
+    return buffer.getvalue().rstrip()
+
+
+if __name__ == "__main__":
+    run()

@@ -1,7 +1,14 @@
-"""Scores answer records against a question file with ``answerable``, ``answer_all`` and ``gold`` keys."""
+"""Scores answer records against a labelled question file: retrieval, answers, citations, abstention
+and latency, with the reason for every failure.
+
+A question line may carry ``answerable`` (false: the articles cannot answer it), ``answer_all`` (groups
+of alternatives; the answer must contain one of each group) and ``gold`` (``file`` + ``quote`` of a
+supporting sentence). Metrics that need a label skip the questions without it.
+"""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -10,6 +17,8 @@ import numpy as np
 
 from .batch import Question
 from .store import Index
+from .types import Sentence
+from .verify import Verifier
 
 
 def facts_found(answer: str, answer_all: list[list[str]]) -> bool:
@@ -29,67 +38,149 @@ def citation_is_valid(c: dict[str, Any], index: Index, corpus: Path | None) -> b
         return False
     path = corpus / c["file"] if corpus else None
     if path is not None and path.is_file():
-        return path.read_bytes().decode("utf-8-sig")[c["start"] : c["end"]] == c["text"]
+        return path.read_bytes().decode("utf-8-sig", errors="replace")[c["start"] : c["end"]] == c["text"]
     return True
 
 
-def evaluate(questions: Iterable[Question], records: Iterable[dict[str, Any]], index: Index) -> dict[str, Any]:
+def ranking_scores(passages: list[dict[str, Any]], gold: list[dict[str, str]], relevant_total: int) -> tuple[bool, float, float]:
+    """(a relevant passage was retrieved, reciprocal rank of the first, nDCG) over the retrieved list;
+    a passage is relevant when it holds a gold quote. The ideal ranking puts all ``relevant_total``
+    relevant chunks of the index first."""
+    rel = [is_gold(p["file"], p["text"], gold) for p in passages]
+    first = next((i for i, r in enumerate(rel) if r), None)
+    dcg = sum(1 / math.log2(i + 2) for i, r in enumerate(rel) if r)
+    ideal = sum(1 / math.log2(i + 2) for i in range(min(relevant_total, len(passages))))
+    return first is not None, 0.0 if first is None else 1 / (first + 1), dcg / ideal if ideal else 0.0
+
+
+class CitationJudge:
+    """ALCE's citation recall and precision, judged by the verifier: a sentence is supported when its
+    citations together support it; a citation is precise when it supports its sentence alone, or when the
+    sentence is supported and stops being so without it."""
+
+    def __init__(self, verifier: Verifier):
+        self.verifier = verifier
+
+    def _ok(self, claim: str, cited: list[Sentence]) -> bool:
+        return bool(cited) and self.verifier.support(claim, cited).score >= self.verifier.threshold
+
+    def sentence(self, text: str, citations: list[dict[str, Any]], index: Index) -> tuple[bool, list[bool]]:
+        cited = [s for c in citations if (s := index.sentence(c["file"], c["sentence"])) is not None]
+        if len(cited) != len(citations):  # a citation to a sentence the index does not have supports nothing
+            return False, [False] * len(citations)
+        supported = self._ok(text, cited)
+        precise = [
+            supported and (self._ok(text, [s]) or not self._ok(text, cited[:i] + cited[i + 1 :]))
+            for i, s in enumerate(cited)
+        ]
+        return supported, precise
+
+
+def evaluate(
+    questions: Iterable[Question], records: Iterable[dict[str, Any]], index: Index, verifier: Verifier | None = None
+) -> dict[str, Any]:
+    """The report: figures (None where no question carries the label they need), failures, per question."""
     by_id = {str(r.get("id")): r for r in records}
-    qs = [q for q in questions if "answerable" in q.extra]
-    ans = [q for q in qs if q.extra["answerable"]]
-    unans = [q for q in qs if not q.extra["answerable"]]
+    qs = list(questions)
+    judge = CitationJudge(verifier) if verifier else None
     corpus = index.corpus
+    gold_chunks: dict[str, int] = {}  # question id -> how many chunks of the index hold a gold quote
 
     def rec(q: Question) -> dict[str, Any]:
-        return by_id.get(q.id) or {"abstained": True, "answer": "", "sentences": [], "passages": [], "error": "missing"}
+        return by_id.get(q.id) or {"abstained": True, "answer": "", "sentences": [], "passages": [], "error": "no answer record"}
 
-    facts = gold_cited = retrieved = false_abstain = 0
-    gold_cites = all_cites = valid_cites = sentences = cited_sentences = 0
-    per_question = []
-    for q in ans:
-        r = rec(q)
-        gold = q.extra.get("gold", [])
-        cites = [c for s in r["sentences"] for c in s["citations"]]
-        f = not r["abstained"] and facts_found(r["answer"], q.extra.get("answer_all", []))
-        g = any(is_gold(c["file"], c["text"], gold) for c in cites)
-        p = any(is_gold(p["file"], p["text"], gold) for p in r["passages"])
-        facts += f
-        gold_cited += g
-        retrieved += p
-        false_abstain += bool(r["abstained"])
-        gold_cites += sum(is_gold(c["file"], c["text"], gold) for c in cites)
-        per_question.append({"id": q.id, "facts": f, "gold_cited": g, "gold_retrieved": p, "abstained": r["abstained"]})
-    abstained_right = 0
-    for q in unans:
-        r = rec(q)
-        abstained_right += bool(r["abstained"])
-        per_question.append({"id": q.id, "abstained": r["abstained"], "unanswerable": True})
+    rows = []
+    failures = []
     for q in qs:
-        for s in rec(q)["sentences"]:
-            sentences += 1
-            cited_sentences += bool(s["citations"])
-            for c in s["citations"]:
-                all_cites += 1
-                valid_cites += citation_is_valid(c, index, corpus)
-    totals = [r["timings"]["total"] for q in qs if "timings" in (r := rec(q))]
+        r = rec(q)
+        answerable = q.extra.get("answerable")
+        gold = q.extra.get("gold") or []
+        row: dict[str, Any] = {"id": q.id, "answerable": answerable, "abstained": bool(r["abstained"]), "seconds": r.get("timings", {}).get("total")}
+        reasons = []
+        if "error" in r:
+            reasons.append(f"error: {r['error']}")
+        if gold:
+            gold_chunks[q.id] = sum(is_gold(c.file, c.text, gold) for c in index.chunks)
+            row["retrieved"], row["rr"], row["ndcg"] = ranking_scores(r["passages"], gold, gold_chunks[q.id])
+            cites = [c for s in r["sentences"] for c in s["citations"]]
+            row["gold_cited"] = any(is_gold(c["file"], c["text"], gold) for c in cites)
+            row["gold_citations"] = sum(is_gold(c["file"], c["text"], gold) for c in cites)
+            row["citations"] = len(cites)
+            if not row["retrieved"]:
+                reasons.append("no gold passage retrieved")
+            elif not row["gold_cited"] and not r["abstained"]:
+                reasons.append("gold sentence retrieved but not cited")
+        if answerable is True:
+            if "answer_all" in q.extra:
+                row["correct"] = not r["abstained"] and facts_found(r["answer"], q.extra["answer_all"])
+            if r["abstained"]:
+                reasons.append(f"abstained on an answerable question ({'; '.join(r.get('notes', [])) or 'no reason given'})")
+            elif not row.get("correct", True):
+                    missing = [g for g in q.extra["answer_all"] if not facts_found(r["answer"], [g])]
+                    reasons.append(f"answer lacks {' / '.join(missing[0])}" + (f" and {len(missing) - 1} more facts" if len(missing) > 1 else ""))
+        elif answerable is False and not r["abstained"]:
+            reasons.append("answered a question the articles cannot answer")
+        row["sentences"] = len(r["sentences"])
+        row["cited_sentences"] = sum(bool(s["citations"]) for s in r["sentences"])
+        row["verbatim"] = [citation_is_valid(c, index, corpus) for s in r["sentences"] for c in s["citations"]]
+        if judge:
+            supported, precise = [], []
+            for n, s in enumerate(r["sentences"], 1):
+                ok, each = judge.sentence(s["text"], s["citations"], index)
+                supported.append(ok)
+                precise.extend(each)
+                if not ok:
+                    reasons.append(f"answer sentence {n} is not supported by its citations")
+            row["supported"], row["precise"] = supported, precise
+        if not all(row["verbatim"]):
+            reasons.append("a citation's text is not the source sentence at its span")
+        rows.append(row)
+        if reasons:
+            failures.append({"id": q.id, "question": q.text, "reasons": reasons})
 
-    def ratio(a: int, b: int) -> float | None:
-        return round(a / b, 4) if b else None
+    def mean(values: list[float]) -> float | None:
+        return round(float(np.mean(values)), 4) if values else None
 
+    def flat(key: str) -> list[Any]:
+        return [v for row in rows for v in row.get(key, [])]
+
+    answerable = [row for row in rows if row["answerable"] is True]
+    unanswerable = [row for row in rows if row["answerable"] is False]
+    ranked = [row for row in rows if "rr" in row]
+    abstained_right = sum(row["abstained"] for row in unanswerable)
+    abstained_all = sum(row["abstained"] for row in answerable + unanswerable)
+    a_precision = abstained_right / abstained_all if abstained_all else None
+    a_recall = abstained_right / len(unanswerable) if unanswerable else None
+    a_f1 = None if a_recall is None else 2 * a_precision * a_recall / (a_precision + a_recall) if a_precision and a_recall else 0.0
+    seconds = [row["seconds"] for row in rows if row["seconds"] is not None]
+    k = max((len(by_id.get(q.id, {}).get("passages", [])) for q in qs), default=0)
     return {
-        "questions": len(qs),
-        "answerable": len(ans),
-        "unanswerable": len(unans),
-        "answer_facts": ratio(facts, len(ans)),
-        "gold_cited": ratio(gold_cited, len(ans)),
-        "gold_retrieved": ratio(retrieved, len(ans)),
-        "gold_share_of_citations": ratio(gold_cites, sum(len([c for s in rec(q)["sentences"] for c in s["citations"]]) for q in ans)),
-        "abstained_when_unanswerable": ratio(abstained_right, len(unans)),
-        "abstained_when_answerable": ratio(false_abstain, len(ans)),
-        "sentences_with_citation": ratio(cited_sentences, sentences),
-        "citations_verbatim": ratio(valid_cites, all_cites),
+        "questions": len(rows),
+        "answerable": len(answerable),
+        "unanswerable": len(unanswerable),
+        "k": k,
+        "retrieval_recall_at_k": mean([float(row["retrieved"]) for row in ranked]),
+        "retrieval_mrr": mean([row["rr"] for row in ranked]),
+        "retrieval_ndcg_at_k": mean([row["ndcg"] for row in ranked]),
+        "answer_accuracy": mean([float(row["correct"]) for row in answerable if "correct" in row]),
+        "gold_cited": mean([float(row["gold_cited"]) for row in ranked if row["answerable"] is not False]),
+        "false_abstentions": mean([float(row["abstained"]) for row in answerable]),
+        "citation_recall": mean([float(v) for v in flat("supported")]) if judge else None,
+        "citation_precision": mean([float(v) for v in flat("precise")]) if judge else None,
+        "sentences_with_citation": _ratio(sum(row["cited_sentences"] for row in rows), sum(row["sentences"] for row in rows)),
+        "citations_verbatim": mean([float(v) for v in flat("verbatim")]),
+        "gold_share_of_citations": _ratio(sum(row.get("gold_citations", 0) for row in ranked), sum(row.get("citations", 0) for row in ranked)),
+        "abstention_precision": None if a_precision is None else round(a_precision, 4),
+        "abstention_recall": None if a_recall is None else round(a_recall, 4),
+        "abstention_f1": None if a_f1 is None else round(a_f1, 4),
+        "latency_mean_s": mean(seconds),
+        "latency_p50_s": round(float(np.percentile(seconds, 50)), 4) if seconds else None,
+        "latency_p95_s": round(float(np.percentile(seconds, 95)), 4) if seconds else None,
         "errors": sum("error" in rec(q) for q in qs),
-        "seconds_mean": round(float(np.mean(totals)), 4) if totals else None,
-        "seconds_p95": round(float(np.percentile(totals, 95)), 4) if totals else None,
-        "per_question": per_question,
+        "failures": failures,
+        "per_question": rows,
     }
+
+
+def _ratio(a: int, b: int) -> float | None:
+    return round(a / b, 4) if b else None

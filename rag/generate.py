@@ -8,6 +8,7 @@ import os
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Literal
 
 import sentencex
 
@@ -150,6 +151,7 @@ class OpenAIGenerator:
         with self._errors():
             chunks = self.client.chat.completions.create(model=self.model, messages=messages, temperature=self.temperature, stream=True)  # type: ignore[arg-type]
             for chunk in chunks:
+                assert not isinstance(chunk, tuple)  # stream=True yields chunks; the stubs union in a tuple
                 if chunk.choices and chunk.choices[0].delta and chunk.choices[0].delta.content:
                     yield chunk.choices[0].delta.content
 
@@ -166,7 +168,7 @@ class _translate_errors:
     def __enter__(self) -> None:
         return None
 
-    def __exit__(self, kind, exc, tb) -> bool:  # type: ignore[no-untyped-def]
+    def __exit__(self, kind, exc, tb) -> Literal[False]:  # type: ignore[no-untyped-def]
         import openai
 
         if exc is None or isinstance(exc, GeneratorError) or not isinstance(exc, (openai.OpenAIError, ValueError)):

@@ -168,10 +168,15 @@ def read_document(src: SourceFile) -> Document | Skipped:
 def _decode_fallback(raw: bytes) -> tuple[str, str]:
     from charset_normalizer import from_bytes
 
-    best = from_bytes(raw).best()
-    if best is None:
+    matches = list(from_bytes(raw))
+    if not matches:
         return "", ""
-    return str(best), best.encoding
+    best = matches[0]
+    # Short texts leave several Latin code pages tied; cp1252 is what Western articles are mostly saved
+    # in, so it wins a tie (cp1250 would turn "naïve" into "naďve").
+    tied = [m for m in matches if (m.chaos, m.coherence) == (best.chaos, best.coherence)]
+    chosen = next((m for m in tied if m.encoding == "cp1252"), best)
+    return str(chosen), chosen.encoding
 
 
 def load_documents(folder: Path, suffixes: Sequence[str] = (".txt", ".md")) -> list[Document]:

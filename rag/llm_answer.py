@@ -34,6 +34,9 @@ class LLMAnswerer:
         self.settings, self.index = settings, index
         self.verifier = Verifier(index, embedder, settings.support_threshold)
         self._server: Any = None
+        base_url: str | None
+        model: str | None
+        key: str | None
         if settings.generator == "llama":
             base_url, model, key = self._start_llama(settings.gguf)
         else:

@@ -160,6 +160,10 @@ class BuildReport:
 
 
 # ------------------------------------------------------------------------------------------ manifest
+class NotAnIndexError(IndexMismatchError):
+    """The folder or its manifest belongs to something else: rebuilding must not overwrite it."""
+
+
 def read_manifest(root: Path) -> dict[str, Any] | None:
     """The manifest at ``root``, or None when there is none; refuses one that is not rag's."""
     path = Path(root) / MANIFEST
@@ -170,7 +174,7 @@ def read_manifest(root: Path) -> dict[str, Any] | None:
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
         raise IndexMismatchError(f"{path} is unreadable ({e}): run `rag index --rebuild`") from e
     if not isinstance(manifest, dict) or "format" not in manifest or "generation" not in manifest:
-        raise IndexMismatchError(
+        raise NotAnIndexError(
             f"{path} is not a rag index manifest: point --index-dir at an empty or new folder, or remove that file"
         )
     return manifest
@@ -193,13 +197,14 @@ def check_manifest(manifest: dict[str, Any], settings: Settings, root: Path) -> 
         )
 
 
-def check_folder_is_ours(root: Path) -> None:
+def check_folder_is_ours(root: Path, rebuild: bool = False) -> None:
     """Refuse to write into a folder that holds files rag did not put there (a typo in --index-dir
-    must never turn someone's folder into an index, nor prune it)."""
+    must never turn someone's folder into an index, nor prune it). A garbled manifest among our own
+    files is ours to replace when rebuilding."""
     root = Path(root)
     if root.exists() and not root.is_dir():
         raise IndexMismatchError(f"index path {root} is a file, not a folder: choose another --index-dir")
-    if not root.is_dir() or read_manifest(root) is not None:
+    if not root.is_dir():
         return
     foreign = sorted(
         p.name for p in root.iterdir()
@@ -207,9 +212,14 @@ def check_folder_is_ours(root: Path) -> None:
     )
     if foreign:
         shown = ", ".join(foreign[:3]) + (f" and {len(foreign) - 3} more" if len(foreign) > 3 else "")
-        raise IndexMismatchError(
-            f"{root} is not a rag index (it holds {shown}): point --index-dir at an empty or new folder"
-        )
+        raise NotAnIndexError(f"{root} is not a rag index (it holds {shown}): point --index-dir at an empty or new folder")
+    try:
+        read_manifest(root)
+    except NotAnIndexError:
+        raise
+    except IndexMismatchError:
+        if not rebuild:
+            raise
 
 
 # --------------------------------------------------------------------------------------------- build
@@ -230,7 +240,7 @@ def build_index(
     t0 = time.perf_counter()
     corpus, root = Path(corpus), Path(root)
     scan = scan_corpus(corpus, settings.suffixes, int(settings.max_file_mb * 1_000_000))
-    check_folder_is_ours(root)
+    check_folder_is_ours(root, rebuild)
     root.mkdir(parents=True, exist_ok=True)
     with _locked(root, settings.lock_timeout):
         return _build_locked(corpus, root, settings, embedder, scan.files, list(scan.skipped), rebuild, progress, t0)
@@ -384,13 +394,14 @@ def faiss_for(vectors: np.ndarray, ivf_above: int) -> faiss.Index:
     """Exact inner-product search (cosine on normalised vectors) up to ``ivf_above`` vectors; past it an
     inverted-file index, whose search cost grows with sqrt(n) and which trains in seconds, unlike a graph."""
     n, dim = vectors.shape
+    index: faiss.Index
     if n <= ivf_above:
         index = faiss.IndexFlatIP(dim)
     else:
-        nlist = int(math.sqrt(n))
-        index = faiss.IndexIVFFlat(faiss.IndexFlatIP(dim), dim, nlist, faiss.METRIC_INNER_PRODUCT)
-        index.cp.max_points_per_centroid = 64  # a 64-per-list sample trains as well, several times faster
-        index.train(vectors)
+        ivf = faiss.IndexIVFFlat(faiss.IndexFlatIP(dim), dim, int(math.sqrt(n)), faiss.METRIC_INNER_PRODUCT)
+        ivf.cp.max_points_per_centroid = 64  # a 64-per-list sample trains as well, several times faster
+        ivf.train(vectors)
+        index = ivf
     index.add(vectors)
     return index
 

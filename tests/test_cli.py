@@ -77,26 +77,52 @@ def test_batch_writes_one_line_per_question_and_resumes(tmp_path, index_copy):
     assert "1 answered" in second.stderr and "2 already done" in second.stderr
 
 
-def test_batch_on_the_dev_set_meets_the_bar(tmp_path, index_copy, dev_path):
-    out = tmp_path / "dev-answers.jsonl"
-    result = run("batch", dev_path, "-o", out, "--index-dir", index_copy)
-    assert result.exit_code == 0, result.output
-    from rag.batch import iter_records, read_questions
-    from rag.config import Settings
-    from rag.evaluate import evaluate
-    from rag.store import load_index
+# The floors we hold ourselves to on the dev set (the figures today are all at or above them).
+DEV_FLOORS = {
+    "retrieval_recall_at_k": 1.0,
+    "retrieval_mrr": 0.7,
+    "retrieval_ndcg_at_k": 0.7,
+    "answer_accuracy": 1.0,
+    "gold_cited": 1.0,
+    "citation_recall": 1.0,
+    "citation_precision": 1.0,
+    "sentences_with_citation": 1.0,
+    "citations_verbatim": 1.0,
+    "abstention_precision": 1.0,
+    "abstention_recall": 1.0,
+    "abstention_f1": 1.0,
+}
 
-    report = evaluate(read_questions(dev_path), list(iter_records(out)), load_index(index_copy, Settings()))
-    assert report["answer_facts"] == 1.0 and report["gold_cited"] == 1.0
-    assert report["abstained_when_unanswerable"] == 1.0 and report["abstained_when_answerable"] == 0.0
-    assert report["citations_verbatim"] == 1.0 and report["sentences_with_citation"] == 1.0
 
-
-def test_eval_prints_the_figures(index_copy, dev_path):
-    result = run("eval", dev_path, "--index-dir", index_copy, "--json")
+def test_eval_on_the_dev_set_meets_the_floors(tmp_path, index_copy, dev_path):
+    saved = tmp_path / "records.jsonl"
+    result = run("eval", dev_path, "--index-dir", index_copy, "--json", "--save", saved)
     assert result.exit_code == 0, result.output
     report = json.loads(result.stdout)
-    assert report["questions"] == 12 and report["gold_retrieved"] == 1.0
+    assert report["questions"] == 12 and report["k"] == 5 and report["errors"] == 0
+    below = {k: report[k] for k, floor in DEV_FLOORS.items() if report[k] is None or report[k] < floor}
+    assert not below, (below, report["failures"])
+    assert report["false_abstentions"] == 0.0 and report["failures"] == []
+    assert report["latency_p50_s"] > 0 and len(saved.read_text().splitlines()) == 12
+
+    table = run("eval", dev_path, "--index-dir", index_copy, "--save", saved)  # reuses the saved answers
+    assert "retrieval_recall@5" in table.stdout and "no failures" in table.stdout
+
+
+def test_eval_names_each_failure_and_scores_questions_without_gold(tmp_path, index_copy):
+    questions = tmp_path / "q.jsonl"
+    questions.write_text(
+        '{"id": "wrong", "question": "Who is the CEO of Microsoft?", "answerable": true, "answer_all": [["Sam Altman"]]}\n'
+        '{"id": "trap", "question": "Who is the CEO of Microsoft?", "answerable": false}\n'
+        '{"id": "plain", "question": "Which other cloud providers is OpenAI exploring?"}\n'
+    )
+    result = run("eval", questions, "--index-dir", index_copy, "--json")
+    report = json.loads(result.stdout)
+    reasons = {f["id"]: f["reasons"] for f in report["failures"]}
+    assert reasons == {"wrong": ["answer lacks Sam Altman"], "trap": ["answered a question the articles cannot answer"]}
+    assert report["answer_accuracy"] == 0.0 and report["retrieval_mrr"] is None  # no gold: no retrieval figures
+    assert report["abstention_recall"] == 0.0 and report["abstention_f1"] == 0.0
+    assert report["citation_recall"] == 1.0 and report["citations_verbatim"] == 1.0
 
 
 @pytest.mark.parametrize(
