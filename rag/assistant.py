@@ -17,7 +17,7 @@ from .embed import Embedder, load_embedder
 from .extractive import Extract, answer_extractive
 from .llm_answer import Checked, LLMAnswerer, no_supported_sentence_note
 from .retrieve import retrieve, retrieve_many
-from .store import BuildReport, Index, Progress, build_index, load_index, read_manifest
+from .store import BuildReport, Index, Progress, build_and_load, load_index, read_manifest
 from .types import Answer, AnswerSentence, Hit, InputError, RagError
 
 log = logging.getLogger(__name__)
@@ -48,8 +48,8 @@ class Assistant:
     ) -> Assistant:
         settings = settings or Settings.load()
         embedder = load_embedder(settings.embedder, settings.threads, settings.batch_size)
-        report = build_index(Path(corpus), Path(index_dir), settings, embedder, rebuild=rebuild, progress=progress)
-        return cls(load_index(Path(index_dir), settings), embedder, settings, report)
+        report, index = build_and_load(Path(corpus), Path(index_dir), settings, embedder, rebuild=rebuild, progress=progress)
+        return cls(index, embedder, settings, report)
 
     @classmethod
     def from_index(cls, index_dir: str | Path = "index", settings: Settings | None = None) -> Assistant:

@@ -29,7 +29,11 @@ class Terms:
     def of(cls, text: str, index: Index, embedder: Embedder, exclude: Iterable[str] = ()) -> Terms:
         skip = set(exclude)
         words = [w for w in dict.fromkeys(content_words(text)) if w not in skip]
-        vectors = embedder.embed(words, "document") if words else np.zeros((0, embedder.dim), np.float32)
+        # Most words already have a vector in the index's lexicon; only the others cost a model call.
+        known = {w: v for w in words if (v := index.lexicon.vector(w)) is not None}
+        unknown = [w for w in words if w not in known]
+        known.update(zip(unknown, embedder.embed(unknown, "document")) if unknown else ())
+        vectors = np.array([known[w] for w in words], dtype=np.float32).reshape(len(words), embedder.dim)
         stems = [stem(w) for w in words]
         return cls(words, stems, np.array([index.lexicon.idf(s) for s in stems], dtype=np.float32), vectors)
 

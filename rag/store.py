@@ -23,6 +23,7 @@ import shutil
 import tempfile
 import time
 import uuid
+from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
@@ -38,7 +39,7 @@ from . import __version__
 from .config import Settings
 from .embed import Embedder
 from .ingest import Skipped, SourceFile, make_chunks, no_text_message, read_document, scan_corpus, split_sentences
-from .lexical import content_words, terms
+from .lexical import content_words, stem, terms
 from .types import Chunk, CorpusError, IndexLockedError, IndexMismatchError, IndexMissingError, RagError, Sentence
 
 log = logging.getLogger(__name__)
@@ -103,42 +104,61 @@ class Index:
 @dataclass
 class Lexicon:
     """Corpus statistics for word-level matching: stem document frequencies over sentences, and one
-    embedding per distinct content word so a question word can be matched to a paraphrase
-    (supplier ~ provider) without running the model over every candidate sentence at query time."""
+    embedding per distinct stem (of its commonest spelling) so a question word can be matched to a
+    paraphrase (supplier ~ provider) without running the model over every candidate sentence at query
+    time. One vector per stem rather than per spelling: forms of a stem match exactly anyway, and the
+    model's time on words is the largest cost of a build after the sentences themselves."""
 
     n_sentences: int
     df: dict[str, int]
-    words: list[str]
+    words: list[str]  # the spelling embedded for each stem
     word_vectors: np.ndarray
-    _row: dict[str, int] = field(default_factory=dict, repr=False)
+    _row: dict[str, int] = field(default_factory=dict, repr=False)  # stem -> row
 
     def __post_init__(self) -> None:
-        self._row = {w: i for i, w in enumerate(self.words)}
+        self._row = {stem(w): i for i, w in enumerate(self.words)}
 
     def idf(self, stem: str) -> float:
         # Smoothed so that a term absent from the corpus weighs most, never infinitely.
         return float(np.log((self.n_sentences + 1) / (self.df.get(stem, 0) + 0.5)))
 
     def rows(self, words: list[str]) -> list[int]:
-        return [self._row[w] for w in words if w in self._row]
+        """Vector rows for these words' stems, each once."""
+        return list(dict.fromkeys(self._row[s] for w in words if (s := stem(w)) in self._row))
+
+    def vector(self, word: str) -> np.ndarray | None:
+        row = self._row.get(stem(word))
+        return None if row is None else self.word_vectors[row]
 
     @classmethod
     def build(cls, sentences: list[Sentence], embedder: Embedder, old: Lexicon | None) -> Lexicon:
         df: dict[str, int] = {}
-        vocab: set[str] = set()
+        spellings: dict[str, Counter[str]] = {}
         for s in sentences:
             for t in set(terms(s.text)):
                 df[t] = df.get(t, 0) + 1
-            vocab.update(content_words(s.text))
-        words = sorted(vocab)
+            for w in content_words(s.text):
+                # Numbers and one-letter tokens match exactly or not at all; a vector for them would cost
+                # model time and only invite "2019" ~ "2020".
+                if len(w) > 1 and not any(c.isdigit() for c in w):
+                    spellings.setdefault(stem(w), Counter())[w] += 1
         known = old._row if old else {}
-        new = [w for w in words if w not in known]
-        new_vectors = embedder.embed(new, "document") if new else np.zeros((0, embedder.dim), np.float32)
-        vectors = np.zeros((len(words), embedder.dim), dtype=np.float32)
+        chosen = {
+            st: old.words[known[st]] if old and st in known else min(forms, key=lambda w: (-forms[w], len(w), w))
+            for st, forms in spellings.items()
+        }
+        stems = sorted(chosen)
+        new = [chosen[st] for st in stems if st not in known]
+        new_vectors = _embed_words(embedder, new)
+        vectors = np.zeros((len(stems), embedder.dim), dtype=np.float32)
         new_at = {w: i for i, w in enumerate(new)}
-        for i, w in enumerate(words):
-            vectors[i] = old.word_vectors[known[w]] if old and w in known else new_vectors[new_at[w]]
-        return cls(len(sentences), df, words, vectors)
+        for i, st in enumerate(stems):
+            vectors[i] = old.word_vectors[known[st]] if old and st in known else new_vectors[new_at[chosen[st]]]
+        return cls(len(sentences), df, [chosen[st] for st in stems], vectors)
+
+
+def _embed_words(embedder: Embedder, words: list[str]) -> np.ndarray:
+    return embedder.embed(words, "document") if words else np.zeros((0, embedder.dim), np.float32)
 
 
 @dataclass(frozen=True)
@@ -237,13 +257,28 @@ def build_index(
     One writer at a time: a second build waits for ``index/.lock`` up to ``settings.lock_timeout``
     seconds, then raises IndexLockedError. Raises IndexMismatchError if an existing index has other
     settings and ``rebuild`` is false, CorpusError if the folder holds nothing to index."""
+    return build_and_load(corpus, root, settings, embedder, rebuild=rebuild, progress=progress)[0]
+
+
+def build_and_load(
+    corpus: Path,
+    root: Path,
+    settings: Settings,
+    embedder: Embedder,
+    *,
+    rebuild: bool = False,
+    progress: Progress | None = None,
+) -> tuple[BuildReport, Index]:
+    """``build_index``, and the index it leaves: when nothing changed, the one it read to compare with,
+    so an up-to-date index is read from disk once."""
     t0 = time.perf_counter()
     corpus, root = Path(corpus), Path(root)
     scan = scan_corpus(corpus, settings.suffixes, int(settings.max_file_mb * 1_000_000))
     check_folder_is_ours(root, rebuild)
     root.mkdir(parents=True, exist_ok=True)
     with _locked(root, settings.lock_timeout):
-        return _build_locked(corpus, root, settings, embedder, scan.files, list(scan.skipped), rebuild, progress, t0)
+        report, old = _build_locked(corpus, root, settings, embedder, scan.files, list(scan.skipped), rebuild, progress, t0)
+        return report, (old if old is not None and not report.changed else load_index(root, settings))
 
 
 @contextmanager
@@ -277,7 +312,7 @@ def _build_locked(
     rebuild: bool,
     progress: Progress | None,
     t0: float,
-) -> BuildReport:
+) -> tuple[BuildReport, Index | None]:
     old: Index | None = None
     if not rebuild and read_manifest(root) is not None:
         old = load_index(root, settings)
@@ -348,7 +383,7 @@ def _build_locked(
         all_vectors = np.vstack(vectors) if vectors else np.zeros((0, embedder.dim), np.float32)
         lexicon = Lexicon.build(sentences, embedder, old.lexicon if old else None)
         _save(root, manifest, sentences, chunks, all_vectors, lexicon, settings, old.manifest["generation"] if old else None)
-    return BuildReport(
+    report = BuildReport(
         files=len(files),
         embedded_files=list(fresh),
         reused_files=len(indexed) - len(fresh),
@@ -361,6 +396,7 @@ def _build_locked(
         seconds=time.perf_counter() - t0,
         changed=changed,
     )
+    return report, old
 
 
 def _embed_distinct(embedder: Embedder, texts: list[str], progress: Progress | None, batch: int = 1024) -> tuple[np.ndarray, int]:
