@@ -6,6 +6,7 @@ the reason (binary, empty, too large, unreadable, a symlink loop, a duplicate of
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import logging
 import os
@@ -101,6 +102,7 @@ def scan_corpus(folder: Path, suffixes: Sequence[str] = (".txt", ".md"), max_fil
 def _walk(folder: Path, skipped: list[Skipped]) -> Iterator[tuple[Path, Path]]:
     """(path, path relative to folder) of every non-hidden entry that is not a folder, in name order."""
     seen_dirs: set[tuple[int, int]] = set()
+
     def unreadable(e: OSError) -> None:
         skipped.append(Skipped(os.path.relpath(e.filename or folder, folder) + "/", _why(e)))
 
@@ -112,8 +114,8 @@ def _walk(folder: Path, skipped: list[Skipped]) -> Iterator[tuple[Path, Path]]:
             skipped.append(Skipped(here.relative_to(folder).as_posix(), _why(e)))
             dirnames[:] = []
             continue
-        if (st.st_dev, st.st_ino) in seen_dirs:  # a symlink back up the tree: walking it would never end
-            skipped.append(Skipped(here.relative_to(folder).as_posix() + "/", "symlink loop (folder already walked)"))
+        if (st.st_dev, st.st_ino) in seen_dirs:  # a symlink back up the tree would be walked forever
+            skipped.append(Skipped(here.relative_to(folder).as_posix() + "/", "folder already walked (a symlink loop or a second link to it)"))
             dirnames[:] = []
             continue
         seen_dirs.add((st.st_dev, st.st_ino))
@@ -124,8 +126,6 @@ def _walk(folder: Path, skipped: list[Skipped]) -> Iterator[tuple[Path, Path]]:
 
 
 def _why(e: OSError) -> str:
-    import errno
-
     if e.errno == errno.ELOOP:
         return "symlink loop"
     if e.errno == errno.ENOENT:

@@ -579,4 +579,4 @@ def _read_jsonl(path: Path) -> list[dict[str, Any]]:
         return [json.loads(line) for line in f if line.strip()]
 
 
-__all__ = ["BuildReport", "Index", "RagError", "build_index", "load_index", "read_manifest", "write_atomic"]
+__all__ = ["BuildReport", "Index", "Lexicon", "RagError", "build_and_load", "build_index", "faiss_for", "load_index", "read_manifest", "write_atomic"]

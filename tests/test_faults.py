@@ -77,7 +77,7 @@ def test_a_messy_folder_indexes_the_text_and_lists_every_skipped_file_with_its_r
         "loop-a.txt": "symlink loop",
         "loop-b.txt": "symlink loop",
         "dangling.txt": "broken link or vanished while scanning",
-        "sub/up/": "symlink loop (folder already walked)",
+        "sub/up/": "folder already walked (a symlink loop or a second link to it)",
         "pipe.txt": "not a regular file (a pipe, socket or device)",
         "locked.txt": "unreadable (permission denied)",
     }
@@ -142,6 +142,7 @@ def test_a_damaged_index_is_refused_with_the_fix_and_rebuilds(tmp_path, index_di
         load_index(copy, settings)
     result = run("ask", SUPPLIER, "--index-dir", copy)
     assert result.exit_code == 2 and result.stderr.count("\n") == 1 and "rag index --rebuild" in result.stderr
+    assert "Traceback" in run("-v", "ask", SUPPLIER, "--index-dir", copy).stderr  # only when asked for
     build_index(corpus, copy, settings, embedder, rebuild=True)
     assert load_index(copy, settings).sentence(GOOD, 20) is not None
 

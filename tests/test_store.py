@@ -125,3 +125,20 @@ def test_settings_validation_names_the_field():
         Settings.load(chunk_sentences=2, chunk_overlap=2)
     with pytest.raises(ConfigError, match="invalid setting k"):
         Settings.load(k=0)
+
+
+def test_past_ivf_above_the_index_is_approximate_and_still_finds_the_gold(tmp_path, corpus, settings, embedder, dev):
+    small = settings.replace(ivf_above=100, nprobe=4)  # the seeds' 155 sentences are "large" here
+    build_index(corpus, tmp_path / "ix", small, embedder)
+    index = load_index(tmp_path / "ix", small)
+    assert type(index.faiss_index).__name__ == "IndexIVFFlat" and index.faiss_index.nprobe == 4
+    exact = store.faiss_for(index.sentence_vectors, ivf_above=10**9)
+    questions = [q["question"] for q in dev]
+    vectors = embedder.embed(questions, "query")
+    _, want = exact.search(vectors, 10)
+    _, got = index.faiss_index.search(vectors, 10)
+    recall = np.mean([len(set(a) & set(b)) / 10 for a, b in zip(want, got)])
+    assert 0.5 < recall <= 1.0  # approximate: 4 of 12 lists searched
+    index.faiss_index.nprobe = index.faiss_index.nlist
+    _, every = index.faiss_index.search(vectors, 10)
+    assert (every == want).all()  # searching every list is exact
