@@ -34,7 +34,11 @@ class Settings(BaseModel):
 
     # -- the vector index --
     ivf_above: int = Field(50_000, ge=1, description="past this many sentence vectors, search an IVF index instead of a flat one")
-    nprobe: int = Field(32, ge=1, description="IVF lists searched per query: recall against speed")
+    ivf_probe_share: float = Field(
+        0.2, gt=0, le=1,
+        description="share of IVF lists searched per query; 0.2 keeps recall@10 against exact search >= 0.95 "
+        "on real MiniLM vectors (measured: 0.96 at 48 of 273 lists, 0.94 at 32)",
+    )
     lock_timeout: float = Field(120, ge=0, description="seconds to wait for another process updating the same index")
 
     # -- retrieval --

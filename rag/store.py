@@ -23,7 +23,6 @@ import shutil
 import tempfile
 import time
 import uuid
-from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
@@ -39,7 +38,7 @@ from . import __version__
 from .config import Settings
 from .embed import Embedder
 from .ingest import Skipped, SourceFile, make_chunks, no_text_message, read_document, scan_corpus, split_sentences
-from .lexical import content_words, stem, terms
+from .lexical import content_words, terms
 from .types import Chunk, CorpusError, IndexLockedError, IndexMismatchError, IndexMissingError, RagError, Sentence
 
 log = logging.getLogger(__name__)
@@ -104,57 +103,50 @@ class Index:
 @dataclass
 class Lexicon:
     """Corpus statistics for word-level matching: stem document frequencies over sentences, and one
-    embedding per distinct stem (of its commonest spelling) so a question word can be matched to a
-    paraphrase (supplier ~ provider) without running the model over every candidate sentence at query
-    time. One vector per stem rather than per spelling: forms of a stem match exactly anyway, and the
-    model's time on words is the largest cost of a build after the sentences themselves."""
+    embedding per distinct content word so a question word can be matched to a paraphrase
+    (supplier ~ provider) without running the model over every candidate sentence at query time.
+    (One vector per stem, of its commonest spelling, saves a quarter of the words but matched
+    "supplier" to "provide" instead of "provider" and lost the first quick-start answer.)"""
 
     n_sentences: int
     df: dict[str, int]
-    words: list[str]  # the spelling embedded for each stem
+    words: list[str]
     word_vectors: np.ndarray
-    _row: dict[str, int] = field(default_factory=dict, repr=False)  # stem -> row
+    _row: dict[str, int] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
-        self._row = {stem(w): i for i, w in enumerate(self.words)}
+        self._row = {w: i for i, w in enumerate(self.words)}
 
     def idf(self, stem: str) -> float:
         # Smoothed so that a term absent from the corpus weighs most, never infinitely.
         return float(np.log((self.n_sentences + 1) / (self.df.get(stem, 0) + 0.5)))
 
     def rows(self, words: list[str]) -> list[int]:
-        """Vector rows for these words' stems, each once."""
-        return list(dict.fromkeys(self._row[s] for w in words if (s := stem(w)) in self._row))
+        return [self._row[w] for w in words if w in self._row]
 
     def vector(self, word: str) -> np.ndarray | None:
-        row = self._row.get(stem(word))
+        row = self._row.get(word)
         return None if row is None else self.word_vectors[row]
 
     @classmethod
     def build(cls, sentences: list[Sentence], embedder: Embedder, old: Lexicon | None) -> Lexicon:
         df: dict[str, int] = {}
-        spellings: dict[str, Counter[str]] = {}
+        vocab: set[str] = set()
         for s in sentences:
             for t in set(terms(s.text)):
                 df[t] = df.get(t, 0) + 1
-            for w in content_words(s.text):
-                # Numbers and one-letter tokens match exactly or not at all; a vector for them would cost
-                # model time and only invite "2019" ~ "2020".
-                if len(w) > 1 and not any(c.isdigit() for c in w):
-                    spellings.setdefault(stem(w), Counter())[w] += 1
+            # Numbers and one-letter tokens match exactly or not at all; a vector for them would cost
+            # model time and only invite "2019" ~ "2020".
+            vocab.update(w for w in content_words(s.text) if len(w) > 1 and not any(c.isdigit() for c in w))
+        words = sorted(vocab)
         known = old._row if old else {}
-        chosen = {
-            st: old.words[known[st]] if old and st in known else min(forms, key=lambda w: (-forms[w], len(w), w))
-            for st, forms in spellings.items()
-        }
-        stems = sorted(chosen)
-        new = [chosen[st] for st in stems if st not in known]
+        new = [w for w in words if w not in known]
         new_vectors = _embed_words(embedder, new)
-        vectors = np.zeros((len(stems), embedder.dim), dtype=np.float32)
+        vectors = np.zeros((len(words), embedder.dim), dtype=np.float32)
         new_at = {w: i for i, w in enumerate(new)}
-        for i, st in enumerate(stems):
-            vectors[i] = old.word_vectors[known[st]] if old and st in known else new_vectors[new_at[chosen[st]]]
-        return cls(len(sentences), df, [chosen[st] for st in stems], vectors)
+        for i, w in enumerate(words):
+            vectors[i] = old.word_vectors[known[w]] if old and w in known else new_vectors[new_at[w]]
+        return cls(len(sentences), df, words, vectors)
 
 
 def _embed_words(embedder: Embedder, words: list[str]) -> np.ndarray:
@@ -558,7 +550,7 @@ def _load_generation(root: Path, manifest: dict[str, Any], settings: Settings) -
         sentence_vectors = np.load(gdir / "sentence_vectors.npy")
         faiss_index = faiss.read_index(str(gdir / "sentences.faiss"))
         if hasattr(faiss_index, "nprobe"):
-            faiss_index.nprobe = settings.nprobe
+            faiss_index.nprobe = max(1, math.ceil(faiss_index.nlist * settings.ivf_probe_share))
         bm25 = bm25s.BM25.load(str(gdir / "bm25"))
         lex = json.loads((gdir / "lexicon.json").read_text(encoding="utf-8"))
         lexicon = Lexicon(lex["n_sentences"], lex["df"], lex["words"], np.load(gdir / "word_vectors.npy"))

@@ -67,3 +67,8 @@ def test_bad_questions_raise_input_error(assistant, bad):
 def test_ask_many_numbers_questions_in_order(assistant):
     answers = list(assistant.ask_many(["Who invested $1 billion in OpenAI in 2019?", ("x", "What is Stargate?")]))
     assert [a.id for a in answers] == ["1", "x"]
+
+
+def test_the_quick_start_answer_is_the_sentence_the_readme_shows(assistant):
+    answer = assistant.ask("Who was meant to be OpenAI's only supplier of computing resources?")
+    assert [(c.file, c.sentence) for c in answer.citations] == [("000_804249f35b507f04.txt", 20)]

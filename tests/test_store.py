@@ -128,7 +128,7 @@ def test_settings_validation_names_the_field():
 
 
 def test_past_ivf_above_the_index_is_approximate_and_still_finds_the_gold(tmp_path, corpus, settings, embedder, dev):
-    small = settings.replace(ivf_above=100, nprobe=4)  # the seeds' 155 sentences are "large" here
+    small = settings.replace(ivf_above=100, ivf_probe_share=0.3)  # the seeds' 155 sentences are "large" here
     build_index(corpus, tmp_path / "ix", small, embedder)
     index = load_index(tmp_path / "ix", small)
     assert type(index.faiss_index).__name__ == "IndexIVFFlat" and index.faiss_index.nprobe == 4
