@@ -549,7 +549,7 @@ def _load_generation(root: Path, manifest: dict[str, Any], settings: Settings) -
         chunks = [Chunk(**row) for row in _read_jsonl(gdir / "chunks.jsonl")]
         sentence_vectors = np.load(gdir / "sentence_vectors.npy")
         faiss_index = faiss.read_index(str(gdir / "sentences.faiss"))
-        if hasattr(faiss_index, "nprobe"):
+        if isinstance(faiss_index, faiss.IndexIVF):
             faiss_index.nprobe = max(1, math.ceil(faiss_index.nlist * settings.ivf_probe_share))
         bm25 = bm25s.BM25.load(str(gdir / "bm25"))
         lex = json.loads((gdir / "lexicon.json").read_text(encoding="utf-8"))
