@@ -84,7 +84,6 @@ def evaluate(
     qs = list(questions)
     judge = CitationJudge(verifier) if verifier else None
     corpus = index.corpus
-    gold_chunks: dict[str, int] = {}  # question id -> how many chunks of the index hold a gold quote
 
     def rec(q: Question) -> dict[str, Any]:
         return by_id.get(q.id) or {"abstained": True, "answer": "", "sentences": [], "passages": [], "error": "no answer record"}
@@ -100,8 +99,8 @@ def evaluate(
         if "error" in r:
             reasons.append(f"error: {r['error']}")
         if gold:
-            gold_chunks[q.id] = sum(is_gold(c.file, c.text, gold) for c in index.chunks)
-            row["retrieved"], row["rr"], row["ndcg"] = ranking_scores(r["passages"], gold, gold_chunks[q.id])
+            relevant_total = sum(is_gold(c.file, c.text, gold) for c in index.chunks)
+            row["retrieved"], row["rr"], row["ndcg"] = ranking_scores(r["passages"], gold, relevant_total)
             cites = [c for s in r["sentences"] for c in s["citations"]]
             row["gold_cited"] = any(is_gold(c["file"], c["text"], gold) for c in cites)
             row["gold_citations"] = sum(is_gold(c["file"], c["text"], gold) for c in cites)
