@@ -16,7 +16,7 @@ from .config import Settings
 from .embed import Embedder, load_embedder
 from .extractive import Extract, answer_extractive
 from .llm_answer import Checked, LLMAnswerer, no_supported_sentence_note
-from .retrieve import retrieve, retrieve_many
+from .retrieve import retrieve_many
 from .store import BuildReport, Index, Progress, build_and_load, load_index, read_manifest
 from .types import Answer, AnswerSentence, Hit, InputError, RagError
 
@@ -111,11 +111,8 @@ class Assistant:
             except RagError as e:
                 cleaned.append(e)
         texts = [q for q in cleaned if isinstance(q, str)]
-        vectors = self.embedder.embed(texts, "query") if texts else np.zeros((0, self.embedder.dim), np.float32)
-        t1 = time.perf_counter()
-        s = self.settings
-        hits = iter(retrieve_many(self.index, texts, vectors, k or s.k, s.fetch_factor, s.rrf_k))
-        t2 = time.perf_counter()
+        vectors, hits_list, t_embed, t_retrieve = self._search(texts, k, t0)
+        hits = iter(hits_list)
         row = iter(range(len(texts)))
         for (qid, _), ready in zip(items, cleaned, strict=True):
             if isinstance(ready, RagError):
@@ -123,7 +120,7 @@ class Assistant:
                 continue
             i = next(row)
             # Work shared by the block is split evenly, so per-question timings add up to the block's.
-            timings = {"embed": (t1 - t0) / len(texts), "retrieve": (t2 - t1) / len(texts)}
+            timings = {"embed": t_embed / len(texts), "retrieve": t_retrieve / len(texts)}
             try:
                 yield self._answer(ready, vectors[i], next(hits), qid, timings)
             except RagError as e:
@@ -142,15 +139,21 @@ class Assistant:
         timings["total"] = sum(timings.values())
         return Answer(**{**answer.__dict__, "timings": timings})
 
-    def _retrieve(self, question: str, k: int | None) -> tuple[str, np.ndarray, list[Hit], dict[str, float]]:
-        """Clean the question, embed it, fetch its passages (for ``ask_stream``)."""
-        question = clean_question(question)
-        t0 = time.perf_counter()
-        query_vector = self.embedder.embed([question], "query")[0]
+    def _search(self, texts: list[str], k: int | None, t0: float) -> tuple[np.ndarray, list[list[Hit]], float, float]:
+        """Embed cleaned questions in one model call and fetch their passages in one FAISS call; also the
+        seconds each step took (embedding counted from ``t0``)."""
+        vectors = self.embedder.embed(texts, "query") if texts else np.zeros((0, self.embedder.dim), np.float32)
         t1 = time.perf_counter()
         s = self.settings
-        hits = retrieve(self.index, question, query_vector, k or s.k, s.fetch_factor, s.rrf_k)
-        return question, query_vector, hits, {"embed": t1 - t0, "retrieve": time.perf_counter() - t1}
+        hits = retrieve_many(self.index, texts, vectors, k or s.k, s.fetch_factor, s.rrf_k)
+        return vectors, hits, t1 - t0, time.perf_counter() - t1
+
+    def _retrieve(self, question: str, k: int | None) -> tuple[str, np.ndarray, list[Hit], dict[str, float]]:
+        """Clean the question, embed it, fetch its passages (for ``ask_stream``)."""
+        t0 = time.perf_counter()
+        question = clean_question(question)
+        vectors, hits, t_embed, t_retrieve = self._search([question], k, t0)
+        return question, vectors[0], hits[0], {"embed": t_embed, "retrieve": t_retrieve}
 
     def _extract(self, question: str, query_vector: np.ndarray, hits: list[Hit]) -> Extract:
         s = self.settings

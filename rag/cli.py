@@ -297,7 +297,8 @@ def batch(
         from .batch import answered_ids, read_questions, run_batch
 
         qs = read_questions(questions, skip_bad_lines)  # bad input fails before the model loads
-        todo = len([q for q in qs if q.id not in answered_ids(out, force)])
+        done = answered_ids(out, force)
+        todo = sum(q.id not in done for q in qs)
         settings = _settings(config, k=k, generator=generator, model=model, base_url=base_url, gguf=gguf,
                              verify=verify, keep_unsupported=keep_unsupported, threads=threads)
         assistant = _open(index_dir, corpus, settings)

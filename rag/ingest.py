@@ -87,7 +87,7 @@ def scan_corpus(folder: Path, suffixes: Sequence[str] = (".txt", ".md"), max_fil
             skipped.append(Skipped(name, f"{st.st_size / 1e6:.1f} MB, over max_file_mb ({max_file_bytes / 1e6:.0f} MB): raise it to index this file"))
             continue
         try:
-            digest = _sha256(path)
+            digest = file_sha256(path)
         except OSError as e:
             skipped.append(Skipped(name, _why(e)))
             continue
@@ -135,7 +135,7 @@ def _why(e: OSError) -> str:
     return f"unreadable ({e.strerror or e})"
 
 
-def _sha256(path: Path) -> str:
+def file_sha256(path: Path) -> str:
     h = hashlib.sha256()
     with path.open("rb") as f:
         while block := f.read(_HASH_BLOCK):

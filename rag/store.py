@@ -14,7 +14,6 @@ alone plus once per overlapping chunk.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import math
@@ -37,7 +36,16 @@ from filelock import FileLock, Timeout
 from . import __version__
 from .config import Settings
 from .embed import Embedder
-from .ingest import Skipped, SourceFile, make_chunks, no_text_message, read_document, scan_corpus, split_sentences
+from .ingest import (
+    Skipped,
+    SourceFile,
+    file_sha256,
+    make_chunks,
+    no_text_message,
+    read_document,
+    scan_corpus,
+    split_sentences,
+)
 from .lexical import content_words, terms
 from .types import Chunk, CorpusError, IndexLockedError, IndexMismatchError, IndexMissingError, RagError, Sentence
 
@@ -503,16 +511,8 @@ def _fsync_and_sum(folder: Path) -> dict[str, dict[str, Any]]:
         if p.is_file():
             with p.open("rb") as f:
                 os.fsync(f.fileno())
-            sums[p.relative_to(folder).as_posix()] = {"size": p.stat().st_size, "sha256": _file_sha256(p)}
+            sums[p.relative_to(folder).as_posix()] = {"size": p.stat().st_size, "sha256": file_sha256(p)}
     return sums
-
-
-def _file_sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as f:
-        while block := f.read(1 << 20):
-            h.update(block)
-    return h.hexdigest()
 
 
 # ---------------------------------------------------------------------------------------------- load
@@ -542,7 +542,7 @@ def _load_generation(root: Path, manifest: dict[str, Any], settings: Settings) -
     for name, want in manifest.get("checksums", {}).items():
         path = gdir / name
         size = path.stat().st_size  # FileNotFoundError goes to the caller: maybe a generation swap
-        if size != want["size"] or _file_sha256(path) != want["sha256"]:
+        if size != want["size"] or file_sha256(path) != want["sha256"]:
             raise IndexMismatchError(f"{damaged} ({name} does not match its checksum): run `rag index --rebuild`")
     try:
         sentences = [Sentence(**row) for row in _read_jsonl(gdir / "sentences.jsonl")]

@@ -58,8 +58,8 @@ def messy(tmp_path, monkeypatch) -> Path:
     if os.geteuid() != 0:
         locked.chmod(0)
     else:  # root reads any file, so here the permission error itself is what cannot happen for real
-        real = ingest._sha256
-        monkeypatch.setattr(ingest, "_sha256", lambda p: (_ for _ in ()).throw(PermissionError(13, "denied")) if p.name == "locked.txt" else real(p))
+        real = ingest.file_sha256
+        monkeypatch.setattr(ingest, "file_sha256", lambda p: (_ for _ in ()).throw(PermissionError(13, "denied")) if p.name == "locked.txt" else real(p))
     return d
 
 
