@@ -55,7 +55,7 @@ def one_size(n: int) -> dict:
     from rag.assistant import Assistant
     from rag.config import Settings
     from rag.embed import load_embedder
-    from rag.retrieve import retrieve
+    from rag.retrieve import rankings_many
     from rag.store import build_index, load_index
 
     out: dict = {"passages": n}
@@ -105,7 +105,7 @@ def one_size(n: int) -> dict:
             t0 = time.perf_counter()
             qv = embedder.embed([q], "query")[0]
             t1 = time.perf_counter()
-            retrieve(assistant.index, q, qv, settings.k, settings.fetch_factor, settings.rrf_k)
+            rankings_many(assistant.index, [q], qv.reshape(1, -1), settings.pool, settings.rrf_k)
             t2 = time.perf_counter()
             assistant.ask(q)
             t3 = time.perf_counter()

@@ -8,17 +8,23 @@ import re
 import time
 import unicodedata
 from collections.abc import Iterable, Iterator
+from functools import cache
 from pathlib import Path
+from typing import Any
 
 import numpy as np
+from threadpoolctl import ThreadpoolController
 
+from .answerer import Answerer, make_answerer
 from .config import Settings
 from .embed import Embedder, load_embedder
-from .extractive import Extract, answer_extractive
-from .llm_answer import Checked, LLMAnswerer, no_supported_sentence_note
-from .retrieve import retrieve_many
+from .lexical import content_words
+from .match import word_vectors
+from .rank import Evidence, candidates, rank
+from .retrieve import Rankings, rankings_many
+from .scorer import load_scorer
 from .store import BuildReport, Index, Progress, build_and_load, load_index, read_manifest
-from .types import Answer, AnswerSentence, Hit, InputError, RagError
+from .types import Answer, AnswerSentence, InputError, RagError
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +40,14 @@ class Assistant:
         self.embedder = embedder
         self.settings = settings
         self.build_report = build_report
-        self._generator: LLMAnswerer | None = None  # created on first use: extractive answers need no client
+        self.scorer = load_scorer()
+        self._answerer: Answerer | None = None  # created on first use: a server starts only when asked
+
+    @property
+    def answerer(self) -> Answerer:
+        if self._answerer is None:
+            self._answerer = make_answerer(self.settings, self.index, self.embedder, self.scorer)
+        return self._answerer
 
     @classmethod
     def from_dir(
@@ -111,8 +124,8 @@ class Assistant:
             except RagError as e:
                 cleaned.append(e)
         texts = [q for q in cleaned if isinstance(q, str)]
-        vectors, hits_list, t_embed, t_retrieve = self._search(texts, k, t0)
-        hits = iter(hits_list)
+        with single_threaded_blas():
+            vectors, rankings, t_embed, t_search = self._search(texts, t0)
         row = iter(range(len(texts)))
         for (qid, _), ready in zip(items, cleaned, strict=True):
             if isinstance(ready, RagError):
@@ -120,84 +133,65 @@ class Assistant:
                 continue
             i = next(row)
             # Work shared by the block is split evenly, so per-question timings add up to the block's.
-            timings = {"embed": t_embed / len(texts), "retrieve": t_retrieve / len(texts)}
+            timings = {"embed": t_embed / len(texts), "retrieve": t_search / len(texts)}
             try:
-                yield self._answer(ready, vectors[i], next(hits), qid, timings)
+                with single_threaded_blas():
+                    evidence = self._evidence(ready, vectors[i], rankings[i], k, timings)
+                t = time.perf_counter()
+                answer = self.answerer.answer(ready, evidence, qid)
+                yield self._timed(answer, timings, t)
             except RagError as e:
                 yield e
 
-    def _answer(self, question: str, query_vector: np.ndarray, hits: list[Hit], id: str | None, timings: dict[str, float]) -> Answer:
+    def ask_stream(self, question: str, id: str | None = None, k: int | None = None) -> Iterator[AnswerSentence | Answer]:
+        """Yield each checked answer sentence as the answerer finishes it, then the whole Answer."""
+        t0 = time.perf_counter()
+        question = clean_question(question)
+        with single_threaded_blas():
+            vectors, rankings, t_embed, t_search = self._search([question], t0)
+            timings = {"embed": t_embed, "retrieve": t_search}
+            evidence = self._evidence(question, vectors[0], rankings[0], k, timings)
         t = time.perf_counter()
-        if self.settings.generator == "extractive":
-            ex = self._extract(question, query_vector, hits)
-            sentences = tuple(AnswerSentence(c.text, (c,)) for c in ex.citations)
-            notes = (ex.reason,) if ex.reason else ()
-            answer = Answer(question, sentences, ex.abstained, tuple(hits), id, "extractive", notes)
-        else:
-            answer = self._llm_answer(question, query_vector, hits, id)
-        timings["answer"] = time.perf_counter() - t
+        for item in self.answerer.stream(question, evidence, id):
+            yield self._timed(item, timings, t) if isinstance(item, Answer) else item
+
+    def _search(self, texts: list[str], t0: float) -> tuple[np.ndarray, list[Rankings], float, float]:
+        """Embed cleaned questions in one model call and rank their passages with one FAISS call; also
+        the seconds each step took (embedding counted from ``t0``)."""
+        vectors = self.embedder.embed(texts, "query") if texts else np.zeros((0, self.embedder.dim), np.float32)
+        # The block's words the corpus lacks, in one model call rather than one per question.
+        word_vectors([w for t in texts for w in content_words(t)], self.index, self.embedder)
+        t1 = time.perf_counter()
+        s = self.settings
+        rankings = rankings_many(self.index, texts, vectors, s.pool, s.rrf_k)
+        return vectors, rankings, t1 - t0, time.perf_counter() - t1
+
+    def _evidence(self, question: str, vector: np.ndarray, rankings: Rankings, k: int | None, timings: dict[str, float]) -> Evidence:
+        """The learned rerank of one question's pool; its time counts as retrieval."""
+        t = time.perf_counter()
+        c = candidates(question, vector, rankings, self.index, self.embedder)
+        evidence = rank(c, rankings, self.index, self.scorer, k or self.settings.k)
+        timings["retrieve"] += time.perf_counter() - t
+        return evidence
+
+    @staticmethod
+    def _timed(answer: Answer, timings: dict[str, float], since: float) -> Answer:
+        timings = {**timings, "answer": time.perf_counter() - since}
         timings["total"] = sum(timings.values())
         return Answer(**{**answer.__dict__, "timings": timings})
 
-    def _search(self, texts: list[str], k: int | None, t0: float) -> tuple[np.ndarray, list[list[Hit]], float, float]:
-        """Embed cleaned questions in one model call and fetch their passages in one FAISS call; also the
-        seconds each step took (embedding counted from ``t0``)."""
-        vectors = self.embedder.embed(texts, "query") if texts else np.zeros((0, self.embedder.dim), np.float32)
-        t1 = time.perf_counter()
-        s = self.settings
-        hits = retrieve_many(self.index, texts, vectors, k or s.k, s.fetch_factor, s.rrf_k)
-        return vectors, hits, t1 - t0, time.perf_counter() - t1
 
-    def _retrieve(self, question: str, k: int | None) -> tuple[str, np.ndarray, list[Hit], dict[str, float]]:
-        """Clean the question, embed it, fetch its passages (for ``ask_stream``)."""
-        t0 = time.perf_counter()
-        question = clean_question(question)
-        vectors, hits, t_embed, t_retrieve = self._search([question], k, t0)
-        return question, vectors[0], hits[0], {"embed": t_embed, "retrieve": t_retrieve}
+@cache
+def _blas() -> ThreadpoolController:
+    return ThreadpoolController()  # scans the loaded libraries once (0.6 ms); limiting through it costs 0.02 ms
 
-    def _extract(self, question: str, query_vector: np.ndarray, hits: list[Hit]) -> Extract:
-        s = self.settings
-        return answer_extractive(
-            question, query_vector, hits, self.index, self.embedder, s.abstain_below, s.max_answer_sentences, s.answer_margin
-        )
 
-    def _llm_answer(self, question: str, query_vector: np.ndarray, hits: list[Hit], id: str | None) -> Answer:
-        result = self._llm().answer(question, hits)
-        return self._llm_result(question, query_vector, hits, id, result)
-
-    def ask_stream(self, question: str, id: str | None = None, k: int | None = None) -> Iterator[AnswerSentence | Answer]:
-        """Yield each checked answer sentence as the generator finishes it, then the whole Answer.
-        The extractive generator yields its sentences at once."""
-        if self.settings.generator == "extractive":
-            answer = self.ask(question, id, k)
-            yield from answer.sentences
-            yield answer
-            return
-        question, query_vector, hits, timings = self._retrieve(question, k)
-        t = time.perf_counter()
-        result = Checked()
-        yield from self._llm().stream(question, hits, result)
-        answer = self._llm_result(question, query_vector, hits, id, result)
-        timings["answer"] = time.perf_counter() - t
-        timings["total"] = sum(timings.values())
-        yield Answer(**{**answer.__dict__, "timings": timings})
-
-    def _llm(self) -> LLMAnswerer:
-        if self._generator is None:
-            self._generator = LLMAnswerer(self.settings, self.index, self.embedder)
-        return self._generator
-
-    def _llm_result(self, question: str, query_vector: np.ndarray, hits: list[Hit], id: str | None, result: Checked) -> Answer:
-        name = self.settings.generator
-        supported = [s for s in result.sentences if s.citations]
-        if result.said_no_answer and not result.sentences:
-            return Answer(question, (), True, tuple(hits), id, name, ("the model found no answer in the passages",))
-        if supported:
-            return Answer(question, tuple(result.sentences), False, tuple(hits), id, name, tuple(result.notes))
-        ex = self._extract(question, query_vector, hits)
-        notes = (*result.notes, no_supported_sentence_note(result, name), *((ex.reason,) if ex.reason else ()))
-        sentences = tuple(AnswerSentence(c.text, (c,)) for c in ex.citations)
-        return Answer(question, sentences, ex.abstained, tuple(hits), id, "extractive", notes, fallback=True)
+def single_threaded_blas() -> Any:
+    """Answering does many small numpy and FAISS products between torch calls. With OpenBLAS on two
+    threads, its threads spin after each product and starve torch's: measured on SQuAD-train questions
+    over 5,000 paragraphs, a warm answer took 53 ms p50 (query embedding 21.8 ms), and 20.9 ms (10.9 ms)
+    with BLAS on one thread. Torch keeps its own threads."""
+    return _blas().limit(limits=1, user_api="blas")
 
 
 # Terminal escape sequences (colours, cursor moves) and other control characters are noise pasted in

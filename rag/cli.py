@@ -141,12 +141,11 @@ def _open(index_dir: Path, corpus: Path | None, settings: Any) -> Any:
 
 
 def _answer(assistant: Any, question: str, as_json: bool = False) -> None:
-    """Print one answer; API answers stream sentence by sentence, each once its citations are checked."""
+    """Print one answer; sentences stream as the answerer checks them (an LLM's one by one)."""
     from .types import AnswerSentence
 
-    if as_json or assistant.settings.generator == "extractive":
-        answer = assistant.ask(question)
-        typer.echo(json.dumps(answer.to_dict(), indent=2, ensure_ascii=False) if as_json else render(answer))
+    if as_json:
+        typer.echo(json.dumps(assistant.ask(question).to_dict(), indent=2, ensure_ascii=False))
         return
     numbers: dict[str, int] = {}
     streamed = False
@@ -155,13 +154,12 @@ def _answer(assistant: Any, question: str, as_json: bool = False) -> None:
             marks = "".join(f"[{numbers.setdefault(c.key, len(numbers) + 1)}]" for c in item.citations)
             typer.echo(f"{item.text} {marks}{' [unsupported]' if item.unsupported else ''}".rstrip() + " ", nl=False)
             streamed = True
+        elif item.fallback or item.abstained or not streamed:
+            if streamed:
+                typer.echo("\n(those sentences lost their citations on checking)", err=True)
+            typer.echo(render(item))
         else:
-            if item.fallback or item.abstained or not streamed:
-                if streamed:
-                    typer.echo("\n(those sentences lost their citations on checking)", err=True)
-                typer.echo(render(item))
-            else:
-                typer.echo("\n\n" + "\n".join(render(item).split("\n")[2:]))
+            typer.echo("\n\n" + render_sources(item))
 
 
 def render(answer: Answer) -> str:
@@ -169,9 +167,12 @@ def render(answer: Answer) -> str:
     if answer.abstained:
         why = f" ({answer.notes[0]})" if answer.notes else ""
         return f"{answer.text}{why}"
-    lines = [answer.text, ""]
-    for n, c in enumerate(answer.citations, 1):
-        lines.append(f'[{n}] {c.file}:{c.sentence} "{c.text}"')
+    return f"{answer.text}\n\n{render_sources(answer)}"
+
+
+def render_sources(answer: Answer) -> str:
+    """The numbered source list and the notes, as shown under an answer."""
+    lines = [f'[{n}] {c.file}:{c.sentence} "{c.text}"' for n, c in enumerate(answer.citations, 1)]
     lines.extend(f"note: {n}" for n in answer.notes)
     return "\n".join(lines)
 

@@ -11,9 +11,11 @@ from typing import Any
 
 from .config import Settings
 from .embed import Embedder
+from .extractive import ExtractiveAnswerer
 from .generate import Context, Draft, OpenAIGenerator, parse_reply, split_complete
+from .rank import Evidence
 from .store import Index
-from .types import AnswerSentence, Citation, ConfigError, GeneratorError, Hit
+from .types import Answer, AnswerSentence, Citation, ConfigError, GeneratorError, Hit
 from .verify import Verifier, llm_judge
 
 log = logging.getLogger(__name__)
@@ -30,8 +32,12 @@ class Checked:
 
 
 class LLMAnswerer:
-    def __init__(self, settings: Settings, index: Index, embedder: Embedder):
-        self.settings, self.index = settings, index
+    """An ``Answerer`` over any OpenAI-compatible endpoint (or llama.cpp serving a GGUF in-process).
+    When no sentence the model wrote keeps a supporting citation, the answer is the extractive one."""
+
+    def __init__(self, settings: Settings, index: Index, embedder: Embedder, fallback: ExtractiveAnswerer):
+        self.settings, self.index, self.fallback = settings, index, fallback
+        self.name = settings.generator
         self.verifier = Verifier(index, embedder, settings.support_threshold)
         self._server: Any = None
         base_url: str | None
@@ -47,7 +53,27 @@ class LLMAnswerer:
     def context(self, hits: list[Hit]) -> Context:
         return Context(tuple(dict.fromkeys(s for h in hits for s in self.index.chunk_sentences(h.chunk))))
 
-    def answer(self, question: str, hits: list[Hit]) -> Checked:
+    def answer(self, question: str, evidence: Evidence, id: str | None = None) -> Answer:
+        return self._result(question, evidence, id, self.draft(question, list(evidence.hits)))
+
+    def stream(self, question: str, evidence: Evidence, id: str | None = None) -> Iterator[AnswerSentence | Answer]:
+        """Each checked sentence as soon as the model has finished writing it, then the whole Answer."""
+        result = Checked()
+        yield from self.stream_checked(question, list(evidence.hits), result)
+        yield self._result(question, evidence, id, result)
+
+    def _result(self, question: str, evidence: Evidence, id: str | None, result: Checked) -> Answer:
+        hits, confidence = evidence.hits, round(evidence.confidence, 4)
+        if result.said_no_answer and not result.sentences:
+            return Answer(question, (), True, hits, id, self.name, ("the model found no answer in the passages",), confidence=confidence)
+        if any(s.citations for s in result.sentences):
+            return Answer(question, tuple(result.sentences), False, hits, id, self.name, tuple(result.notes), confidence=confidence)
+        ex = self.fallback.answer(question, evidence, id)
+        notes = (*result.notes, no_supported_sentence_note(result, self.name), *ex.notes)
+        return Answer(**{**ex.__dict__, "notes": notes, "fallback": True})
+
+    def draft(self, question: str, hits: list[Hit]) -> Checked:
+        """The model's reply to the passages, parsed and checked sentence by sentence."""
         context = self.context(hits)
         drafts, no_answer = parse_reply(self.generator.complete(context.prompt(question)))
         result = Checked(said_no_answer=no_answer)
@@ -55,8 +81,8 @@ class LLMAnswerer:
             self._check(d, context, result)
         return result
 
-    def stream(self, question: str, hits: list[Hit], result: Checked) -> Iterator[AnswerSentence]:
-        """Yield each checked sentence as soon as the model has finished writing it."""
+    def stream_checked(self, question: str, hits: list[Hit], result: Checked) -> Iterator[AnswerSentence]:
+        """Yield each checked sentence as soon as the model has finished writing it; ``result`` collects them."""
         context = self.context(hits)
         pending = ""
         seen_text = ""

@@ -16,6 +16,33 @@ from .store import Index
 SOFT_FLOOR = 0.5
 
 
+# Vectors of words the corpus lacks (question words, mostly), kept across questions: a model call costs
+# milliseconds, a dictionary look-up nothing. Bounded, and keyed by embedder.
+_OUTSIDE: dict[tuple[str, str], np.ndarray] = {}
+_OUTSIDE_MAX = 100_000
+
+
+def word_vectors(words: Iterable[str], index: Index, embedder: Embedder) -> dict[str, np.ndarray]:
+    """A vector for each word: from the index's lexicon, from earlier calls, or from one model call for
+    all the rest. Call it with the words of a whole block of questions to embed them together."""
+    out: dict[str, np.ndarray] = {}
+    unknown: list[str] = []
+    for w in dict.fromkeys(words):
+        v = index.lexicon.vector(w)
+        if v is None:
+            v = _OUTSIDE.get((embedder.id, w))
+        if v is None:
+            unknown.append(w)
+        else:
+            out[w] = v
+    if unknown:
+        if len(_OUTSIDE) + len(unknown) > _OUTSIDE_MAX:
+            _OUTSIDE.clear()
+        for w, v in zip(unknown, embedder.embed(unknown, "document"), strict=True):
+            _OUTSIDE[(embedder.id, w)] = out[w] = v
+    return out
+
+
 @dataclass(frozen=True)
 class Terms:
     """The content words of one text, with what matching them needs: stems, IDF weights, vectors."""
@@ -29,10 +56,7 @@ class Terms:
     def of(cls, text: str, index: Index, embedder: Embedder, exclude: Iterable[str] = ()) -> Terms:
         skip = set(exclude)
         words = [w for w in dict.fromkeys(content_words(text)) if w not in skip]
-        # Most words already have a vector in the index's lexicon; only the others cost a model call.
-        known = {w: v for w in words if (v := index.lexicon.vector(w)) is not None}
-        unknown = [w for w in words if w not in known]
-        known.update(zip(unknown, embedder.embed(unknown, "document")) if unknown else ())
+        known = word_vectors(words, index, embedder)
         vectors = np.array([known[w] for w in words], dtype=np.float32).reshape(len(words), embedder.dim)
         stems = [stem(w) for w in words]
         return cls(words, stems, np.array([index.lexicon.idf(s) for s in stems], dtype=np.float32), vectors)
@@ -57,7 +81,9 @@ class Terms:
     def absent_from_corpus(self, index: Index, below: float) -> list[str]:
         """Words whose stem is nowhere in the corpus and whose closest corpus word is under ``below``."""
         lex = index.lexicon
-        if not self.words or not len(lex.words):
-            return []
-        best = (self.vectors @ lex.word_vectors.T).max(axis=1)
-        return [w for w, s, b in zip(self.words, self.stems, best) if b < below and s not in lex.df]
+        unseen = [i for i, s in enumerate(self.stems) if s not in lex.df]
+        if not unseen or not len(lex.words):
+            return [self.words[i] for i in unseen]
+        # Only words whose stem the corpus lacks need the scan over the whole vocabulary.
+        best = (self.vectors[unseen] @ lex.word_vectors.T).max(axis=1)
+        return [self.words[i] for i, b in zip(unseen, best) if b < below]

@@ -1,17 +1,20 @@
-"""Retrieval: dense (FAISS over sentence vectors, a chunk ranked by its best sentence) and lexical (BM25
-over chunks), fused by reciprocal rank."""
+"""Retrieval: dense (FAISS over sentence vectors, a chunk ranked by its best two sentences) and lexical
+(BM25 over chunks), fused by reciprocal rank into a pool of candidate sentences for the learned rerank
+(``rag.rank``)."""
 
 from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 
+from .features import Pool
 from .lexical import terms
 from .store import Index
-from .types import Hit
+from .types import Sentence
 
 log = logging.getLogger(__name__)
 
@@ -62,19 +65,51 @@ def fuse(rankings: dict[str, list[int]], rrf_k: int) -> list[tuple[int, float, t
     return sorted(((row, s, tuple(sorted(via[row]))) for row, s in score.items()), key=lambda t: (-t[1], t[0]))
 
 
-def retrieve_many(
-    index: Index, questions: Sequence[str], query_vectors: np.ndarray, k: int, fetch_factor: int = 4, rrf_k: int = 60
-) -> list[list[Hit]]:
-    """The ``k`` best chunks for each question, each retriever over-fetching ``k * fetch_factor``."""
-    n = k * fetch_factor
+@dataclass(frozen=True)
+class Rankings:
+    """One question's chunk rankings: fused (row, score, via) best first, and each retriever's own."""
+
+    fused: list[tuple[int, float, tuple[str, ...]]]
+    dense: list[int]
+    bm25: list[int]
+
+
+def rankings_many(index: Index, questions: Sequence[str], query_vectors: np.ndarray, n: int, rrf_k: int = 60) -> list[Rankings]:
+    """For each question, the top ``n`` chunks of each retriever and their fusion; one FAISS call for all."""
     dense = dense_rankings(index, query_vectors, n)
     out = []
     for question, ranking in zip(questions, dense, strict=True):
-        fused = fuse({"dense": ranking, "bm25": bm25_ranking(index, question, n)}, rrf_k)
-        out.append([Hit(index.chunks[row], score, via) for row, score, via in fused[:k]])
+        lexical = bm25_ranking(index, question, n)
+        out.append(Rankings(fuse({"dense": ranking, "bm25": lexical}, rrf_k)[:n], ranking, lexical))
     return out
 
 
-def retrieve(index: Index, question: str, query_vector: np.ndarray, k: int, fetch_factor: int = 4, rrf_k: int = 60) -> list[Hit]:
-    """The ``k`` best chunks for one question."""
-    return retrieve_many(index, [question], query_vector.reshape(1, -1), k, fetch_factor, rrf_k)[0]
+def pool_of(rankings: Rankings, index: Index, keep: Callable[[Sentence], bool]) -> Pool:
+    """The sentences of the fused chunks that ``keep`` accepts, each with the best rank of a chunk
+    holding it in each ranking."""
+    dense_at = {row: i for i, row in enumerate(rankings.dense)}
+    bm25_at = {row: i for i, row in enumerate(rankings.bm25)}
+    at: dict[int, int] = {}
+    rows: list[int] = []
+    fused: list[int] = []
+    dense: list[int | None] = []
+    bm25: list[int | None] = []
+    for rank, (chunk_row, _, _) in enumerate(rankings.fused):
+        span = index.chunk_rows(index.chunks[chunk_row])
+        d, b = dense_at.get(chunk_row), bm25_at.get(chunk_row)
+        for row in range(span.start, span.stop):
+            if row in at:  # met earlier through a better-ranked chunk: keep the best rank of each list
+                i = at[row]
+                dense[i] = _best(dense[i], d)
+                bm25[i] = _best(bm25[i], b)
+            elif keep(index.sentences[row]):
+                at[row] = len(rows)
+                rows.append(row)
+                fused.append(rank)
+                dense.append(d)
+                bm25.append(b)
+    return Pool(rows, fused, dense, bm25)
+
+
+def _best(a: int | None, b: int | None) -> int | None:
+    return b if a is None else a if b is None else min(a, b)

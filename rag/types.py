@@ -153,6 +153,9 @@ class Answer:
     notes: tuple[str, ...] = ()  # what happened on the way: dropped citations, why it abstained
     fallback: bool = False  # the LLM's answer had no supported sentence: this is the extractive answer
     timings: dict[str, float] = field(default_factory=dict)
+    # Calibrated probability that the best evidence answers the question (held-out ECE in
+    # rag/answerer.json); answers under the threshold are declined.
+    confidence: float | None = None
 
     ABSTAIN_TEXT = "The articles do not say."
 
@@ -184,6 +187,7 @@ class Answer:
             "question": self.question,
             "answer": self.text,
             "abstained": self.abstained,
+            "confidence": self.confidence,
             "generator": self.generator,
             "sentences": [s.to_dict() for s in self.sentences],
             "passages": [h.to_dict() for h in self.passages],

@@ -1,0 +1,160 @@
+"""Answer quality on held-out SQuAD-train questions: answers, abstention, retrieval, calibration, speed.
+
+    .venv/bin/python -m benchmarks.answer_quality               # the test part (reported figures)
+    .venv/bin/python -m benchmarks.answer_quality --part valid  # the part thresholds were chosen on
+
+The corpus is one file per paragraph (train/squad.py): the part's own articles less the left-out ones,
+filled to 5,000 paragraphs with paragraphs of training articles. Questions: 2,500 answerable, 600 whose
+article is absent, 400 whose paragraph is absent ("hard"). Nothing here was tuned on the test part, and
+SQuAD's dev file is never read. Prints a markdown report; ``--json`` keeps the figures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from train.squad import QA, build_split, holds_answer, write_corpus  # noqa: E402
+
+CACHE = ROOT / "benchmarks" / ".cache"
+LATENCY_QUESTIONS = 300
+
+
+def run(part: str, out_json: Path | None, threads: int | None) -> dict:
+    from rag.assistant import Assistant
+    from rag.config import Settings
+
+    split = build_split(part)
+    corpus = write_corpus(split, CACHE / f"squad-{part}" / "corpus")
+    index_dir = CACHE / f"squad-{part}" / "index"
+    settings = Settings.load(threads=threads)
+    t = time.perf_counter()
+    assistant = Assistant.from_dir(corpus, index_dir, settings)
+    build_s = time.perf_counter() - t
+    qs = split.questions
+    t = time.perf_counter()
+    answers = list(assistant.answers([(q.id, q.question) for q in qs]))
+    batch_s = time.perf_counter() - t
+    rows = [_row(q, a) for q, a in zip(qs, answers, strict=True)]
+
+    # Warm one-by-one latency on answerable and unanswerable questions alike.
+    sample = qs[:: max(1, len(qs) // LATENCY_QUESTIONS)][:LATENCY_QUESTIONS]
+    for q in sample[:10]:
+        assistant.ask(q.question)
+    lat = []
+    for q in sample:
+        t0 = time.perf_counter()
+        assistant.ask(q.question)
+        lat.append(time.perf_counter() - t0)
+    report = _figures(rows)
+    report.update(
+        part=part, paragraphs=len(split.corpus), index_seconds=round(build_s, 1), batch_qps=round(len(qs) / batch_s, 1),
+        latency_p50_ms=round(statistics.median(lat) * 1000, 1), latency_p95_ms=round(float(np.percentile(lat, 95)) * 1000, 1),
+    )
+    if out_json:
+        out_json.write_text(json.dumps(report, indent=2))
+    return report
+
+
+def _row(q: QA, a) -> dict:
+    if isinstance(a, Exception):
+        return {"kind": q.kind, "error": str(a), "abstained": True, "holds": False, "sentences": 0, "words": 0, "r5": False}
+    files = list(dict.fromkeys(h.chunk.file for h in a.passages))[:5]
+    return {
+        "kind": q.kind,
+        "abstained": a.abstained,
+        # An answer to a question whose paragraph is absent is wrong even if it happens to hold the string.
+        "holds": q.kind == "answerable" and not a.abstained and holds_answer(" ".join(s.text for s in a.sentences), q),
+        "sentences": len(a.sentences),
+        "words": sum(len(s.text.split()) for s in a.sentences),
+        "r5": q.file in files,
+        "confidence": getattr(a, "confidence", None),
+    }
+
+
+def _mean(xs) -> float | None:
+    xs = list(xs)
+    return round(float(np.mean(xs)), 4) if xs else None
+
+
+def _figures(rows: list[dict]) -> dict:
+    by = {k: [r for r in rows if r["kind"] == k] for k in ("answerable", "absent", "hard")}
+    ans = by["answerable"]
+    answered = [r for r in ans if not r["abstained"]]
+    out = {
+        "answerable": len(ans), "absent": len(by["absent"]), "hard": len(by["hard"]),
+        "answer_holds_gold": _mean(r["holds"] for r in ans),
+        "answer_holds_gold_within_2_sentences": _mean(r["holds"] and r["sentences"] <= 2 for r in ans),
+        "holds_gold_when_answered": _mean(r["holds"] for r in answered),
+        "mean_answer_words": _mean(r["words"] for r in answered),
+        "mean_answer_sentences": _mean(r["sentences"] for r in answered),
+        "wrongly_declined": _mean(r["abstained"] for r in ans),
+        "absent_declined": _mean(r["abstained"] for r in by["absent"]),
+        "hard_declined": _mean(r["abstained"] for r in by["hard"]),
+        "paragraph_recall_at_5": _mean(r["r5"] for r in ans),
+        "errors": sum("error" in r for r in rows),
+    }
+    conf = [(r["confidence"], r["holds"]) for r in rows if r.get("confidence") is not None]
+    if conf:
+        out["ece"], out["reliability"] = _calibration(conf)
+    return out
+
+
+def _calibration(pairs: list[tuple[float, bool]], bins: int = 10) -> tuple[float, list[dict]]:
+    """Expected calibration error over equal-width bins, and the reliability table behind it. The
+    outcome is "the answer holds the gold answer"; an unanswerable question's answer never does, so a
+    confidence there should be low."""
+    p = np.array([c for c, _ in pairs])
+    y = np.array([h for _, h in pairs], dtype=float)
+    edges = np.linspace(0, 1, bins + 1)
+    table, ece = [], 0.0
+    for lo, hi in zip(edges[:-1], edges[1:]):
+        m = (p >= lo) & ((p < hi) if hi < 1 else (p <= hi))
+        if m.any():
+            gap = abs(p[m].mean() - y[m].mean())
+            ece += m.mean() * gap
+            table.append({"bin": f"{lo:.1f}-{hi:.1f}", "n": int(m.sum()), "confidence": round(float(p[m].mean()), 3), "right": round(float(y[m].mean()), 3)})
+    return round(float(ece), 4), table
+
+
+def render(r: dict) -> str:
+    lines = [
+        f"SQuAD-train **{r['part']}** part: {r['paragraphs']:,} paragraphs; {r['answerable']:,} answerable, "
+        f"{r['absent']} absent-article and {r['hard']} absent-paragraph questions",
+        "",
+        "| figure | value |",
+        "|---|---|",
+    ]
+    for key in (
+        "answer_holds_gold", "answer_holds_gold_within_2_sentences", "holds_gold_when_answered", "mean_answer_words",
+        "mean_answer_sentences", "wrongly_declined", "absent_declined", "hard_declined", "paragraph_recall_at_5", "ece",
+        "latency_p50_ms", "latency_p95_ms", "batch_qps", "index_seconds", "errors",
+    ):
+        if r.get(key) is not None:
+            lines.append(f"| {key} | {r[key]} |")
+    if r.get("reliability"):
+        lines += ["", "| confidence bin | questions | mean confidence | share right |", "|---|---|---|---|"]
+        lines += [f"| {b['bin']} | {b['n']} | {b['confidence']} | {b['right']} |" for b in r["reliability"]]
+    return "\n".join(lines)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--part", default="test", choices=["valid", "test"])
+    ap.add_argument("--json", type=Path)
+    ap.add_argument("--threads", type=int)
+    args = ap.parse_args()
+    print(render(run(args.part, args.json, args.threads)))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,308 @@
+"""What the learned answerer sees: a question's analysis, and one row of numbers per candidate sentence.
+
+Every feature is a ratio, a rank or a flag rather than a raw score, so that the same weights hold on a
+five-file corpus and on a hundred thousand passages (BM25 and IDF magnitudes grow with the corpus).
+The names in ``SENTENCE_FEATURES`` are stored with the learned weights; a change here must be matched
+by retraining (``python -m train.fit_answerer``), which a load-time check enforces.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+
+from .embed import Embedder
+from .lexical import content_words, numbers, stem, words
+from .match import SOFT_FLOOR, Terms
+from .store import Index
+from .types import Sentence
+
+# A question word whose closest corpus word is under this cosine has no counterpart in the corpus
+# (MiniLM puts unrelated single words at ~0.3-0.45).
+MISSING_BELOW = 0.45
+
+KINDS = ("who", "when", "where", "quantity", "which", "what", "why", "how", "other")
+_KIND_PATTERNS = [
+    ("quantity", r"\bhow (?:many|much|long|old|far|large|big|often|tall|high|fast)\b|\bwhat (?:percentage|percent|proportion|share|amount|number|fraction|size)\b"),
+    ("when", r"\bwhen\b|\b(?:what|which|in what) (?:year|years|date|century|decade|month|day|time|period|era|season)\b"),
+    ("where", r"\bwhere\b|\b(?:what|which) (?:city|country|state|place|region|location|continent|town|island|county)\b"),
+    ("who", r"\bwho\b|\bwhom\b|\bwhose\b"),
+    ("why", r"\bwhy\b"),
+    ("which", r"\bwhich\b"),
+    ("what", r"\bwhat\b"),
+    ("how", r"\bhow\b"),
+]
+_KIND_RES = [(k, re.compile(p, re.I)) for k, p in _KIND_PATTERNS]
+# "which outlet": the answer names an outlet, it need not say "outlet".
+_TYPE_WORD = re.compile(r"\b(?:which|whose|what)\s+(?:(?:is|was|are|were)\s+(?:the|a|an)\s+)?([a-z][\w-]*)", re.I)
+_AUX = frozenset("do does did is was are were has have had can could will would should".split())
+
+_YEAR = re.compile(r"\b(?:1[0-9]{3}|20[0-9]{2})s?\b")
+_MONTH = re.compile(r"\b(?:January|February|March|April|May|June|July|August|September|October|November|December)\b")
+_DIGIT = re.compile(r"\d")
+_MONEY = re.compile(r"[$£€¥%]|\b(?:percent|per cent|million|billion|trillion|dollars?|pounds?|euros?)\b", re.I)
+_CAPITAL = re.compile(r"(?<![.!?]\s)(?<!^)\b[A-Z][a-zA-Z'’-]+")
+_NUMBER_WORDS = frozenset("one two three four five six seven eight nine ten eleven twelve twenty thirty hundred thousand million billion dozen".split())
+
+# Words that tell one figure or state from its neighbours: asked for a total, an initial amount is wrong.
+QUALIFIERS = frozenset(
+    """total overall combined cumulative altogether first initial original earliest last final latest recent
+    current present former previous planned proposed expected largest smallest highest lowest biggest
+    maximum minimum average annual""".split()
+)
+_OPENING_ANAPHORA = frozenset("this these that those such it its they their he she his her both".split())
+
+
+@dataclass(frozen=True)
+class QuestionInfo:
+    """What scoring needs to know about a question, computed once."""
+
+    text: str
+    kind: str  # one of KINDS
+    terms: Terms  # content words an answer should state, minus the type word
+    rare: np.ndarray  # indices into terms.words of its two rarest words (by corpus IDF)
+    missing: tuple[str, ...]  # words with no counterpart, not even a paraphrase, anywhere in the corpus
+    unseen_names: float  # share of the question's names (capitalised words) that the corpus never uses
+    qualifiers: frozenset[str]
+    words: frozenset[str]  # every lower-cased question word, to tell a new name from a repeated one
+
+
+def question_kind(question: str) -> str:
+    return next((k for k, rx in _KIND_RES if rx.search(question)), "other")
+
+
+def type_words(question: str) -> list[str]:
+    m = _TYPE_WORD.search(question)
+    word = m.group(1).lower() if m else ""
+    return [word] if word and word not in _AUX else []
+
+
+def analyse(question: str, index: Index, embedder: Embedder) -> QuestionInfo:
+    terms = Terms.of(question, index, embedder, exclude=type_words(question))
+    missing = tuple(terms.absent_from_corpus(index, MISSING_BELOW))
+    # Exact absence of a name, unlike ``missing``, does not fade as the vocabulary grows (in a large
+    # corpus every word has some neighbour over MISSING_BELOW: no SQuAD-train question had a missing word
+    # over 8,448 paragraphs), and unlike common words a name is rarely paraphrased.
+    names = {w.lower() for w in _CAPITAL.findall(question)}
+    names = {w for w in names if w not in _AUX and w not in {"what", "which", "who", "when", "where", "how", "why"}}
+    share = sum(stem(w) not in index.lexicon.df for w in names) / len(names) if names else 0.0
+    rare = np.argsort(-terms.idf)[:2] if len(terms.words) else np.zeros(0, dtype=int)
+    qwords = words(question)
+    return QuestionInfo(
+        question, question_kind(question), terms, rare, missing, share, QUALIFIERS.intersection(qwords), frozenset(qwords)
+    )
+
+
+@lru_cache(maxsize=200_000)
+def _tokens(text: str) -> tuple[tuple[str, ...], frozenset[str]]:
+    """A sentence's content words and its set of stems, cached: the same sentences recur across questions."""
+    cw = tuple(content_words(text))
+    return cw, frozenset(stem(w) for w in cw)
+
+
+SENTENCE_FEATURES = (
+    "dense", "dense_gap", "dense_rank", "cover_exact", "cover", "cover_gap", "cover_rank", "window_cover",
+    "window_gain", "window_gap", "rare_cover", "rare_gap", "bigrams", "file_cover", "file_dense", "fused_rank",
+    "dense_chunk_rank", "bm25_chunk_rank", "log_words", "novelty", "new_names", "new_number", "has_year",
+    "has_month", "has_number", "has_money", "type_fit", "qualifier", "anaphoric", "first_in_file", "unseen_names", "pool_unseen",
+    "log_terms", *(f"kind_{k}" for k in KINDS),
+)
+
+@dataclass(frozen=True)
+class Pool:
+    """The candidate sentences of one question: index rows, with the best rank of a chunk holding each
+    in the fused, dense and BM25 chunk rankings (None where no chunk of that ranking holds it)."""
+
+    rows: list[int]
+    fused_rank: list[int]
+    dense_rank: list[int | None]
+    bm25_rank: list[int | None]
+
+
+def _recip(rank: int | None) -> float:
+    return 0.0 if rank is None else 1.0 / (1.0 + rank)
+
+
+def _ranks_desc(x: np.ndarray) -> np.ndarray:
+    order = np.argsort(-x, kind="stable")
+    ranks = np.empty(len(x), dtype=np.float32)
+    ranks[order] = np.arange(len(x), dtype=np.float32)
+    return ranks
+
+
+def match_matrix(q: QuestionInfo, sentences: list[Sentence], index: Index) -> np.ndarray:
+    """(sentences x question words): 1 where the sentence has the word's stem, else its closest
+    paraphrase's cosine when over SOFT_FLOOR, else 0. One matrix product for all sentences."""
+    n_q = len(q.terms.words)
+    out = np.zeros((len(sentences), n_q), dtype=np.float32)
+    if not n_q or not sentences:
+        return out
+    lex_rows: list[int] = []
+    bounds = [0]
+    exact = np.zeros((len(sentences), n_q), dtype=bool)
+    for i, s in enumerate(sentences):
+        cw, stems = _tokens(s.text)
+        lex_rows += index.lexicon.rows(list(cw))
+        bounds.append(len(lex_rows))
+        exact[i] = [st in stems for st in q.terms.stems]
+    if lex_rows:
+        sims = q.terms.vectors @ index.lexicon.word_vectors[lex_rows].T  # (n_q, all sentence words)
+        for i in range(len(sentences)):
+            a, b = bounds[i], bounds[i + 1]
+            if b > a:
+                out[i] = sims[:, a:b].max(axis=1)
+    out = np.where(out >= SOFT_FLOOR, out, 0.0)
+    return np.where(exact, 1.0, out).astype(np.float32)
+
+
+def sentence_features(q: QuestionInfo, query_vector: np.ndarray, pool: Pool, index: Index) -> np.ndarray:
+    """One row of SENTENCE_FEATURES per pool sentence."""
+    n = len(pool.rows)
+    sents = [index.sentences[r] for r in pool.rows]
+    dense = index.sentence_vectors[pool.rows] @ query_vector if n else np.zeros(0, np.float32)
+    # Neighbours inside the same file: the answer often sits beside the sentence naming the subject.
+    neighbours: list[Sentence] = []
+    slots = np.full((n, 2), -1)
+    for i, s in enumerate(sents):
+        for j, m in enumerate((s.n - 1, s.n + 1)):
+            nb = index.sentence(s.file, m)
+            if nb is not None:
+                slots[i, j] = len(neighbours)
+                neighbours.append(nb)
+    match = match_matrix(q, sents + neighbours, index)
+    own, nbm = match[:n], match[n:]
+    idf = q.terms.idf
+    total = float(idf.sum()) or 1.0
+    window = own.copy()
+    for j in range(2):
+        has = slots[:, j] >= 0
+        if has.any():
+            window[has] = np.maximum(window[has], nbm[slots[has, j]])
+    cover = own @ idf / total
+    cover_exact = (own == 1.0) @ idf / total
+    window_cover = window @ idf / total
+    rare_cover = (window[:, q.rare] == 1.0).mean(axis=1) if len(q.rare) else np.zeros(n)
+    # The share of question words that no candidate states outright: what the retrieved text lacks.
+    # Unweighted, since IDF magnitudes depend on the corpus size.
+    stated = (own == 1.0).any(axis=0) if n else np.zeros(len(idf), bool)
+    pool_unseen = float((~stated).mean()) if len(stated) else 0.0
+    q_stems = set(q.terms.stems)
+    q_bigrams = _bigrams(q.terms.stems)
+    q_numbers = numbers(q.text)
+    per_sentence = []
+    for s in sents:
+        cw, stems = _tokens(s.text)
+        lower = words(s.text)
+        said = QUALIFIERS.intersection(lower)
+        per_sentence.append(
+            (
+                np.log1p(len(lower)),
+                sum(1 for st in stems if st not in q_stems) / max(len(stems), 1),
+                np.log1p(len({w.lower() for w in _CAPITAL.findall(s.text)} - q.words)),
+                bool(numbers(s.text) - q_numbers),
+                bool(_YEAR.search(s.text)),
+                bool(_MONTH.search(s.text)),
+                bool(_DIGIT.search(_YEAR.sub("", s.text))) or any(w in _NUMBER_WORDS for w in lower),
+                bool(_MONEY.search(s.text)),
+                0.0 if not q.qualifiers else 1.0 if q.qualifiers & said else -1.0 if said else 0.0,
+                bool(lower) and lower[0] in _OPENING_ANAPHORA,
+                s.n == 1,
+                len(q_bigrams & _bigrams([stem(w) for w in cw])) / len(q_bigrams) if q_bigrams else 0.0,
+            )
+        )
+    cols: dict[str, np.ndarray | float] = dict(
+        zip(
+            ("log_words", "novelty", "new_names", "new_number", "has_year", "has_month", "has_number", "has_money",
+             "qualifier", "anaphoric", "first_in_file", "bigrams"),
+            np.array(per_sentence, dtype=np.float32).reshape(n, 12).T,
+            strict=True,
+        )
+    )
+    # What the best sentence of the same file (paragraph, article) says: an answer sentence often repeats
+    # little of the question when its neighbours or its paragraph name the subject.
+    file_of = [s.file for s in sents]
+    file_cover = {f: 0.0 for f in file_of}
+    file_dense = {f: -1.0 for f in file_of}
+    for f, c, d in zip(file_of, window_cover, dense, strict=True):
+        file_cover[f] = max(file_cover[f], float(c))
+        file_dense[f] = max(file_dense[f], float(d))
+    cols["type_fit"] = type_fit(q.kind, cols)
+    cols.update(
+        dense=dense, dense_gap=dense - _max(dense), dense_rank=1.0 / (1.0 + _ranks_desc(dense)),
+        cover_exact=cover_exact, cover=cover, cover_gap=cover - _max(cover), cover_rank=1.0 / (1.0 + _ranks_desc(cover)),
+        window_cover=window_cover, window_gain=window_cover - cover, window_gap=window_cover - _max(window_cover),
+        rare_cover=rare_cover, rare_gap=rare_cover - _max(rare_cover),
+        file_cover=np.array([file_cover[f] for f in file_of]), file_dense=np.array([file_dense[f] for f in file_of]),
+        fused_rank=np.array([_recip(r) for r in pool.fused_rank]),
+        dense_chunk_rank=np.array([_recip(r) for r in pool.dense_rank]),
+        bm25_chunk_rank=np.array([_recip(r) for r in pool.bm25_rank]),
+        unseen_names=q.unseen_names, pool_unseen=pool_unseen, log_terms=float(np.log1p(len(q.terms.words))),
+        **{f"kind_{k}": float(q.kind == k) for k in KINDS},
+    )
+    rows = np.zeros((n, len(SENTENCE_FEATURES)), dtype=np.float32)
+    for j, name in enumerate(SENTENCE_FEATURES):
+        rows[:, j] = cols[name]
+    return rows
+
+
+def type_fit(kind: str, cols: dict[str, np.ndarray | float]) -> np.ndarray:
+    """1 where a sentence holds what the question's kind asks for (a year or month for *when*, a figure
+    the question does not give for *how many*, a name it does not give for *who* and *where*), else 0;
+    1 for kinds that ask for no particular type."""
+    if kind == "when":
+        return np.maximum(cols["has_year"], cols["has_month"])
+    if kind == "quantity":
+        return np.asarray(cols["new_number"])
+    if kind in ("who", "where"):
+        return (np.asarray(cols["new_names"]) > 0).astype(np.float32)
+    return np.ones_like(np.asarray(cols["has_year"]))
+
+
+def _max(x: np.ndarray) -> float:
+    return float(x.max()) if len(x) else 0.0
+
+
+def _bigrams(stems: list[str] | tuple[str, ...]) -> set[tuple[str, str]]:
+    """Neighbouring content-word stems: "Notre Dame", "first invest" match as phrases, not just words."""
+    return set(zip(stems, stems[1:]))
+
+QUESTION_FEATURES = (
+    "top_logit", "second_logit", "logit_gap", "top_share", "top_dense", "max_dense", "top_cover", "top_window_cover",
+    "top_cover_exact", "top_rare_cover", "top_type_fit", "max_rare_cover", "max_cover", "unseen_names", "pool_unseen", "log_terms",
+    *(f"kind_{k}" for k in KINDS),
+)
+_AT = {name: i for i, name in enumerate(SENTENCE_FEATURES)}
+
+
+def question_features(q: QuestionInfo, rows: np.ndarray, logits: np.ndarray) -> np.ndarray:
+    """One row of QUESTION_FEATURES: how strong the best candidate is, and how much of the question the
+    corpus can speak to at all. ``rows`` and ``logits`` are the pool's, in any order."""
+    kind = [float(q.kind == k) for k in KINDS]
+    if not len(logits):
+        return np.array([-10.0, -10.0, 0.0, 0.0, 0, 0, 0, 0, 0, 0, 0, 0, 0, q.unseen_names, 1.0, np.log1p(len(q.terms.words)), *kind], dtype=np.float32)
+    order = np.argsort(-logits)
+    top = rows[order[0]]
+    second = float(logits[order[1]]) if len(order) > 1 else -10.0
+    share = float(shares(logits)[order[0]])
+    col = lambda name: rows[:, _AT[name]]  # noqa: E731
+    return np.array(
+        [
+            float(logits[order[0]]), second, float(logits[order[0]]) - second, share, top[_AT["dense"]], col("dense").max(),
+            top[_AT["cover"]], top[_AT["window_cover"]], top[_AT["cover_exact"]], top[_AT["rare_cover"]],
+            top[_AT["type_fit"]], col("rare_cover").max(), col("cover").max(), q.unseen_names, top[_AT["pool_unseen"]],
+            np.log1p(len(q.terms.words)), *kind,
+        ],
+        dtype=np.float32,
+    )
+
+
+def shares(logits: np.ndarray) -> np.ndarray:
+    """Softmax over one question's candidates: the probability that each is the answering sentence,
+    given that one of them is (the scorer is fitted listwise)."""
+    if not len(logits):
+        return logits
+    e = np.exp(logits - logits.max())
+    return e / e.sum()
