@@ -119,6 +119,10 @@ def evaluate(
                     reasons.append(f"answer lacks {' / '.join(missing[0])}" + (f" and {len(missing) - 1} more facts" if len(missing) > 1 else ""))
         elif answerable is False and not r["abstained"]:
             reasons.append("answered a question the articles cannot answer")
+        if r.get("confidence") is not None and answerable is not None and (answerable is False or "correct" in row):
+            # Right means: an answerable question answered with its facts; an unanswerable one is never
+            # answered right, so its confidence should be low.
+            row["confidence"] = (float(r["confidence"]), bool(answerable and row.get("correct")))
         row["sentences"] = len(r["sentences"])
         row["cited_sentences"] = sum(bool(s["citations"]) for s in r["sentences"])
         row["verbatim"] = [citation_is_valid(c, index, corpus) for s in r["sentences"] for c in s["citations"]]
@@ -172,6 +176,7 @@ def evaluate(
         "abstention_precision": None if a_precision is None else round(a_precision, 4),
         "abstention_recall": None if a_recall is None else round(a_recall, 4),
         "abstention_f1": None if a_f1 is None else round(a_f1, 4),
+        "confidence_ece": calibration([row["confidence"] for row in rows if "confidence" in row])[0] if any("confidence" in row for row in rows) else None,
         "latency_mean_s": mean(seconds),
         "latency_p50_s": round(float(np.percentile(seconds, 50)), 4) if seconds else None,
         "latency_p95_s": round(float(np.percentile(seconds, 95)), 4) if seconds else None,
@@ -179,6 +184,22 @@ def evaluate(
         "failures": failures,
         "per_question": rows,
     }
+
+
+def calibration(pairs: list[tuple[float, bool]], bins: int = 10) -> tuple[float, list[dict[str, Any]]]:
+    """Expected calibration error of (confidence, answer was right) pairs over equal-width bins, and the
+    reliability table behind it: per bin, how many, the mean confidence, the share right."""
+    p = np.array([c for c, _ in pairs], dtype=float)
+    y = np.array([r for _, r in pairs], dtype=float)
+    table: list[dict[str, Any]] = []
+    ece = 0.0
+    edges = np.linspace(0, 1, bins + 1)
+    for lo, hi in zip(edges[:-1], edges[1:]):
+        m = (p >= lo) & ((p < hi) if hi < 1 else (p <= hi))
+        if m.any():
+            ece += m.mean() * abs(p[m].mean() - y[m].mean())
+            table.append({"bin": f"{lo:.1f}-{hi:.1f}", "n": int(m.sum()), "confidence": round(float(p[m].mean()), 3), "right": round(float(y[m].mean()), 3)})
+    return round(float(ece), 4), table
 
 
 def _ratio(a: int, b: int) -> float | None:
