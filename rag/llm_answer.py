@@ -4,6 +4,7 @@ was shown and checked for support; sentences left without one are dropped or fla
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,7 +16,7 @@ from .extractive import ExtractiveAnswerer
 from .generate import Context, Draft, OpenAIGenerator, parse_reply, split_complete
 from .rank import Evidence
 from .store import Index
-from .types import Answer, AnswerSentence, Citation, ConfigError, GeneratorError, Hit
+from .types import Answer, AnswerSentence, Citation, ConfigError, GeneratorError
 from .verify import Verifier, llm_judge
 
 log = logging.getLogger(__name__)
@@ -43,23 +44,29 @@ class LLMAnswerer:
         base_url: str | None
         model: str | None
         key: str | None
-        if settings.generator == "llama":
-            base_url, model, key = self._start_llama(settings.gguf)
+        if settings.generator in ("local", "llama"):
+            base_url, model, key = self._start_llama(settings.gguf or local_model())
         else:
             base_url, model, key = settings.base_url, settings.model, settings.api_key
         self.generator = OpenAIGenerator(model, base_url, key, settings.timeout, settings.max_retries, settings.temperature)
         self.judge = llm_judge(lambda p: self.generator.complete([{"role": "user", "content": p}])) if settings.verify == "llm" else None
 
-    def context(self, hits: list[Hit]) -> Context:
-        return Context(tuple(dict.fromkeys(s for h in hits for s in self.index.chunk_sentences(h.chunk))))
+    def context(self, evidence: Evidence) -> Context:
+        """The best ``context_sentences`` candidates of the learned rerank, in reading order within each
+        file (files in rank order): a short prompt a small model reads quickly and loses less in."""
+        best = [c.sentence for c in evidence.ranked[: self.settings.context_sentences]]
+        first = {}
+        for s in best:
+            first.setdefault(s.file, len(first))
+        return Context(tuple(sorted(best, key=lambda s: (first[s.file], s.n))))
 
     def answer(self, question: str, evidence: Evidence, id: str | None = None) -> Answer:
-        return self._result(question, evidence, id, self.draft(question, list(evidence.hits)))
+        return self._result(question, evidence, id, self.draft(question, evidence))
 
     def stream(self, question: str, evidence: Evidence, id: str | None = None) -> Iterator[AnswerSentence | Answer]:
         """Each checked sentence as soon as the model has finished writing it, then the whole Answer."""
         result = Checked()
-        yield from self.stream_checked(question, list(evidence.hits), result)
+        yield from self.stream_checked(question, evidence, result)
         yield self._result(question, evidence, id, result)
 
     def _result(self, question: str, evidence: Evidence, id: str | None, result: Checked) -> Answer:
@@ -72,18 +79,18 @@ class LLMAnswerer:
         notes = (*result.notes, no_supported_sentence_note(result, self.name), *ex.notes)
         return Answer(**{**ex.__dict__, "notes": notes, "fallback": True})
 
-    def draft(self, question: str, hits: list[Hit]) -> Checked:
+    def draft(self, question: str, evidence: Evidence) -> Checked:
         """The model's reply to the passages, parsed and checked sentence by sentence."""
-        context = self.context(hits)
+        context = self.context(evidence)
         drafts, no_answer = parse_reply(self.generator.complete(context.prompt(question)))
         result = Checked(said_no_answer=no_answer)
         for d in drafts:
             self._check(d, context, result)
         return result
 
-    def stream_checked(self, question: str, hits: list[Hit], result: Checked) -> Iterator[AnswerSentence]:
+    def stream_checked(self, question: str, evidence: Evidence, result: Checked) -> Iterator[AnswerSentence]:
         """Yield each checked sentence as soon as the model has finished writing it; ``result`` collects them."""
-        context = self.context(hits)
+        context = self.context(evidence)
         pending = ""
         seen_text = ""
         for delta in self.generator.stream(context.prompt(question)):
@@ -127,10 +134,10 @@ class LLMAnswerer:
         result.sentences.append(sentence)
         return sentence
 
-    def _start_llama(self, gguf: Path | None) -> tuple[str, str, str]:
+    def _start_llama(self, gguf: Path) -> tuple[str, str, str]:
         """Serve the GGUF file with llama.cpp in-process on 127.0.0.1 and talk to it like any endpoint."""
-        if gguf is None or not Path(gguf).is_file():
-            raise ConfigError(f"--generator llama needs --gguf PATH to a GGUF weights file (got {gguf})")
+        if not Path(gguf).is_file():
+            raise ConfigError(f"no GGUF weights file at {gguf}: give --gguf PATH, or leave it out to use `rag models pull`'s model")
         try:
             import xllamacpp
         except ImportError as e:
@@ -138,8 +145,9 @@ class LLMAnswerer:
         params = xllamacpp.CommonParams()
         params.model.path = str(gguf)
         params.n_ctx = 4096
-        params.cpuparams.n_threads = self.settings.threads or 2
-        params.cpuparams_batch.n_threads = self.settings.threads or 2
+        threads = self.settings.threads or os.cpu_count() or 2  # all cores unless told otherwise
+        params.cpuparams.n_threads = threads
+        params.cpuparams_batch.n_threads = threads
         params.verbosity = -1  # it listens on 127.0.0.1 at a free port by default
         try:
             self._server = xllamacpp.Server(params)
@@ -148,6 +156,18 @@ class LLMAnswerer:
         address = self._server.listening_address
         log.info("llama.cpp serving %s at %s", gguf, address)
         return f"{address}/v1", Path(gguf).stem, "local"
+
+
+def local_model() -> Path:
+    """The default local model's file, pulled (and verified) on first use after saying how big it is."""
+    from .models import DEFAULT, cached, pull, spec
+
+    s = spec(DEFAULT)
+    path = cached(s)
+    if path is None:
+        log.warning("--generator local: pulling %s (%.2f GB) once; `rag models pull` does it ahead of time", s.name, s.size / 1e9)
+        path = pull(s.name)
+    return path
 
 
 def no_supported_sentence_note(result: Checked, generator: str) -> str:

@@ -226,3 +226,33 @@ def test_a_local_gguf_model_end_to_end(assistant):
         assert answer.generator == "extractive" and any("fell back" in n for n in answer.notes)
     else:
         assert answer.generator == "llama" and all(c.support >= settings.support_threshold for c in answer.citations)
+
+
+def _qwen_cached():
+    import importlib.util
+
+    from rag.models import DEFAULT, cached, spec
+
+    return None if importlib.util.find_spec("xllamacpp") is None else cached(spec(DEFAULT))
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(_qwen_cached() is None, reason="needs the 1.5B model cached: `rag models pull` (1.1 GB)")
+def test_the_default_local_model_end_to_end(assistant):
+    """Qwen2.5 1.5B, pulled and verified by `rag models pull`, through `--generator local` with no --gguf:
+    real weights, real llama.cpp server, real client. Whatever it writes comes out checked: cited
+    sentences whose citations support them, the extractive answer in their place, or a decline."""
+    settings = assistant.settings.replace(generator="local", threads=2)
+    local = Assistant(assistant.index, assistant.embedder, settings)
+    assert local.answerer.generator.model == _qwen_cached().stem  # the cached file, found with no --gguf
+    for question in ("Which other cloud providers is OpenAI exploring?", SUPPLIER):
+        answer = local.ask(question)
+        assert all(s.citations for s in answer.sentences)
+        for c in answer.citations:
+            assert assistant.index.sentence(c.file, c.sentence).text == c.text
+        if answer.abstained:
+            assert answer.notes and answer.sentences == ()
+        elif answer.fallback:
+            assert answer.generator == "extractive" and any("fell back" in n for n in answer.notes)
+        else:
+            assert answer.generator == "local" and all(c.support >= settings.support_threshold for c in answer.citations)
