@@ -8,15 +8,15 @@ import re
 from collections.abc import Iterator
 
 from .config import Settings
+from .features import OPENING_ANAPHORA
 from .lexical import words
 from .rank import Evidence, Scored, is_heading
 from .scorer import AnswerScorer
 from .store import Index
 from .types import Answer, AnswerSentence, Citation, Sentence
 
-# A sentence opening with one of these leans on the one before ("These moves...", "It hopes...").
-_OPENING_ANAPHORA = frozenset("this these that those such it its they their he she his her both".split())
-# ...or naming one of these early on ("Should OpenAI pursue this, it could...").
+# A sentence leans on the one before when it opens with features.OPENING_ANAPHORA, or names one of these
+# early on ("Should OpenAI pursue this, it could...").
 _EARLY_ANAPHORA = frozenset("this these those such".split())
 # A question asking for more than one thing: "two reasons", "both parties", "which companies ... and".
 ASKS_SEVERAL = re.compile(r"\b(?:two|three|four|both|several|reasons|parties|ways|and what|and who|and how|and when|and where)\b", re.I)
@@ -96,7 +96,7 @@ class ExtractiveAnswerer:
 def _antecedent(s: Sentence, index: Index) -> Sentence | None:
     """The previous sentence, when ``s`` opens by pointing back to it ("These moves...", "Should X pursue this")."""
     opening = words(s.text)[:5]
-    if not opening or (opening[0] not in _OPENING_ANAPHORA and not _EARLY_ANAPHORA.intersection(opening)):
+    if not opening or (opening[0] not in OPENING_ANAPHORA and not _EARLY_ANAPHORA.intersection(opening)):
         return None
     prev = index.sentence(s.file, s.n - 1)
     return prev if prev is not None and not is_heading(prev) else None

@@ -53,7 +53,8 @@ QUALIFIERS = frozenset(
     current present former previous planned proposed expected largest smallest highest lowest biggest
     maximum minimum average annual""".split()
 )
-_OPENING_ANAPHORA = frozenset("this these that those such it its they their he she his her both".split())
+# A sentence opening with one of these leans on the one before ("These moves...", "It hopes...").
+OPENING_ANAPHORA = frozenset("this these that those such it its they their he she his her both".split())
 
 
 @dataclass(frozen=True)
@@ -208,7 +209,7 @@ def sentence_features(q: QuestionInfo, query_vector: np.ndarray, pool: Pool, ind
                 bool(_DIGIT.search(_YEAR.sub("", s.text))) or any(w in _NUMBER_WORDS for w in lower),
                 bool(_MONEY.search(s.text)),
                 0.0 if not q.qualifiers else 1.0 if q.qualifiers & said else -1.0 if said else 0.0,
-                bool(lower) and lower[0] in _OPENING_ANAPHORA,
+                bool(lower) and lower[0] in OPENING_ANAPHORA,
                 s.n == 1,
                 len(q_bigrams & _bigrams([stem(w) for w in cw])) / len(q_bigrams) if q_bigrams else 0.0,
             )

@@ -54,18 +54,18 @@ def test_a_false_premise_is_declined(assistant):
     assert answer.confidence is not None and "gpus" in answer.notes[0]
 
 
+def test_an_on_topic_false_premise_is_declined(assistant):
+    """OpenAI acquires Windsurf, and no price is given; every word of the question is in the articles."""
+    answer = assistant.ask("What price did Microsoft pay to buy Windsurf?")
+    assert answer.abstained and answer.confidence < assistant.answerer.threshold
+    assert answer.notes and "confidence" in answer.notes[0]
+
+
 # Written before the learned answerer was run on the seeds, and kept as found: these fail today.
 # strict=True, so the day one passes the suite says so.
-@pytest.mark.xfail(strict=True, reason="on-topic false premise: every word is in the articles, the confidence stays high")
-@pytest.mark.parametrize(
-    "question",
-    [
-        "In what year did Microsoft sell its stake in OpenAI?",  # it never did
-        "What price did Microsoft pay to buy Windsurf?",  # OpenAI acquires Windsurf; no price is given
-    ],
-)
-def test_an_on_topic_false_premise_is_declined(assistant, question):
-    assert assistant.ask(question).abstained
+@pytest.mark.xfail(strict=True, reason="on-topic false premise: every word is in the articles, the confidence stays high (0.56)")
+def test_a_false_premise_about_a_sale_is_declined(assistant):
+    assert assistant.ask("In what year did Microsoft sell its stake in OpenAI?").abstained  # it never did
 
 
 def test_a_paraphrased_question_is_answered(assistant):

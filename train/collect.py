@@ -22,8 +22,9 @@ from train.squad import CACHE, QA, build_split, holds_answer, write_corpus
 
 log = logging.getLogger(__name__)
 
-# The training part holds more questions than the others: the network learns from them.
-SIZES = {"train": {"answerable": 9000, "absent": 1500, "hard": 1500}, "valid": {}, "test": {}}
+# The training part holds more questions than the others: the network learns from them. 37,000 fitted
+# better than 12,000 on valid (holds gold 0.838 -> 0.844, absent declined 0.542 -> 0.560).
+SIZES = {"train": {"answerable": 30000, "absent": 4000, "hard": 3000}, "valid": {}, "test": {}}
 
 
 @dataclass

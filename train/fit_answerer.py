@@ -1,7 +1,7 @@
 """Fits the learned answerer and writes rag/answerer.json: the seeded command that reproduces it.
 
     .venv/bin/pip install -e '.[train]'
-    .venv/bin/python -m train.fit_answerer            # ~20 min here the first time (two indexes), ~20 s once cached
+    .venv/bin/python -m train.fit_answerer            # ~25 min here the first time (two indexes), ~1 min once cached
 
 1. Candidates, features and labels for the ``train`` and ``valid`` parts of SQuAD v1.1 *train*
    (train/squad.py, train/collect.py), through the product's own retrieval and feature code.
