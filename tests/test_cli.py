@@ -79,10 +79,9 @@ def test_batch_writes_one_line_per_question_and_resumes(tmp_path, index_copy):
 
 # The floors we hold ourselves to on the dev set (the figures today are all at or above them). One of
 # the ten answerable questions (d10, see test_answer.KNOWN_DEV_MISSES) is declined, which costs answer
-# accuracy, gold citation and abstention precision (2 right declines of 3); the learned rerank also
-# leaves its answer line out of the top 5 passages.
+# accuracy, gold citation and abstention precision (2 right declines of 3).
 DEV_FLOORS = {
-    "retrieval_recall_at_k": 0.9,
+    "retrieval_recall_at_k": 1.0,
     "retrieval_mrr": 0.7,
     "retrieval_ndcg_at_k": 0.7,
     "answer_accuracy": 0.9,
