@@ -31,14 +31,19 @@ def pick(evidence: Evidence, max_sentences: int, second_share: float) -> list[Sc
     best = evidence.ranked[0]
     picked = [best]
     if max_sentences > 1:
-        several = bool(ASKS_SEVERAL.search(evidence.question.text))
         for cand in evidence.ranked[1:]:
-            if not several and cand.probability < second_share * best.probability:
+            if not takes_runner_up(evidence.question.text, best.probability, cand.probability, second_share):
                 break
             if cand.sentence.text != best.sentence.text:
                 picked.append(cand)
                 break
     return picked
+
+
+def takes_runner_up(question: str, best: float, runner_up: float, second_share: float) -> bool:
+    """The runner-up joins the answer when the question asks for several things, or when it is at least
+    ``second_share`` as likely as the best (fit_answerer simulates answers with this same rule)."""
+    return bool(ASKS_SEVERAL.search(question)) or runner_up >= second_share * best
 
 
 class ExtractiveAnswerer:

@@ -30,6 +30,16 @@ class Standardized:
         return (x - self.mean) / self.scale
 
 
+def network_logits(h: np.ndarray, layers: tuple[tuple[np.ndarray, np.ndarray], ...] | list[tuple[np.ndarray, np.ndarray]]) -> np.ndarray:
+    """The scorer's forward pass over standardised rows: ``h @ W + b`` per layer, ReLU between, one logit
+    out. Training (train/fit_answerer.py) evaluates its network with this same function."""
+    for i, (w, b) in enumerate(layers):
+        h = h @ w + b
+        if i < len(layers) - 1:
+            h = np.maximum(h, 0.0)
+    return h[:, 0] if len(h) else np.zeros(0, np.float32)
+
+
 @dataclass(frozen=True)
 class AnswerScorer:
     sentence_input: Standardized
@@ -44,12 +54,7 @@ class AnswerScorer:
 
     def sentence_logits(self, features: np.ndarray) -> np.ndarray:
         """One logit per row of SENTENCE_FEATURES: how likely that sentence holds the answer."""
-        h = self.sentence_input(features)
-        for i, (w, b) in enumerate(self.layers):
-            h = h @ w + b
-            if i < len(self.layers) - 1:
-                h = np.maximum(h, 0.0)
-        return h[:, 0] if len(h) else np.zeros(0, np.float32)
+        return network_logits(self.sentence_input(features), self.layers)
 
     def confidence(self, question_features: np.ndarray) -> float:
         """Calibrated probability that the answer built from the best candidates holds the answer."""

@@ -30,9 +30,9 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.preprocessing import StandardScaler
 
 from rag.config import POOL
-from rag.extractive import ASKS_SEVERAL
+from rag.extractive import takes_runner_up
 from rag.features import KINDS, QUESTION_FEATURES, SENTENCE_FEATURES, question_features, shares
-from rag.scorer import PARAMS
+from rag.scorer import PARAMS, network_logits
 from train.collect import QuestionData, collect
 from train.squad import SEED
 
@@ -63,12 +63,7 @@ class Net:
     layers: list[tuple[np.ndarray, np.ndarray]]
 
     def logits(self, features: np.ndarray) -> np.ndarray:
-        h = (features - self.mean) / self.scale
-        for i, (w, b) in enumerate(self.layers):
-            h = h @ w + b
-            if i < len(self.layers) - 1:
-                h = np.maximum(h, 0.0)
-        return h[:, 0]
+        return network_logits((features - self.mean) / self.scale, self.layers)
 
 
 def _fit_scorer(data: list[QuestionData], seed: int) -> Net:
@@ -120,7 +115,7 @@ def outcome(d: QuestionData, logits: np.ndarray, second_share: float) -> tuple[b
     order = np.argsort(-logits, kind="stable")
     picked = [order[0]]
     p = shares(logits)[order]
-    if len(order) > 1 and (ASKS_SEVERAL.search(d.qa.question) or p[1] >= second_share * p[0]):
+    if len(order) > 1 and takes_runner_up(d.qa.question, p[0], p[1], second_share):
         picked.append(order[1])
     holds = d.qa.kind == "answerable" and bool(d.holds[picked].any())
     return holds, len(picked)
