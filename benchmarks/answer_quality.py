@@ -34,6 +34,7 @@ LATENCY_QUESTIONS = 300
 def run(part: str, paragraphs: int, out_json: Path | None, threads: int | None, speed: bool) -> dict:
     from rag.assistant import Assistant
     from rag.config import Settings
+    from rag.types import IndexMismatchError
 
     split = build_split(part, min_paragraphs=paragraphs)
     name = f"squad-{part}" + ("" if paragraphs == 5000 else f"-{paragraphs}")
@@ -42,7 +43,10 @@ def run(part: str, paragraphs: int, out_json: Path | None, threads: int | None, 
     settings = Settings.load(threads=threads)
     build = _build_against_raw(split, corpus, index_dir, settings) if speed else {}
     t = time.perf_counter()
-    assistant = Assistant.from_dir(corpus, index_dir, settings)
+    try:
+        assistant = Assistant.from_dir(corpus, index_dir, settings)
+    except IndexMismatchError:  # cached by another version of the splitter or settings
+        assistant = Assistant.from_dir(corpus, index_dir, settings, rebuild=True)
     build_s = time.perf_counter() - t
     qs = split.questions
     t = time.perf_counter()

@@ -174,11 +174,11 @@ class Assistant:
         timings["retrieve"] += time.perf_counter() - t
         return evidence
 
-    @staticmethod
-    def _timed(answer: Answer, timings: dict[str, float], since: float) -> Answer:
+    def _timed(self, answer: Answer, timings: dict[str, float], since: float) -> Answer:
+        """The answer with its timings, and the title and date of the files it cites."""
         timings = {**timings, "answer": time.perf_counter() - since}
         timings["total"] = sum(timings.values())
-        return Answer(**{**answer.__dict__, "timings": timings})
+        return Answer(**{**answer.__dict__, "timings": timings, "documents": self.index.documents_of(answer.citations)})
 
 
 @cache

@@ -42,7 +42,7 @@ app = typer.Typer(add_completion=False, no_args_is_help=True, help="Cited answer
 err = Console(stderr=True)
 
 IndexDir = Annotated[Path, typer.Option("--index-dir", help="Where the index lives.")]
-Corpus = Annotated[Path | None, typer.Option("--corpus", help="Folder of text files to answer from (default: the one the index was built from, else seeds/).")]
+Corpus = Annotated[Path | None, typer.Option("--corpus", help="Folder of documents (.txt, .md, .pdf, .html, .docx) to answer from (default: the one the index was built from, else seeds/).")]
 K = Annotated[int | None, typer.Option("-k", "--k", help="Passages to retrieve.")]
 ConfigFile = Annotated[Path | None, typer.Option("--config", help="A TOML settings file (default: ./rag.toml if present).")]
 Generator = Annotated[str | None, typer.Option("--generator", "-g", help="extractive (default, offline), local (a local LLM, see `rag models`), or openai.")]
@@ -172,14 +172,20 @@ def render(answer: Answer) -> str:
 
 def render_sources(answer: Answer) -> str:
     """The numbered source list and the notes, as shown under an answer."""
-    lines = [f'[{n}] {c.file}:{c.sentence} "{c.text}"' for n, c in enumerate(answer.citations, 1)]
+    lines = [f'[{n}] {c.where} "{c.text}"{_about(answer.documents.get(c.file))}' for n, c in enumerate(answer.citations, 1)]
     lines.extend(f"note: {n}" for n in answer.notes)
     return "\n".join(lines)
 
 
+def _about(document: dict[str, str] | None) -> str:
+    """`` (Title, 2026-03-14)`` from a file's metadata, or nothing."""
+    shown = [document[k] for k in ("title", "date") if k in document] if document else []
+    return f" ({', '.join(shown)})" if shown else ""
+
+
 @app.command()
 def index(
-    folder: Annotated[Path, typer.Argument(help="Folder of text files.")] = Path("seeds"),
+    folder: Annotated[Path, typer.Argument(help="Folder of documents: .txt, .md, .pdf, .html, .docx.")] = Path("seeds"),
     index_dir: IndexDir = Path("index"),
     rebuild: Annotated[bool, typer.Option("--rebuild", help="Start over instead of updating (needed after changing index settings).")] = False,
     config: ConfigFile = None,

@@ -14,7 +14,10 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from .types import ConfigError
 
 # Bump when splitting or chunking changes what a saved index means, so old indexes are refused.
-SPLITTER_VERSION = "sentencex-lines-1"
+# 2: sentences bounded to 600 characters, headings marked, pages kept.
+SPLITTER_VERSION = "sentencex-lines-2"
+# Plain text is read as is; PDF, HTML and Word files have their text extracted (rag.extract).
+DEFAULT_SUFFIXES = (".txt", ".md", ".pdf", ".html", ".htm", ".docx")
 CONFIG_FILE = "rag.toml"
 # Chosen on the SQuAD-train validation part (train/README.md): the gold sentence is among the candidates
 # for 0.930 of questions at 10 chunks (26 sentences), 0.951 at 15, 0.964 at 20 (54), 0.974 at 30 (77).
@@ -31,9 +34,13 @@ class Settings(BaseModel):
     embedder: str = Field("all-MiniLM-L6-v2", description="model id known to rag.embed, or a sentence-transformers folder")
     chunk_sentences: int = Field(3, ge=1, le=50, description="sentences per chunk")
     chunk_overlap: int = Field(1, ge=0, description="sentences shared by neighbouring chunks")
-    suffixes: tuple[str, ...] = Field((".txt", ".md"), description="file name endings read from the corpus")
+    suffixes: tuple[str, ...] = Field(DEFAULT_SUFFIXES, description="file name endings read from the corpus")
 
     max_file_mb: float = Field(64, gt=0, description="larger files are skipped (and listed) rather than indexed")
+    parse_timeout: float = Field(
+        120, gt=0, description="seconds a PDF, HTML or Word file may take to parse before it is skipped "
+        "(PDFs are read at about 95 pages/s here: benchmarks/EXTRACTION.md)",
+    )
 
     # -- the vector index --
     ivf_above: int = Field(50_000, ge=1, description="past this many sentence vectors, search an IVF index instead of a flat one")

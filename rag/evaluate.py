@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable
-from pathlib import Path
+from pathlib import PurePosixPath
 from typing import Any
 
 import numpy as np
@@ -28,18 +28,24 @@ def facts_found(answer: str, answer_all: list[list[str]]) -> bool:
 
 
 def is_gold(file: str, text: str, gold: list[dict[str, str]]) -> bool:
-    return any(file == g["file"] and g["quote"] in text for g in gold)
+    """``text`` of ``file`` holds a gold quote. Files match by name without the suffix, so one labelled
+    set scores the same articles kept as .txt, .pdf, .html or .docx."""
+    stem = _stem(file)
+    return any(stem == _stem(g["file"]) and g["quote"] in text for g in gold)
 
 
-def citation_is_valid(c: dict[str, Any], index: Index, corpus: Path | None) -> bool:
-    """The cited text is the indexed sentence with that number and, where the file is readable, verbatim at its span."""
+def _stem(file: str) -> str:
+    return str(PurePosixPath(file).with_suffix(""))
+
+
+def citation_is_valid(c: dict[str, Any], index: Index) -> bool:
+    """The cited text is the indexed sentence with that number and, where the document's text can be
+    read (the text file, or the stored extraction of a PDF, HTML or Word file), verbatim at its span."""
     s = index.sentence(c["file"], c["sentence"])
     if s is None or s.text != c["text"] or (s.start, s.end) != (c["start"], c["end"]):
         return False
-    path = corpus / c["file"] if corpus else None
-    if path is not None and path.is_file():
-        return path.read_bytes().decode("utf-8-sig", errors="replace")[c["start"] : c["end"]] == c["text"]
-    return True
+    text = index.document_text(c["file"])
+    return text is None or text[c["start"] : c["end"]] == c["text"]
 
 
 def ranking_scores(passages: list[dict[str, Any]], gold: list[dict[str, str]], relevant_total: int) -> tuple[bool, float, float]:
@@ -83,7 +89,6 @@ def evaluate(
     by_id = {str(r.get("id")): r for r in records}
     qs = list(questions)
     judge = CitationJudge(verifier) if verifier else None
-    corpus = index.corpus
 
     def rec(q: Question) -> dict[str, Any]:
         return by_id.get(q.id) or {"abstained": True, "answer": "", "sentences": [], "passages": [], "error": "no answer record"}
@@ -125,7 +130,7 @@ def evaluate(
             row["confidence"] = (float(r["confidence"]), bool(answerable and row.get("correct")))
         row["sentences"] = len(r["sentences"])
         row["cited_sentences"] = sum(bool(s["citations"]) for s in r["sentences"])
-        row["verbatim"] = [citation_is_valid(c, index, corpus) for s in r["sentences"] for c in s["citations"]]
+        row["verbatim"] = [citation_is_valid(c, index) for s in r["sentences"] for c in s["citations"]]
         if judge:
             supported, precise = [], []
             for n, s in enumerate(r["sentences"], 1):

@@ -38,7 +38,7 @@ class LLMAnswerer:
 
     def __init__(self, settings: Settings, index: Index, embedder: Embedder, fallback: ExtractiveAnswerer):
         self.settings, self.index, self.fallback = settings, index, fallback
-        self.name = settings.generator
+        self.name: str = settings.generator
         self.verifier = Verifier(index, embedder, settings.support_threshold)
         self._server: Any = None
         base_url: str | None
@@ -55,7 +55,7 @@ class LLMAnswerer:
         """The best ``context_sentences`` candidates of the learned rerank, in reading order within each
         file (files in rank order): a short prompt a small model reads quickly and loses less in."""
         best = [c.sentence for c in evidence.ranked[: self.settings.context_sentences]]
-        first = {}
+        first: dict[str, int] = {}
         for s in best:
             first.setdefault(s.file, len(first))
         return Context(tuple(sorted(best, key=lambda s: (first[s.file], s.n))))

@@ -20,8 +20,9 @@ _TERMINAL = re.compile(r"""[.!?]["'”’)\]]*$""")
 
 
 def is_heading(s: Sentence) -> bool:
-    """A title or list label: no closing punctuation, or too short to state a fact. Never an answer."""
-    return not _TERMINAL.search(s.text) or len(words(s.text)) < 4
+    """A title or list label: marked as a heading by its document, no closing punctuation, or too short
+    to state a fact. Never an answer."""
+    return s.heading or not _TERMINAL.search(s.text) or len(words(s.text)) < 4
 
 
 @dataclass(frozen=True)

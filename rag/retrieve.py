@@ -38,19 +38,36 @@ def dense_rankings(index: Index, query_vectors: np.ndarray, n: int) -> list[list
             sims = index.sentence_vectors[index.chunk_rows(index.chunks[c])] @ query
             scores.append(float(np.sort(sims)[-2:].mean()))
         order = sorted(range(len(candidates)), key=lambda i: (-scores[i], candidates[i]))
-        out.append([candidates[i] for i in order[:n]])
+        out.append(distinct(index, [candidates[i] for i in order], n))
+    return out
+
+
+def distinct(index: Index, rows: list[int], n: int) -> list[int]:
+    """The first ``n`` rows whose chunk text was not met before in the list. The same article kept as
+    .txt and .pdf (or saved twice) would otherwise fill the pool with copies: on the dev set over the
+    seeds in four formats at once, retrieval recall@5 fell from 1.0 to 0.8 without this."""
+    seen: set[str] = set()
+    out = []
+    for row in rows:
+        text = index.chunks[row].text
+        if text not in seen:
+            seen.add(text)
+            out.append(row)
+            if len(out) == n:
+                break
     return out
 
 
 def bm25_ranking(index: Index, question: str, n: int) -> list[int]:
-    """Chunk rows, best first, by BM25; chunks sharing no term with the question are left out."""
+    """Chunk rows, best first, by BM25; chunks sharing no term with the question, and copies of a chunk
+    ranked higher, are left out."""
     query = terms(question)
     if not query or not index.chunks:
         return []
     scores = index.bm25.get_scores(query)
-    n = min(n, len(scores))
-    top = np.argpartition(-scores, n - 1)[:n] if n < len(scores) else np.arange(len(scores))
-    return [int(i) for i in sorted(top, key=lambda i: (-scores[i], i)) if scores[i] > 0]
+    fetch = min(2 * n, len(scores))  # room for copies that ``distinct`` drops
+    top = np.argpartition(-scores, fetch - 1)[:fetch] if fetch < len(scores) else np.arange(len(scores))
+    return distinct(index, [int(i) for i in sorted(top, key=lambda i: (-scores[i], i)) if scores[i] > 0], n)
 
 
 def fuse(rankings: dict[str, list[int]], rrf_k: int) -> list[tuple[int, float, tuple[str, ...]]]:

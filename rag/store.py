@@ -36,6 +36,7 @@ from filelock import FileLock, Timeout
 from . import __version__
 from .config import Settings
 from .embed import Embedder
+from .extract import EXTRACT_VERSION, Extractor
 from .ingest import (
     Skipped,
     SourceFile,
@@ -47,13 +48,24 @@ from .ingest import (
     split_sentences,
 )
 from .lexical import content_words, terms
-from .types import Chunk, CorpusError, IndexLockedError, IndexMismatchError, IndexMissingError, RagError, Sentence
+from .types import (
+    Chunk,
+    Citation,
+    CorpusError,
+    IndexLockedError,
+    IndexMismatchError,
+    IndexMissingError,
+    RagError,
+    Sentence,
+)
 
 log = logging.getLogger(__name__)
 
 FORMAT_VERSION = 2
 MANIFEST = "manifest.json"
 LOCK = ".lock"
+TEXTS = "texts"  # per generation: the extracted text of each PDF, HTML and Word file
+_ABOUT = ("format", "extractor", "title", "date")  # what the manifest records about an extracted file
 # What rag itself puts in an index folder; a folder holding anything else is not ours to write into.
 _OWN_NAMES = {MANIFEST, LOCK, ".gitkeep"}
 
@@ -106,6 +118,35 @@ class Index:
     def corpus(self) -> Path | None:
         c = self.manifest.get("corpus")
         return Path(c) if c else None
+
+    def text_path(self, sha256: str) -> Path:
+        return self.root / self.manifest["generation"] / TEXTS / f"{sha256}.txt"
+
+    def document_text(self, file: str) -> str | None:
+        """The text a file's spans point into: the stored extraction of a PDF, HTML or Word file, or the
+        text file as it is now in the corpus; None when it cannot be read."""
+        entry = self.manifest["files"].get(file)
+        if entry is None:
+            return None
+        try:
+            if entry.get("format", "text") != "text":
+                return self.text_path(entry["sha256"]).read_text(encoding="utf-8")
+            if self.corpus is None:
+                return None
+            raw = (self.corpus / file).read_bytes()
+        except OSError:
+            return None
+        return raw.decode(entry.get("encoding", "utf-8-sig"), errors="replace")
+
+    def documents_of(self, citations: list[Citation]) -> dict[str, dict[str, str]]:
+        """Title and date of the cited files that have them."""
+        out: dict[str, dict[str, str]] = {}
+        for c in citations:
+            entry = self.manifest["files"].get(c.file, {})
+            about = {k: entry[k] for k in ("title", "date") if entry.get(k)}
+            if about:
+                out[c.file] = about
+        return out
 
 
 @dataclass
@@ -323,19 +364,28 @@ def _build_locked(
     old_rows = _rows_by_file(old) if old else {}
     fresh: dict[str, tuple[list[Sentence], list[Chunk]]] = {}
     decoded: dict[str, str] = {}
-    for src in sources:
-        if old_files.get(src.file, {}).get("sha256") == src.sha256:
-            continue
-        # One changed file in memory at a time: only its sentences are kept.
-        doc = read_document(src)
-        if isinstance(doc, Skipped):
-            skipped.append(doc)
-            continue
-        doc_sentences = split_sentences(doc)
-        fresh[doc.file] = (doc_sentences, make_chunks(doc_sentences, settings.chunk_sentences, settings.chunk_overlap))
-        if doc.encoding != "utf-8":
-            decoded[doc.file] = doc.encoding
-    indexed = [src for src in sources if src.file in fresh or old_files.get(src.file, {}).get("sha256") == src.sha256]
+    described: dict[str, dict[str, Any]] = {}  # file -> format, extractor, title, date of an extracted document
+    extracted: dict[str, str | Path] = {}  # sha256 -> extracted text, or the old generation's copy of it
+    with Extractor(settings.parse_timeout) as extractor:
+        for src in sources:
+            if _unchanged(old_files.get(src.file), src):
+                if old is not None and old_files[src.file].get("format", "text") != "text":
+                    extracted[src.sha256] = old.text_path(src.sha256)
+                continue
+            # One changed file in memory at a time: only its sentences (and extracted text) are kept.
+            doc = read_document(src, extractor)
+            if isinstance(doc, Skipped):
+                skipped.append(doc)
+                continue
+            doc_sentences = split_sentences(doc)
+            fresh[doc.file] = (doc_sentences, make_chunks(doc_sentences, settings.chunk_sentences, settings.chunk_overlap))
+            if doc.encoding != "utf-8":
+                decoded[doc.file] = doc.encoding
+            if doc.format != "text":
+                extracted[src.sha256] = doc.text
+                about: dict[str, Any] = {"format": doc.format, "extractor": EXTRACT_VERSION, "title": doc.title, "date": doc.date}
+                described[doc.file] = {k: v for k, v in about.items() if v}
+    indexed = [src for src in sources if src.file in fresh or _unchanged(old_files.get(src.file), src)]
     if not indexed:
         why = "; ".join(f"{s.file}: {s.reason}" for s in skipped[:3])
         raise CorpusError(no_text_message(corpus, settings.suffixes) + (f" (skipped {why})" if why else ""))
@@ -366,6 +416,10 @@ def _build_locked(
         encoding = decoded.get(src.file) or old_files.get(src.file, {}).get("encoding")
         if encoding:
             files[src.file]["encoding"] = encoding
+        if src.file in fresh:
+            files[src.file].update(described.get(src.file, {}))
+        else:
+            files[src.file].update({k: v for k, v in old_files[src.file].items() if k in _ABOUT})
 
     removed = sorted(set(old_files) - set(files))
     changed = old is None or bool(fresh) or bool(removed)
@@ -382,7 +436,7 @@ def _build_locked(
         }
         all_vectors = np.vstack(vectors) if vectors else np.zeros((0, embedder.dim), np.float32)
         lexicon = Lexicon.build(sentences, embedder, old.lexicon if old else None)
-        _save(root, manifest, sentences, chunks, all_vectors, lexicon, settings, old.manifest["generation"] if old else None)
+        _save(root, manifest, sentences, chunks, all_vectors, lexicon, extracted, settings, old.manifest["generation"] if old else None)
     report = BuildReport(
         files=len(files),
         embedded_files=list(fresh),
@@ -397,6 +451,13 @@ def _build_locked(
         changed=changed,
     )
     return report, old
+
+
+def _unchanged(entry: dict[str, Any] | None, src: SourceFile) -> bool:
+    """The index holds this file as it is now: same content and, if extracted, by this extractor."""
+    if entry is None or entry.get("sha256") != src.sha256:
+        return False
+    return entry.get("format", "text") == "text" or entry.get("extractor") == EXTRACT_VERSION
 
 
 def _embed_distinct(embedder: Embedder, texts: list[str], progress: Progress | None, batch: int = 1024) -> tuple[np.ndarray, int]:
@@ -455,6 +516,7 @@ def _save(
     chunks: list[Chunk],
     sentence_vectors: np.ndarray,
     lexicon: Lexicon,
+    extracted: dict[str, str | Path],
     settings: Settings,
     previous: str | None,
 ) -> None:
@@ -462,7 +524,8 @@ def _save(
     gdir = root / generation
     gdir.mkdir()
     try:
-        _write_jsonl(gdir / "sentences.jsonl", (asdict(s) for s in sentences))
+        _write_jsonl(gdir / "sentences.jsonl", (_sentence_row(s) for s in sentences))
+        _write_texts(gdir / TEXTS, extracted)
         _write_jsonl(gdir / "chunks.jsonl", (asdict(c) for c in chunks))
         np.save(gdir / "sentence_vectors.npy", sentence_vectors)
         faiss.write_index(faiss_for(sentence_vectors, settings.ivf_above), str(gdir / "sentences.faiss"))
@@ -482,6 +545,31 @@ def _save(
         if stale.name not in {generation, previous} and stale.is_dir():
             shutil.rmtree(stale, ignore_errors=True)
     log.info("index written to %s (%s)", root, generation)
+
+
+def _sentence_row(s: Sentence) -> dict[str, Any]:
+    """A sentence as stored: the page and heading flag only where they say something."""
+    row = asdict(s)
+    if s.page is None:
+        del row["page"]
+    if not s.heading:
+        del row["heading"]
+    return row
+
+
+def _write_texts(folder: Path, extracted: dict[str, str | Path]) -> None:
+    """The extracted text of each PDF, HTML and Word file, named by the file's sha256, so a citation's
+    span always resolves; an unchanged file's text is linked from the previous generation, not copied."""
+    folder.mkdir()
+    for sha, text in extracted.items():
+        target = folder / f"{sha}.txt"
+        if isinstance(text, Path):
+            try:
+                os.link(text, target)
+            except OSError:
+                shutil.copyfile(text, target)
+        else:
+            target.write_text(text, encoding="utf-8")
 
 
 def write_atomic(path: Path, text: str) -> None:

@@ -52,17 +52,24 @@ class Document:
     text: str
     sha256: str
     encoding: str = "utf-8"  # what it was decoded from; anything else was a guess worth reporting
+    format: str = "text"  # "text" (read as is), or the format the text was extracted from: pdf, html, docx
+    pages: tuple[int, ...] = ()  # offset in text where each page starts (PDF)
+    headings: tuple[tuple[int, int], ...] = ()  # spans of heading lines (Markdown, HTML, Word)
+    title: str | None = None
+    date: str | None = None  # ISO date from the file's metadata
 
 
 @dataclass(frozen=True)
 class Sentence:
-    """One source sentence; ``document.text[start:end] == text``."""
+    """One source sentence; ``document.text[start:end] == text`` (the extracted text, for PDF, HTML and Word)."""
 
     file: str
     n: int  # 1-based within its file
     start: int
     end: int
     text: str
+    page: int | None = None  # 1-based page it starts on, for paged formats (PDF)
+    heading: bool = False  # a heading line of the document: never an answer sentence
 
     @property
     def key(self) -> str:
@@ -109,10 +116,16 @@ class Citation:
     end: int
     text: str
     support: float | None = None  # the verifier's score, when one was computed
+    page: int | None = None  # 1-based page, for paged formats (PDF)
 
     @classmethod
     def of(cls, s: Sentence, support: float | None = None) -> Citation:
-        return cls(s.file, s.n, s.start, s.end, s.text, support)
+        return cls(s.file, s.n, s.start, s.end, s.text, support, s.page)
+
+    @property
+    def where(self) -> str:
+        """How a source list names it: ``report.pdf p.3:12``, ``notes.txt:4``."""
+        return f"{self.file} p.{self.page}:{self.sentence}" if self.page is not None else f"{self.file}:{self.sentence}"
 
     @property
     def key(self) -> str:
@@ -124,6 +137,8 @@ class Citation:
             del d["support"]
         else:
             d["support"] = round(self.support, 4)
+        if self.page is None:
+            del d["page"]
         return d
 
 
@@ -156,6 +171,8 @@ class Answer:
     # Calibrated probability that the best evidence answers the question (held-out ECE in
     # rag/answerer.json); answers under the threshold are declined.
     confidence: float | None = None
+    # Title and date of each cited file that has them (from the file's metadata): file -> {title, date}.
+    documents: dict[str, dict[str, str]] = field(default_factory=dict)
 
     ABSTAIN_TEXT = "The articles do not say."
 
@@ -191,6 +208,7 @@ class Answer:
             "generator": self.generator,
             "sentences": [s.to_dict() for s in self.sentences],
             "passages": [h.to_dict() for h in self.passages],
+            "documents": self.documents,
             "fallback": self.fallback,
             "notes": list(self.notes),
             "timings": {k: round(v, 4) for k, v in self.timings.items()},

@@ -81,7 +81,7 @@ def test_a_messy_folder_indexes_the_text_and_lists_every_skipped_file_with_its_r
         "pipe.txt": "not a regular file (a pipe, socket or device)",
         "locked.txt": "unreadable (permission denied)",
     }
-    assert reasons["photo.png"].startswith("not a text file") and "max_file_mb" in reasons["big.txt"]
+    assert reasons["photo.png"].startswith("not a document type it reads") and "max_file_mb" in reasons["big.txt"]
     assert report.decoded["legacy.txt"].lower().startswith(("cp125", "windows-125", "latin", "iso8859"))
     index = load_index(tmp_path / "ix", settings.replace(max_file_mb=1))
     assert index.sentence("legacy.txt", 1).text == "The café’s naïve owner paid €5 for a crème brûlée."

@@ -7,7 +7,7 @@ import re
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from rag.ingest import make_chunks, split_sentences
+from rag.ingest import MAX_SENTENCE_CHARS, bounded, make_chunks, split_sentences
 from rag.retrieve import fuse
 from rag.types import Document
 
@@ -29,6 +29,24 @@ def test_sentence_spans_tile_the_text(text):
         assert not text[previous_end : s.start].strip()  # nothing but whitespace falls between sentences
         previous_end = s.end
     assert not text[previous_end:].strip()
+
+
+# Runs without sentence punctuation: words, clause marks, long unbroken tokens, newlines.
+runs = st.lists(st.sampled_from(["word", " ", ", ", "; ", " - ", " \u2014 ", "x" * 97, "\n", ":", "(aside)"]), max_size=400).map("".join)
+
+
+@settings(max_examples=200, deadline=None)
+@given(runs, st.integers(8, 700))
+def test_no_sentence_is_longer_than_the_bound_and_spans_stay_exact(text, limit):
+    pieces = list(bounded(text, 0, len(text), limit))
+    previous_end = 0
+    for start, end in pieces:
+        assert 0 < end - start <= limit and text[start:end] == text[start:end].strip()
+        assert start >= previous_end and not text[previous_end:start].strip()  # nothing dropped but spaces
+        previous_end = end
+    assert not text[previous_end:].strip()
+    long_line = text.replace("\n", " ") * 3
+    assert all(len(s.text) <= MAX_SENTENCE_CHARS for s in split_sentences(Document("t.txt", long_line, "0")))
 
 
 @settings(max_examples=200, deadline=None)
