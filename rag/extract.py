@@ -191,9 +191,13 @@ class Extractor:
         return Extracted(**{**reply, "pages": tuple(reply["pages"]), "headings": tuple(map(tuple, reply["headings"]))})
 
     def _start(self) -> subprocess.Popen[str]:
+        # The worker imports this very package, wherever it was imported from (an install, a checkout
+        # on sys.path).
+        package_parent = str(Path(__file__).resolve().parent.parent)
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [package_parent, os.environ.get("PYTHONPATH")]))}
         self._proc = subprocess.Popen(
             [sys.executable, "-m", "rag.extract"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-            text=True, encoding="utf-8", bufsize=1,
+            text=True, encoding="utf-8", bufsize=1, env=env,
         )
         return self._proc
 

@@ -5,7 +5,7 @@
 
 Tests call ``convert(seeds, out, fmt)`` to get the seeds as PDFs, HTML pages or Word files: the same
 articles in each format, so answers from any one format can be compared with answers from ``.txt``.
-Needs the ``test`` extra (fpdf2, python-docx); nothing is downloaded.
+Needs the ``dev`` extra (fpdf2) and python-docx; nothing is downloaded.
 """
 
 from __future__ import annotations
