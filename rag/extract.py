@@ -139,20 +139,24 @@ PARSED_SUFFIXES = (".pdf", ".html", ".htm", ".docx")
 
 
 def extract(path: Path) -> Extracted:
-    """Parse one document in this process (no time limit); raises ExtractionError."""
+    """Parse one document in this process (no time limit); raises ExtractionError with the skip reason."""
     suffix = path.suffix.lower()
+    if suffix not in PARSED_SUFFIXES:
+        raise ExtractionError(f"not a document type it parses ({', '.join(PARSED_SUFFIXES)})")
     try:
         data = path.read_bytes()
     except OSError as e:
         raise ExtractionError(f"unreadable ({e.strerror or e})") from e
     try:
         return _parser(suffix)(data)
-    except (ExtractionError, KeyError):
+    except ExtractionError:
         raise
     except MemoryError as e:
         raise ExtractionError("parsing it ran out of memory: split or simplify the file") from e
     except RecursionError as e:
         raise ExtractionError("too deeply nested to parse") from e
+    except Exception as e:  # noqa: BLE001 - a parser bug on one file is that file's skip reason, not the run's end
+        raise ExtractionError(f"the parser failed on it ({type(e).__name__}: {e})"[:300]) from e
 
 
 class Extractor:
@@ -245,8 +249,6 @@ def _serve() -> None:
             reply: dict[str, Any] = asdict(extract(Path(request["path"])))
         except ExtractionError as e:
             reply = {"error": str(e)}
-        except Exception as e:  # noqa: BLE001 - any parser bug is this file's skip reason, not the run's end
-            reply = {"error": f"the parser failed on it ({type(e).__name__}: {e})"[:300]}
         out.write(json.dumps(reply, ensure_ascii=False) + "\n")
         out.flush()
 
