@@ -93,7 +93,7 @@ def drop_running_lines(pages: list[list[str]]) -> list[list[str]]:
         return pages
 
     def key(line: str) -> str:
-        return _DIGITS.sub("#", " ".join(line.split()).lower())
+        return _DIGITS.sub("#", line.lower())  # whitespace was already made single by _page_lines
 
     def edges(lines: list[str]) -> set[int]:
         """Positions of the first and last few lines with text."""
