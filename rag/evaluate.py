@@ -9,16 +9,20 @@ supporting sentence). Metrics that need a label skip the questions without it.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
-from pathlib import PurePosixPath
-from typing import Any
+import tempfile
+from collections.abc import Callable, Iterable
+from pathlib import Path, PurePosixPath
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .batch import Question
+from .batch import Question, iter_records, run_batch
 from .store import Index
 from .types import Sentence
 from .verify import Verifier
+
+if TYPE_CHECKING:
+    from .assistant import Assistant
 
 
 def facts_found(answer: str, answer_all: list[list[str]]) -> bool:
@@ -209,3 +213,19 @@ def calibration(pairs: list[tuple[float, bool]], bins: int = 10) -> tuple[float,
 
 def _ratio(a: int, b: int) -> float | None:
     return round(a / b, 4) if b else None
+
+
+def evaluate_questions(
+    assistant: Assistant,
+    questions: list[Question],
+    save: Path | None = None,
+    k: int | None = None,
+    on_answer: Callable[[Question, dict[str, Any]], None] | None = None,
+) -> dict[str, Any]:
+    """What ``rag eval`` does: answer every question (into ``save``, resumable, or a temporary file),
+    then score the records with the assistant's own index and verifier."""
+    with tempfile.TemporaryDirectory() as tmp:
+        path = save or Path(tmp) / "answers.jsonl"
+        run_batch(assistant, questions, path, k, on_answer=on_answer)
+        verifier = Verifier(assistant.index, assistant.embedder, assistant.settings.support_threshold)
+        return evaluate(questions, iter_records(path), assistant.index, verifier)

@@ -1,0 +1,55 @@
+"""`rag mcp`: a stdio MCP server (the official ``mcp`` SDK) with one tool, ``ask_articles``, so chat
+tools that speak MCP get checked, sentence-level citations. Stdout carries only the protocol; logs and
+progress go to stderr."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from mcp.server.mcpserver import MCPServer
+from mcp.server.mcpserver.exceptions import ToolError
+
+from .assistant import Assistant
+from .openai_api import citations_of
+from .render import render
+from .types import RagError
+from .worker import AnswerWorker
+
+TOOL_DESCRIPTION = (
+    "Answer a question from the indexed articles. Every answer sentence carries [n] markers that point "
+    "to the exact source sentences (file, sentence number, character span, text) listed in `citations`. "
+    "When the articles do not contain the answer, `abstained` is true: do not answer from elsewhere."
+)
+
+
+def create_mcp(assistant: Assistant) -> MCPServer:
+    worker = AnswerWorker(assistant)
+
+    @asynccontextmanager
+    async def lifespan(server: MCPServer) -> AsyncIterator[None]:
+        worker.start()
+        try:
+            yield
+        finally:
+            worker.stop()
+
+    server: MCPServer = MCPServer("rag-cite", instructions=TOOL_DESCRIPTION, lifespan=lifespan)
+
+    @server.tool(name="ask_articles", description=TOOL_DESCRIPTION)
+    async def ask_articles(question: str, k: int | None = None) -> dict[str, Any]:
+        """``answer`` (text with [n] markers and the source list), ``abstained``, ``confidence`` and the
+        numbered ``citations``."""
+        try:
+            answer = await worker.ask(question, k)
+        except RagError as e:  # the same one-line message as the CLI, as a tool error the model can read
+            raise ToolError(str(e)) from None
+        return {"answer": render(answer), "abstained": answer.abstained, "confidence": answer.confidence,
+                "citations": citations_of(answer)}
+
+    return server
+
+
+def run_mcp(assistant: Assistant) -> None:
+    create_mcp(assistant).run("stdio")

@@ -1,0 +1,62 @@
+"""The page at `/` in a real headless Chromium (Debian's package, driven by Playwright: no browser
+download). Skipped, saying how to install it, where Chromium is missing; `.ci/run` installs it."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+
+import pytest
+
+from rag.evaluate import facts_found
+from tests.serving import running
+
+CHROMIUM = os.environ.get("RAG_CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
+pytestmark = pytest.mark.skipif(
+    CHROMIUM is None, reason="Chromium is not installed: `apt-get install -y chromium` (or set RAG_CHROMIUM to its path)"
+)
+# Without these, Chromium keeps calling home, and this machine's closed network refuses it many times a second.
+QUIET = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+         "--disable-component-update", "--disable-sync"]
+
+
+@pytest.fixture(scope="module")
+def page(assistant):
+    from playwright.sync_api import sync_playwright
+
+    with running(assistant) as url, sync_playwright() as p, tempfile.TemporaryDirectory() as profile:
+        browser = p.chromium.launch_persistent_context(profile, executable_path=CHROMIUM, headless=True, args=QUIET)
+        tab = browser.new_page()
+        tab.goto(url)
+        yield tab
+        browser.close()
+
+
+def ask(page, question: str) -> None:
+    page.fill("#question", question)
+    page.click("#submit")
+    page.wait_for_function("!document.getElementById('submit').disabled && document.getElementById('answer').textContent.length > 0")
+
+
+def test_an_answer_shows_markers_sources_and_the_highlighted_sentence(page, dev, assistant):
+    q = next(q for q in dev if q.get("answerable") and q.get("answer_all"))
+    ask(page, q["question"])
+    answer = page.locator("#answer")
+    assert facts_found(answer.inner_text(), q["answer_all"]) and "error" not in (answer.get_attribute("class") or "")
+    sources = page.locator("#sources li")
+    assert sources.count() >= 1 and sources.nth(0).inner_text().startswith("[1] ")
+    page.locator("#answer .marker").first.click()
+    mark = page.locator("#context mark")
+    mark.wait_for()
+    cited = assistant.ask(q["question"]).citations[0]
+    assert mark.inner_text() == cited.text  # the first cited sentence, highlighted...
+    context = page.locator("#context-text").inner_text()
+    assert len(context) > len(cited.text)  # ...among its neighbours
+
+
+def test_an_abstention_reads_as_such_not_as_an_error(page):
+    ask(page, "What is the capital of Peru?")
+    answer = page.locator("#answer")
+    assert answer.get_attribute("class") == "abstained"
+    assert answer.inner_text().startswith("The articles do not say.") and page.locator("#sources li").count() == 0
