@@ -104,6 +104,44 @@ def _tokens(text: str) -> tuple[tuple[str, ...], frozenset[str]]:
     return cw, frozenset(stem(w) for w in cw)
 
 
+@dataclass(frozen=True)
+class _Profile:
+    """What a sentence's features need from its text alone, whatever the question."""
+
+    stems: frozenset[str]
+    log_words: float
+    names: frozenset[str]  # capitalised words, lower-cased
+    numbers: frozenset[str]
+    has_year: bool
+    has_month: bool
+    has_number: bool
+    has_money: bool
+    qualifiers: frozenset[str]
+    anaphoric: bool
+    bigrams: frozenset[tuple[str, str]]
+
+
+@lru_cache(maxsize=200_000)
+def _profile(text: str) -> _Profile:
+    """Cached: the pool sentences recur across questions, and recomputing these regexes per question
+    was a third of the feature time under server load (py-spy, 50 clients on the seeds)."""
+    cw, stems = _tokens(text)
+    lower = words(text)
+    return _Profile(
+        stems=stems,
+        log_words=float(np.log1p(len(lower))),
+        names=frozenset(w.lower() for w in _CAPITAL.findall(text)),
+        numbers=frozenset(numbers(text)),
+        has_year=bool(_YEAR.search(text)),
+        has_month=bool(_MONTH.search(text)),
+        has_number=bool(_DIGIT.search(_YEAR.sub("", text))) or any(w in _NUMBER_WORDS for w in lower),
+        has_money=bool(_MONEY.search(text)),
+        qualifiers=QUALIFIERS.intersection(lower),
+        anaphoric=bool(lower) and lower[0] in OPENING_ANAPHORA,
+        bigrams=frozenset(_bigrams([stem(w) for w in cw])),
+    )
+
+
 SENTENCE_FEATURES = (
     "dense", "dense_gap", "dense_rank", "cover_exact", "cover", "cover_gap", "cover_rank", "window_cover",
     "window_gain", "window_gap", "rare_cover", "rare_gap", "bigrams", "file_cover", "file_dense", "fused_rank",
@@ -195,23 +233,21 @@ def sentence_features(q: QuestionInfo, query_vector: np.ndarray, pool: Pool, ind
     q_numbers = numbers(q.text)
     per_sentence = []
     for s in sents:
-        cw, stems = _tokens(s.text)
-        lower = words(s.text)
-        said = QUALIFIERS.intersection(lower)
+        p = _profile(s.text)
         per_sentence.append(
             (
-                np.log1p(len(lower)),
-                sum(1 for st in stems if st not in q_stems) / max(len(stems), 1),
-                np.log1p(len({w.lower() for w in _CAPITAL.findall(s.text)} - q.words)),
-                bool(numbers(s.text) - q_numbers),
-                bool(_YEAR.search(s.text)),
-                bool(_MONTH.search(s.text)),
-                bool(_DIGIT.search(_YEAR.sub("", s.text))) or any(w in _NUMBER_WORDS for w in lower),
-                bool(_MONEY.search(s.text)),
-                0.0 if not q.qualifiers else 1.0 if q.qualifiers & said else -1.0 if said else 0.0,
-                bool(lower) and lower[0] in OPENING_ANAPHORA,
+                p.log_words,
+                sum(1 for st in p.stems if st not in q_stems) / max(len(p.stems), 1),
+                np.log1p(len(p.names - q.words)),
+                bool(p.numbers - q_numbers),
+                p.has_year,
+                p.has_month,
+                p.has_number,
+                p.has_money,
+                0.0 if not q.qualifiers else 1.0 if q.qualifiers & p.qualifiers else -1.0 if p.qualifiers else 0.0,
+                p.anaphoric,
                 s.n == 1,
-                len(q_bigrams & _bigrams([stem(w) for w in cw])) / len(q_bigrams) if q_bigrams else 0.0,
+                len(q_bigrams & p.bigrams) / len(q_bigrams) if q_bigrams else 0.0,
             )
         )
     cols: dict[str, np.ndarray | float] = dict(
