@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 # Before any model library loads: no hub traffic, no weight-loading bars on the user's terminal.
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -145,7 +145,7 @@ def answering(command: Callable[..., None]) -> Callable[..., None]:
     ]
 
     @functools.wraps(command)
-    def wrapper(**kwargs: object) -> None:
+    def wrapper(**kwargs: Any) -> None:  # Typer passes each option's own type
         opts = AnswerOptions(**{n: kwargs.pop(n) for n in _ANSWER_OPTIONS})
         command(opts=opts, **kwargs)
 

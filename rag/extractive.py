@@ -8,14 +8,14 @@ import re
 from collections.abc import Iterator
 
 from .config import Settings
-from .features import OPENING_ANAPHORA
 from .lexical import words
+from .profile import OPENING_ANAPHORA
 from .rank import Evidence, Scored, is_heading
 from .scorer import AnswerScorer
 from .store import Index
 from .types import Answer, AnswerSentence, Citation, Sentence
 
-# A sentence leans on the one before when it opens with features.OPENING_ANAPHORA, or names one of these
+# A sentence leans on the one before when it opens with profile.OPENING_ANAPHORA, or names one of these
 # early on ("Should OpenAI pursue this, it could...").
 _EARLY_ANAPHORA = frozenset("this these those such".split())
 # A question asking for more than one thing: "two reasons", "both parties", "which companies ... and".

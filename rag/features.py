@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from functools import lru_cache
 
 import numpy as np
 
 from .embed import Embedder
-from .lexical import content_words, numbers, stem, words
+from .lexical import numbers, stem, words
 from .match import SOFT_FLOOR, Terms
+from .profile import CAPITAL, QUALIFIERS, bigrams, profile, tokens
 from .store import Index
 from .types import Sentence
 
@@ -39,23 +39,6 @@ _KIND_RES = [(k, re.compile(p, re.I)) for k, p in _KIND_PATTERNS]
 # "which outlet": the answer names an outlet, it need not say "outlet".
 _TYPE_WORD = re.compile(r"\b(?:which|whose|what)\s+(?:(?:is|was|are|were)\s+(?:the|a|an)\s+)?([a-z][\w-]*)", re.I)
 _AUX = frozenset("do does did is was are were has have had can could will would should".split())
-
-_YEAR = re.compile(r"\b(?:1[0-9]{3}|20[0-9]{2})s?\b")
-_MONTH = re.compile(r"\b(?:January|February|March|April|May|June|July|August|September|October|November|December)\b")
-_DIGIT = re.compile(r"\d")
-_MONEY = re.compile(r"[$£€¥%]|\b(?:percent|per cent|million|billion|trillion|dollars?|pounds?|euros?)\b", re.I)
-_CAPITAL = re.compile(r"(?<![.!?]\s)(?<!^)\b[A-Z][a-zA-Z'’-]+")
-_NUMBER_WORDS = frozenset("one two three four five six seven eight nine ten eleven twelve twenty thirty hundred thousand million billion dozen".split())
-
-# Words that tell one figure or state from its neighbours: asked for a total, an initial amount is wrong.
-QUALIFIERS = frozenset(
-    """total overall combined cumulative altogether first initial original earliest last final latest recent
-    current present former previous planned proposed expected largest smallest highest lowest biggest
-    maximum minimum average annual""".split()
-)
-# A sentence opening with one of these leans on the one before ("These moves...", "It hopes...").
-OPENING_ANAPHORA = frozenset("this these that those such it its they their he she his her both".split())
-
 
 @dataclass(frozen=True)
 class QuestionInfo:
@@ -87,58 +70,13 @@ def analyse(question: str, index: Index, embedder: Embedder) -> QuestionInfo:
     # Exact absence of a name, unlike ``missing``, does not fade as the vocabulary grows (in a large
     # corpus every word has some neighbour over MISSING_BELOW: no SQuAD-train question had a missing word
     # over 8,448 paragraphs), and unlike common words a name is rarely paraphrased.
-    names = {w.lower() for w in _CAPITAL.findall(question)}
+    names = {w.lower() for w in CAPITAL.findall(question)}
     names = {w for w in names if w not in _AUX and w not in {"what", "which", "who", "when", "where", "how", "why"}}
     share = sum(stem(w) not in index.lexicon.df for w in names) / len(names) if names else 0.0
     rare = np.argsort(-terms.idf)[:2] if len(terms.words) else np.zeros(0, dtype=int)
     qwords = words(question)
     return QuestionInfo(
         question, question_kind(question), terms, rare, missing, share, QUALIFIERS.intersection(qwords), frozenset(qwords)
-    )
-
-
-@lru_cache(maxsize=200_000)
-def _tokens(text: str) -> tuple[tuple[str, ...], frozenset[str]]:
-    """A sentence's content words and its set of stems, cached: the same sentences recur across questions."""
-    cw = tuple(content_words(text))
-    return cw, frozenset(stem(w) for w in cw)
-
-
-@dataclass(frozen=True)
-class _Profile:
-    """What a sentence's features need from its text alone, whatever the question."""
-
-    stems: frozenset[str]
-    log_words: float
-    names: frozenset[str]  # capitalised words, lower-cased
-    numbers: frozenset[str]
-    has_year: bool
-    has_month: bool
-    has_number: bool
-    has_money: bool
-    qualifiers: frozenset[str]
-    anaphoric: bool
-    bigrams: frozenset[tuple[str, str]]
-
-
-@lru_cache(maxsize=200_000)
-def _profile(text: str) -> _Profile:
-    """Cached: the pool sentences recur across questions, and recomputing these regexes per question
-    was a third of the feature time under server load (py-spy, 50 clients on the seeds)."""
-    cw, stems = _tokens(text)
-    lower = words(text)
-    return _Profile(
-        stems=stems,
-        log_words=float(np.log1p(len(lower))),
-        names=frozenset(w.lower() for w in _CAPITAL.findall(text)),
-        numbers=frozenset(numbers(text)),
-        has_year=bool(_YEAR.search(text)),
-        has_month=bool(_MONTH.search(text)),
-        has_number=bool(_DIGIT.search(_YEAR.sub("", text))) or any(w in _NUMBER_WORDS for w in lower),
-        has_money=bool(_MONEY.search(text)),
-        qualifiers=QUALIFIERS.intersection(lower),
-        anaphoric=bool(lower) and lower[0] in OPENING_ANAPHORA,
-        bigrams=frozenset(_bigrams([stem(w) for w in cw])),
     )
 
 
@@ -183,7 +121,7 @@ def match_matrix(q: QuestionInfo, sentences: list[Sentence], index: Index) -> np
     bounds = [0]
     exact = np.zeros((len(sentences), n_q), dtype=bool)
     for i, s in enumerate(sentences):
-        cw, stems = _tokens(s.text)
+        cw, stems = tokens(s.text)
         lex_rows += index.lexicon.rows(list(cw))
         bounds.append(len(lex_rows))
         exact[i] = [st in stems for st in q.terms.stems]
@@ -229,11 +167,11 @@ def sentence_features(q: QuestionInfo, query_vector: np.ndarray, pool: Pool, ind
     stated = (own == 1.0).any(axis=0) if n else np.zeros(len(idf), bool)
     pool_unseen = float((~stated).mean()) if len(stated) else 0.0
     q_stems = set(q.terms.stems)
-    q_bigrams = _bigrams(q.terms.stems)
+    q_bigrams = bigrams(q.terms.stems)
     q_numbers = numbers(q.text)
     per_sentence = []
     for s in sents:
-        p = _profile(s.text)
+        p = profile(s.text)
         per_sentence.append(
             (
                 p.log_words,
@@ -302,9 +240,6 @@ def _max(x: np.ndarray) -> float:
     return float(x.max()) if len(x) else 0.0
 
 
-def _bigrams(stems: list[str] | tuple[str, ...]) -> set[tuple[str, str]]:
-    """Neighbouring content-word stems: "Notre Dame", "first invest" match as phrases, not just words."""
-    return set(zip(stems, stems[1:]))
 
 QUESTION_FEATURES = (
     "top_logit", "second_logit", "logit_gap", "top_share", "top_dense", "max_dense", "top_cover", "top_window_cover",

@@ -187,8 +187,8 @@ def create_app(assistant: Assistant, api_key: str | None = None, max_waiting: in
 
     @app.post("/batch", summary="Answer a list of questions; one NDJSON line each, in order, as each is done")
     async def batch(body: BatchRequest | list[str | BatchItem]) -> StreamingResponse:
-        request = body if isinstance(body, BatchRequest) else BatchRequest(questions=body)
-        items = [(q.id or str(i), q.question) if isinstance(q, BatchItem) else (str(i), q) for i, q in enumerate(request.questions, 1)]
+        request = body if isinstance(body, BatchRequest) else BatchRequest(questions=body, k=None, generator=None)
+        items: list[tuple[str | None, str]] = [(q.id or str(i), q.question) if isinstance(q, BatchItem) else (str(i), q) for i, q in enumerate(request.questions, 1)]
         if not items:
             raise ApiError(400, "the batch holds no questions: send a list of question strings")
         results = worker.results(items, request.k, request.generator)
@@ -209,7 +209,7 @@ def create_app(assistant: Assistant, api_key: str | None = None, max_waiting: in
     return app
 
 
-async def _zip_async(items: list[tuple[str, str]], results: AsyncIterator[Any]) -> AsyncIterator[tuple[tuple[str, str], Any]]:
+async def _zip_async(items: list[tuple[str | None, str]], results: AsyncIterator[Any]) -> AsyncIterator[tuple[tuple[str | None, str], Any]]:
     i = 0
     async for result in results:
         yield items[i], result

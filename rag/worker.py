@@ -65,7 +65,7 @@ class AnswerWorker:
         self.assistant = assistant
         self._by_generator: dict[str | None, Assistant] = {None: assistant, assistant.settings.generator: assistant}
         self._queue: queue.Queue[Job | None] = queue.Queue(maxsize=max_waiting)
-        self._held: deque[Job] = deque()  # taken from the queue while batching, not batchable with the rest
+        self._held: deque[Job | None] = deque()  # taken from the queue while batching, not batchable with the rest
         self._thread = threading.Thread(target=self._run, name="rag-answer-worker", daemon=True)
         self._stopping = False
 
@@ -88,7 +88,7 @@ class AnswerWorker:
     def stop(self, timeout: float = 30.0) -> None:
         """Refuse new jobs, finish the one in hand, give the waiting ones an error, end the thread."""
         self._stopping = True
-        pending = [*self._held]
+        pending = [j for j in self._held if j is not None]
         self._held.clear()
         while True:
             try:
@@ -130,7 +130,7 @@ class AnswerWorker:
             if job is not None and job.batchable and job.key() == first.key():
                 jobs.append(job)
             else:
-                self._held.append(job)  # type: ignore[arg-type]  (None is the stop signal: kept in order)
+                self._held.append(job)  # None is the stop signal: kept in order
                 break
         return jobs
 
