@@ -226,3 +226,26 @@ def test_a_port_in_use_is_a_one_line_error_before_the_model_loads(index_dir):
         port = taken.getsockname()[1]
         result = CliRunner().invoke(app, ["serve", "--port", str(port), "--index-dir", str(index_dir)])
     assert result.exit_code == 1 and "cannot listen on 127.0.0.1" in result.output and "--port" in result.output
+
+
+def test_an_api_llm_chosen_per_request_streams_only_checked_sentences(assistant):
+    from rag.assistant import Assistant
+    from tests.chat_server import ChatServer, sid
+
+    chat = ChatServer()
+    sole = "sole provider of computational resources"
+    chat.script = lambda r: {"reply": f"Microsoft was to be OpenAI's sole provider of computational resources. [{sid(r, sole)}] The moon is made of cheese. [S99]"}
+    settings = assistant.settings.replace(model="test-model", base_url=chat.base_url, api_key="test-key", max_retries=0)
+    try:
+        with running(Assistant(assistant.index, assistant.embedder, settings)) as base:
+            body = {"question": "Who was meant to be OpenAI's only supplier of computing resources?", "generator": "openai", "stream": True}
+            with httpx.stream("POST", f"{base}/ask", json=body, timeout=60) as r:
+                events = [json.loads(line) for line in r.iter_lines() if line]
+            assert post(base, "/ask", {"question": "Who?"}).json()["generator"] == "extractive"  # the server's default stays
+    finally:
+        chat.close()
+    sentences = [e["sentence"] for e in events if "sentence" in e]
+    assert [s["text"] for s in sentences] == ["Microsoft was to be OpenAI's sole provider of computational resources."]
+    assert sole in sentences[0]["citations"][0]["text"]
+    record = events[-1]["answer"]
+    assert record["generator"] == "openai" and any("S99" in n for n in record["notes"])
