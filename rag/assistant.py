@@ -7,7 +7,7 @@ import logging
 import re
 import time
 import unicodedata
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -142,6 +142,14 @@ class Assistant:
                 yield self._timed(answer, timings, t)
             except RagError as e:
                 yield e
+
+    def completer(self) -> Callable[[str], str] | None:
+        """One prompt to the configured LLM, for chores such as rewriting a follow-up question; None when
+        the generator is the extractive one."""
+        generator = getattr(self.answerer, "generator", None)
+        if generator is None:
+            return None
+        return lambda prompt: str(generator.complete([{"role": "user", "content": prompt}]))
 
     def ask_stream(self, question: str, id: str | None = None, k: int | None = None) -> Iterator[AnswerSentence | Answer]:
         """Yield each checked answer sentence as the answerer finishes it, then the whole Answer."""

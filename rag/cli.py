@@ -144,9 +144,14 @@ def chat(opts: AnswerOptions) -> None:
         import readline  # noqa: F401  (line editing and history for input())
     except ImportError:  # pragma: no cover - not on every platform
         pass
+    from rich.markup import escape
+
+    from .followup import rewrite
+
     interactive = sys.stdin.isatty()
     if interactive:
         err.print("Ask about the articles; `exit` or Ctrl-D to leave.")
+    history: list[str] = []  # questions as answered, follow-ups already rewritten
     while True:
         try:
             question = input("? " if interactive else "")
@@ -160,7 +165,11 @@ def chat(opts: AnswerOptions) -> None:
         if not question.strip():
             continue
         try:
-            _answer(assistant, question)
+            standalone = rewrite(question, history, assistant.completer())
+            if standalone != question:
+                err.print(f"[dim]({escape(standalone)})[/dim]", highlight=False)
+            _answer(assistant, standalone)
+            history.append(standalone)
             typer.echo("")
         except RagError as e:
             err.print(f"[red]error:[/red] {e}", highlight=False)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -16,7 +16,7 @@ from .extractive import ExtractiveAnswerer
 from .generate import Context, Draft, OpenAIGenerator, parse_reply, split_complete
 from .rank import Evidence
 from .store import Index
-from .types import Answer, AnswerSentence, Citation, ConfigError, GeneratorError
+from .types import Answer, AnswerSentence, Citation, ConfigError, GeneratorError, Sentence
 from .verify import Verifier, llm_judge
 
 log = logging.getLogger(__name__)
@@ -50,6 +50,9 @@ class LLMAnswerer:
             base_url, model, key = settings.base_url, settings.model, settings.api_key
         self.generator = OpenAIGenerator(model, base_url, key, settings.timeout, settings.max_retries, settings.temperature)
         self.judge = llm_judge(lambda p: self.generator.complete([{"role": "user", "content": p}])) if settings.verify == "llm" else None
+        # Called with each drafted sentence, the sentences it cites and the citations that survived:
+        # how benchmarks label the model's own claims (benchmarks/local_llm.py). Never needed to answer.
+        self.on_check: Callable[[Draft, list[Sentence], list[Citation]], None] | None = None
 
     def context(self, evidence: Evidence) -> Context:
         """The best ``context_sentences`` candidates of the learned rerank, in reading order within each
@@ -124,6 +127,8 @@ class LLMAnswerer:
         else:
             kept, dropped = self.verifier.check(draft.text, cited)
         result.notes.extend(f"dropped citation {d}" for d in dropped)
+        if self.on_check is not None:
+            self.on_check(draft, cited, kept)
         if kept:
             sentence = AnswerSentence(draft.text, tuple(kept))
         elif self.settings.keep_unsupported:

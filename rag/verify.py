@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .claims import contradiction
 from .embed import Embedder
 from .lexical import STOPWORDS, numbers, stem
 from .match import Terms
@@ -65,9 +66,19 @@ class Verifier:
             return Support(0.0, f"number {', '.join(sorted(missing_numbers))} is not in the cited text")
         # Names may come from just before the cited sentence: "It secured..." names its subject there.
         context = " ".join(p.text for s in cited for p in self._before(s, 2)).lower() + " " + source.lower()
-        missing_names = {n for n in names(claim, self._known) if n not in context}
+        claimed = names(claim, self._known)
+        missing_names = {n for n in claimed if n not in context}
         if missing_names:
             return Support(0.0, f"{', '.join(sorted(missing_names))} is not in the cited text")
+        # A name from the sentences before may fill in what the cited one implies ("raised its stake"
+        # in the company just named), but not join a list of the names the cited sentence gives: that
+        # is a partner swapped in.
+        swapped = [n for n in claimed if n not in source.lower() and any(coordinated(claim, n, m) for m in claimed if m in source.lower())]
+        if swapped:
+            return Support(0.0, f"{', '.join(sorted(swapped))} is listed with names of the cited text, which does not name it")
+        broken = contradiction(claim, source)
+        if broken is not None:
+            return Support(0.0, broken[1])
         coverage = Terms.of(claim, self.index, self.embedder).coverage(source, self.index)
         if claim_vector is None:
             claim_vector = self.embedder.embed([claim], "document")[0]
@@ -98,6 +109,13 @@ class Verifier:
                 return [Citation.of(s, joint.score) for s in cited], []
         dropped = [f"{s.key}: {a.reason}" for s, a in zip(cited, alone) if a.score < self.threshold]
         return kept, dropped
+
+
+def coordinated(text: str, a: str, b: str) -> bool:
+    """Names ``a`` and ``b`` stand side by side in a list: "a and b", "b, a", "a or b"."""
+    low = text.lower()
+    pattern = r"\b{x}(?:'s|’s)?\s*(?:,\s*(?:and\s+|or\s+)?|\s(?:and|or|&|as well as)\s+)(?:the\s+)?{y}\b"
+    return any(re.search(pattern.format(x=re.escape(x), y=re.escape(y)), low) for x, y in ((a, b), (b, a)))
 
 
 def llm_judge(ask: Callable[[str], str]) -> Callable[[str, Sequence[Sentence]], bool]:

@@ -1,0 +1,197 @@
+"""The local LLM (`--generator local`, Qwen2.5-1.5B) against the extractive answerer on held-out
+SQuAD-train questions, with its speed and its own drafted claims for measuring the verifier.
+
+    .venv/bin/python -m benchmarks.local_llm [--answerable 300] [--absent 60] [--paragraphs 2000]
+    .venv/bin/python -m benchmarks.local_llm --report      # figures from the saved records only
+
+The corpus is the **valid** part of train/squad.py's split (its own articles, less the left-out ones,
+filled to 2,000 paragraphs with training paragraphs). Questions are a seeded sample of that part's
+answerable and absent-article questions. SQuAD's dev file is never read.
+
+Each question is answered twice over the same index: by the extractive answerer, and by the local model
+through ``Assistant.ask_stream`` exactly as `rag ask -g local` does (time to the first checked sentence
+and to the whole answer). Every sentence the model drafts is recorded with the sentences it cited and
+which citations the verifier kept, so the verifier can be re-scored on the model's own claims without
+running the model again (benchmarks/verify_claims.py). Records go to a JSON Lines file, one per
+question, flushed as written; a rerun resumes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from train.squad import QA, build_split, holds_answer, write_corpus  # noqa: E402
+
+CACHE = ROOT / "benchmarks" / ".cache"
+RECORDS = CACHE / "local_llm" / "records.jsonl"
+SEED = 29
+
+
+def sample(split_questions: list[QA], answerable: int, absent: int) -> list[QA]:
+    rng = random.Random(SEED)
+    by = {k: [q for q in split_questions if q.kind == k] for k in ("answerable", "absent")}
+    chosen = rng.sample(by["answerable"], min(answerable, len(by["answerable"]))) + rng.sample(by["absent"], min(absent, len(by["absent"])))
+    rng.shuffle(chosen)  # kinds interleaved, so a run stopped early still has both
+    return chosen
+
+
+def run(args: argparse.Namespace) -> None:
+    from rag.assistant import Assistant
+    from rag.config import Settings
+    from rag.types import Answer, AnswerSentence, IndexMismatchError
+
+    split = build_split("valid", min_paragraphs=args.paragraphs)
+    corpus = write_corpus(split, CACHE / f"squad-valid-{args.paragraphs}" / "corpus")
+    index_dir = CACHE / f"squad-valid-{args.paragraphs}" / "index"
+    settings = Settings.load(threads=args.threads)
+    try:
+        extractive = Assistant.from_dir(corpus, index_dir, settings)
+    except IndexMismatchError:
+        extractive = Assistant.from_dir(corpus, index_dir, settings, rebuild=True)
+    local = Assistant(extractive.index, extractive.embedder, settings.replace(generator="local"))
+    drafts: list[dict] = []
+    local.answerer.on_check = lambda d, cited, kept: drafts.append(  # type: ignore[attr-defined]
+        {"text": d.text, "cited": [{"key": s.key, "text": s.text} for s in cited], "kept": [c.key for c in kept]}
+    )
+    questions = sample(split.questions, args.answerable, args.absent)
+    records: Path = args.records
+    records.parent.mkdir(parents=True, exist_ok=True)
+    done = {json.loads(line)["id"] for line in records.read_text().splitlines()} if records.is_file() else set()
+    local.ask("Warm up: what is this about?")  # loads the model once, outside the timings
+    with records.open("a", encoding="utf-8") as out:
+        for i, q in enumerate(questions, 1):
+            if q.id in done:
+                continue
+            ex = extractive.ask(q.question, q.id)
+            drafts.clear()
+            t0 = time.perf_counter()
+            first = None
+            final: Answer | None = None
+            for item in local.ask_stream(q.question, q.id):
+                if isinstance(item, AnswerSentence) and first is None:
+                    first = time.perf_counter() - t0
+                elif isinstance(item, Answer):
+                    final = item
+            total = time.perf_counter() - t0
+            assert final is not None
+            record = {
+                "id": q.id, "kind": q.kind, "question": q.question, "answers": list(q.answers), "file": q.file,
+                "extractive": {"answer": " ".join(s.text for s in ex.sentences), "abstained": ex.abstained},
+                "local": {"answer": " ".join(s.text for s in final.sentences), "abstained": final.abstained, "fallback": final.fallback,
+                          "sentences": [s.to_dict() for s in final.sentences], "first_s": first, "total_s": total,
+                          "drafts": list(drafts), "notes": list(final.notes)},
+            }
+            out.write(json.dumps(record, ensure_ascii=False) + "\n")
+            out.flush()
+            print(f"{i}/{len(questions)} {total:.1f}s {q.kind} fallback={final.fallback} abstained={final.abstained}", file=sys.stderr, flush=True)
+
+
+def replay(rows: list[dict], paragraphs: int) -> list[dict]:
+    """The records as the current verifier would have left them: each drafted sentence re-checked
+    against the sentences it cited; with none kept, the answer falls back to the extractive one (the
+    recorded extractive answer: same index, same evidence). The model is not run again."""
+    from rag.config import Settings
+    from rag.embed import load_embedder
+    from rag.store import load_index
+    from rag.verify import Verifier
+
+    settings = Settings()
+    index = load_index(CACHE / f"squad-valid-{paragraphs}" / "index", settings)
+    verifier = Verifier(index, load_embedder(settings.embedder), settings.support_threshold)
+    out = []
+    for r in rows:
+        local = dict(r["local"])
+        said_no_answer = local["abstained"] and not local["fallback"]
+        sentences = []
+        for d in local["drafts"]:
+            cited = [s for c in d["cited"] if (s := index.sentence(*_key(c["key"]))) is not None]
+            kept = verifier.check(d["text"], cited)[0] if cited else []
+            if kept:
+                sentences.append({"text": d["text"], "citations": [c.to_dict() for c in kept]})
+        if sentences:
+            local.update(answer=" ".join(x["text"] for x in sentences), sentences=sentences, abstained=False, fallback=False)
+        elif not said_no_answer:
+            local.update(answer=r["extractive"]["answer"], sentences=[], abstained=r["extractive"]["abstained"], fallback=True)
+        out.append({**r, "local": local})
+    return out
+
+
+def _key(key: str) -> tuple[str, int]:
+    file, n = key.rsplit(":", 1)
+    return file, int(n)
+
+
+def report(path: Path = RECORDS, replay_paragraphs: int | None = None) -> dict:
+    rows = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    if replay_paragraphs is not None:
+        rows = replay(rows, replay_paragraphs)
+    qa = {r["id"]: QA(r["id"], r["question"], tuple(r["answers"]), 0, r["file"], r["kind"]) for r in rows}
+    ans = [r for r in rows if r["kind"] == "answerable"]
+    absent = [r for r in rows if r["kind"] == "absent"]
+
+    def holds(r: dict, who: str) -> bool:
+        return not r[who]["abstained"] and holds_answer(r[who]["answer"], qa[r["id"]])
+
+    local_sentences = [s for r in rows for s in r["local"]["sentences"] if not r["local"]["fallback"]]
+    # The objective proxy for citation precision on SQuAD: a model sentence that states the gold answer
+    # must cite a sentence that states it too.
+    gold_claims = [(s, qa[r["id"]]) for r in ans if not r["local"]["fallback"] for s in r["local"]["sentences"] if holds_answer(s["text"], qa[r["id"]])]
+    cited_gold = [any(holds_answer(c["text"], q) for c in s["citations"]) for s, q in gold_claims]
+    firsts = [r["local"]["first_s"] for r in rows if r["local"]["first_s"] is not None]
+    totals = [r["local"]["total_s"] for r in rows]
+    return {
+        "questions": len(rows), "answerable": len(ans), "absent": len(absent),
+        "extractive_holds_gold": _mean(holds(r, "extractive") for r in ans),
+        "local_holds_gold": _mean(holds(r, "local") for r in ans),
+        "local_holds_gold_own_words": _mean(holds(r, "local") and not r["local"]["fallback"] for r in ans),
+        "local_fallback_share": _mean(r["local"]["fallback"] for r in rows),
+        "local_wrongly_declined": _mean(r["local"]["abstained"] for r in ans),
+        "extractive_wrongly_declined": _mean(r["extractive"]["abstained"] for r in ans),
+        "local_absent_declined": _mean(r["local"]["abstained"] for r in absent),
+        "extractive_absent_declined": _mean(r["extractive"]["abstained"] for r in absent),
+        "local_sentences": len(local_sentences),
+        "local_uncited_sentences": sum(not s["citations"] for s in local_sentences),
+        "gold_claims_citing_a_gold_sentence": _mean(cited_gold),
+        "gold_claims": len(gold_claims),
+        "drafted_sentences": sum(len(r["local"]["drafts"]) for r in rows),
+        "p50_answer_s": round(statistics.median(totals), 2) if totals else None,
+        "p90_answer_s": round(float(np.percentile(totals, 90)), 2) if totals else None,
+        "p50_first_sentence_s": round(statistics.median(firsts), 2) if firsts else None,
+        "p90_first_sentence_s": round(float(np.percentile(firsts, 90)), 2) if firsts else None,
+    }
+
+
+def _mean(xs) -> float | None:
+    xs = list(xs)
+    return round(float(np.mean(xs)), 4) if xs else None
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--answerable", type=int, default=300)
+    ap.add_argument("--absent", type=int, default=60)
+    ap.add_argument("--paragraphs", type=int, default=2000)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--records", type=Path, default=RECORDS, help="where the per-question records go")
+    ap.add_argument("--report", action="store_true", help="only print the figures of the saved records")
+    ap.add_argument("--replay", action="store_true", help="re-check the recorded drafts with the current verifier first")
+    args = ap.parse_args()
+    if not args.report:
+        run(args)
+    for key, value in report(args.records, args.paragraphs if args.replay else None).items():
+        print(f"| {key} | {value} |")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,189 @@
+"""The citation verifier on three labelled sets, with precision and recall per kind of error.
+
+    .venv/bin/python -m benchmarks.verify_claims [--before]    # --before: without the qualifier and relation rules
+
+1. **seeds**: the hand-labelled pairs of tests/support_pairs.py (supported, contradicted, hard).
+2. **edits**: controlled edits of SQuAD-train sentences (the *train* part of train/squad.py's split; never
+   the dev file). Each sentence of 150 seeded paragraphs gives a supported claim (itself, or its first
+   clause) and, where the sentence allows, edited claims its text no longer supports: a changed number,
+   a swapped qualifier (first/total, current/former, largest/smallest), an antonym predicate, an
+   inserted negation, a reversed "from X to Y", two names swapped, a name from elsewhere in the
+   paragraph.
+3. **model**: the local model's own drafted sentences (benchmarks/local_llm.py records), each with the
+   sentences it cited. A sentence that states the gold answer is *supported* when a cited sentence
+   states it too, and *unsupported* when none does. Sentences without the gold answer are left out:
+   their truth cannot be read off the labels.
+
+Precision: of the claims the verifier keeps, the share truly supported. For each kind of edit,
+"caught" is the share of its claims dropped; precision per kind counts only that kind's false claims.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import re
+import sys
+import tempfile
+from collections import defaultdict
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from benchmarks.local_llm import _key  # noqa: E402
+from rag.claims import RULES, contradiction  # noqa: E402
+from rag.config import Settings  # noqa: E402
+from rag.embed import load_embedder  # noqa: E402
+from rag.store import build_index, load_index  # noqa: E402
+from rag.verify import Verifier  # noqa: E402
+from train.squad import QA, holds_answer, split_articles  # noqa: E402
+
+SEED = 31
+CACHE = ROOT / "benchmarks" / ".cache" / "verify_claims"
+RECORDS = ROOT / "benchmarks" / ".cache" / "local_llm" / "records.jsonl"
+LLM_INDEX = ROOT / "benchmarks" / ".cache" / "squad-valid-2000" / "index"
+
+SWAP_QUALIFIER = {"first": "total", "total": "first", "initial": "final", "initially": "finally", "final": "first",
+                  "current": "former", "former": "current", "largest": "smallest", "smallest": "largest",
+                  "highest": "lowest", "lowest": "highest", "original": "latest", "last": "first", "earliest": "latest"}
+ANTONYM = {"increased": "decreased", "decreased": "increased", "rose": "fell", "fell": "rose", "began": "ended",
+           "started": "ended", "ended": "began", "opened": "closed", "closed": "opened", "won": "lost", "lost": "won",
+           "bought": "sold", "sold": "bought", "acquired": "sold", "approved": "rejected", "rejected": "approved",
+           "joined": "left", "left": "joined", "supported": "opposed", "opposed": "supported", "raised": "reduced",
+           "reduced": "raised", "increase": "decrease", "decrease": "increase", "expanded": "reduced", "grew": "shrank",
+           "allowed": "banned", "banned": "allowed", "succeeded": "failed", "failed": "succeeded", "launched": "ended"}
+AUX = re.compile(r"\b(is|was|were|are|has|had|have|can|could|will|would|did)\b")
+NAME = re.compile(r"\b[A-Z][a-z]+(?:\s[A-Z][a-z]+)*")
+
+
+def edits(text: str, others: list[str]) -> list[tuple[str, str]]:
+    """(kind, edited claim) for each edit this sentence allows."""
+    out = []
+    m = re.search(r"\b\d[\d,]*\b", text)
+    if m:
+        out.append(("number", text[: m.start()] + str(int(m.group().replace(",", "")) + 7) + text[m.end() :]))
+    words = re.findall(r"\w+", text)
+    for w in words:
+        if w.lower() in SWAP_QUALIFIER:
+            out.append(("qualifier", re.sub(rf"\b{w}\b", SWAP_QUALIFIER[w.lower()], text, count=1)))
+            break
+    for w in words:
+        if w in ANTONYM:
+            out.append(("predicate", re.sub(rf"\b{w}\b", ANTONYM[w], text, count=1)))
+            break
+    a = AUX.search(text)
+    if a and " not " not in text:
+        out.append(("negation", text[: a.end()] + " not" + text[a.end() :]))
+    ft = re.search(r"\bfrom (\w+(?: \w+)?) to (\w+(?: \w+)?)", text)
+    if ft and ft.group(1) != ft.group(2):
+        out.append(("direction", text[: ft.start()] + f"from {ft.group(2)} to {ft.group(1)}" + text[ft.end() :]))
+    names = [n for n in dict.fromkeys(NAME.findall(text[1:])) if len(n) > 2]
+    if len(names) >= 2 and names[0] not in names[1] and names[1] not in names[0]:
+        swapped = text.replace(names[0], "\0").replace(names[1], names[0]).replace("\0", names[1])
+        out.append(("reversed", swapped))
+    foreign = [n for o in others for n in NAME.findall(o[1:]) if n not in text and len(n) > 3]
+    if names and foreign:
+        out.append(("name", text.replace(names[0], foreign[0], 1)))
+    return out
+
+
+def edit_pairs(index, rng: random.Random) -> list[tuple[str, list, str, str]]:
+    pairs = []
+    by_file = defaultdict(list)
+    for s in index.sentences:
+        by_file[s.file].append(s)
+    for sents in by_file.values():
+        for s in sents:
+            if len(s.text.split()) < 8:
+                continue
+            pairs.append((s.text, [s], "supported", "verbatim"))
+            clause = s.text.split(",")[0].rstrip(".") + "."
+            if len(clause.split()) >= 6 and clause != s.text:
+                pairs.append((clause, [s], "supported", "clause"))
+            for kind, claim in edits(s.text, [o.text for o in sents if o is not s]):
+                if claim != s.text:
+                    pairs.append((claim, [s], "unsupported", kind))
+    return pairs
+
+
+def model_pairs(index) -> list[tuple[str, list, str, str]]:
+    if not RECORDS.is_file():
+        return []
+    pairs = []
+    for line in RECORDS.read_text().splitlines():
+        r = json.loads(line)
+        if r["kind"] != "answerable":
+            continue
+        qa = QA(r["id"], r["question"], tuple(r["answers"]), 0, r["file"], r["kind"])
+        for d in r["local"]["drafts"]:
+            cited = [s for c in d["cited"] if (s := index.sentence(*_key(c["key"]))) is not None]
+            if not cited or not holds_answer(d["text"], qa):
+                continue
+            label = "supported" if any(holds_answer(s.text, qa) for s in cited) else "unsupported"
+            pairs.append((d["text"], cited, label, "model"))
+    return pairs
+
+
+def score(name: str, pairs, verifier: Verifier) -> None:
+    kept = [(verifier.check(c, cited)[0] != [], label, kind, c, cited) for c, cited, label, kind in pairs]
+    pos = [k for k in kept if k[1] == "supported"]
+    neg = [k for k in kept if k[1] != "supported"]
+    tp = sum(k[0] for k in pos)
+    fp = sum(k[0] for k in neg)
+    print(f"\n**{name}**: {len(pos)} supported, {len(neg)} not; precision {tp / max(tp + fp, 1):.3f}, "
+          f"recall {tp / max(len(pos), 1):.3f}\n")
+    print("| kind | claims | kept | caught (dropped) | precision counting only this kind |")
+    print("|---|---:|---:|---:|---:|")
+    for kind in sorted({k[2] for k in kept}):
+        rows = [k for k in kept if k[2] == kind]
+        kept_n = sum(k[0] for k in rows)
+        if rows[0][1] == "supported":
+            print(f"| {kind} (supported) | {len(rows)} | {kept_n} | | |")
+        else:
+            print(f"| {kind} | {len(rows)} | {kept_n} | {1 - kept_n / len(rows):.3f} | {tp / max(tp + kept_n, 1):.3f} |")
+    fired = defaultdict(int)
+    for k in pos:
+        hit = contradiction(k[3], " ".join(s.text for s in k[4]))
+        if hit:
+            fired[hit[0]] += 1
+    if fired:
+        print(f"\nrules firing on supported claims: {dict(fired)} (of {len(RULES)} rules)")
+
+
+def main() -> None:
+    if "--before" in sys.argv:  # the verifier as it was before the qualifier and relation rules
+        import rag.verify
+
+        rag.verify.contradiction = lambda claim, source: None  # type: ignore[assignment]
+        rag.verify.coordinated = lambda text, a, b: False  # type: ignore[assignment]
+        print("(before: without rag/claims.py and the listed-name check)")
+    settings = Settings()
+    embedder = load_embedder(settings.embedder)
+    rng = random.Random(SEED)
+    train = split_articles()["train"]
+    paragraphs = [p["context"] for a in train for p in a["paragraphs"]]
+    chosen = rng.sample(paragraphs, 150)
+    corpus = CACHE / "corpus"
+    corpus.mkdir(parents=True, exist_ok=True)
+    for i, text in enumerate(chosen):
+        (corpus / f"p{i:04d}.txt").write_text(text, encoding="utf-8")
+    build_index(corpus, CACHE / "index", settings, embedder)
+    index = load_index(CACHE / "index", settings)
+    verifier = Verifier(index, embedder, settings.support_threshold)
+    score("edits of SQuAD-train sentences", edit_pairs(index, rng), verifier)
+
+    from tests.support_pairs import support_pairs
+
+    with tempfile.TemporaryDirectory() as tmp:
+        build_index(ROOT / "seeds", Path(tmp), settings, embedder)
+        seeds = load_index(Path(tmp), settings)
+        score("seeds, hand-labelled", [(c, cited, label, label) for c, cited, label in support_pairs(seeds, with_hard=True)],
+              Verifier(seeds, embedder, settings.support_threshold))
+    if LLM_INDEX.is_dir():
+        llm_index = load_index(LLM_INDEX, settings)
+        score("the local model's own claims", model_pairs(llm_index), Verifier(llm_index, embedder, settings.support_threshold))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,95 @@
+"""The qualifier and relation rules of the citation check, on the seeds' own sentences: the false claims
+a small model was seen to make (issue 10) are dropped, their true counterparts are kept."""
+
+from __future__ import annotations
+
+import pytest
+
+from rag.claims import contradiction
+from rag.types import Sentence
+from rag.verify import Verifier
+
+from .chat_server import ChatServer, sid
+
+FIRST = "Microsoft first invested $1 billion in OpenAI in 2019."
+STARGATE = "OpenAI, in collaboration with SoftBank and Oracle, announced the 'Stargate' project"
+FTC = "launched a comprehensive antitrust investigation into Microsoft"
+TRANSITION = "transition from a for-profit to a non-profit entity"
+
+FALSE = [  # (claim, quote of the cited sentence, the rule that must catch it)
+    ("The total investment by Microsoft in OpenAI was $1 billion.", FIRST, "qualifier"),
+    ("SoftBank is putting $500 billion into the Stargate project.", STARGATE, "singled_out"),
+    ("The FTC concluded its antitrust investigation into Microsoft.", FTC, "predicate"),
+    ("Biden leads Microsoft.", FTC, "unlinked"),
+    ("OpenAI invested $1 billion in Microsoft in 2019.", FIRST, "reversed"),
+    ("OpenAI announced a move from a non-profit to a for-profit entity.", TRANSITION, "direction"),
+    ("Microsoft did not invest in OpenAI in 2019.", FIRST, "negation"),
+]
+TRUE = [
+    ("Microsoft initially invested $1 billion in OpenAI in 2019.", FIRST),
+    ("Microsoft invested $1 billion in OpenAI.", FIRST),
+    ("OpenAI, SoftBank and Oracle announced a $500 billion project called Stargate.", STARGATE),
+    ("OpenAI announced the $500 billion Stargate project with SoftBank and Oracle.", STARGATE),
+    ("The FTC launched an antitrust investigation into Microsoft.", FTC),
+    ("OpenAI announced a transition from a for-profit to a non-profit entity.", TRANSITION),
+]
+
+
+def cited(index, quote: str) -> Sentence:
+    hits = [s for s in index.sentences if quote in s.text]
+    assert hits, quote
+    return hits[0]
+
+
+@pytest.fixture(scope="module")
+def verifier(assistant):
+    return Verifier(assistant.index, assistant.embedder, assistant.settings.support_threshold)
+
+
+@pytest.mark.parametrize(("claim", "quote", "kind"), FALSE)
+def test_each_kind_of_false_claim_is_caught_by_its_rule_and_dropped(claim, quote, kind, assistant, verifier):
+    source = cited(assistant.index, quote)
+    found = contradiction(claim, source.text)
+    assert found is not None and found[0] == kind, found
+    kept, dropped = verifier.check(claim, [source])
+    assert kept == [] and dropped
+
+
+@pytest.mark.parametrize(("claim", "quote"), TRUE)
+def test_true_claims_about_the_same_sentences_are_kept(claim, quote, assistant, verifier):
+    source = cited(assistant.index, quote)
+    assert contradiction(claim, source.text) is None
+    kept, _ = verifier.check(claim, [source])
+    assert [c.key for c in kept] == [source.key]
+
+
+def before(index, source: Sentence) -> str:
+    return " ".join(s.text for s in index.sentences if s.file == source.file and source.n - 3 < s.n < source.n)
+
+
+def test_a_partner_swapped_into_a_list_from_an_earlier_sentence_is_dropped(assistant, verifier):
+    source = cited(assistant.index, "OpenAI explicitly opposes Microsoft gaining access")
+    assert "GitHub" in before(assistant.index, source) and "GitHub" not in source.text  # near, not in it
+    kept, dropped = verifier.check("OpenAI opposes Microsoft and GitHub gaining access to Windsurf's intellectual property.", [source])
+    assert kept == [] and "listed with names of the cited text" in dropped[0]
+
+
+def test_a_name_the_earlier_sentence_supplies_may_fill_in_what_the_cited_one_implies(assistant, verifier):
+    source = cited(assistant.index, "raised Microsoft's total stake")
+    assert "OpenAI" in before(assistant.index, source) and "OpenAI" not in source.text
+    kept, _ = verifier.check("Subsequent investments raised Microsoft's total stake in OpenAI to over $10 billion.", [source])
+    assert [c.key for c in kept] == [source.key]
+
+
+def test_the_api_generator_never_shows_the_total_against_first_answer(assistant):
+    from rag.assistant import Assistant
+
+    server = ChatServer()
+    server.script = lambda r: {"reply": f"The total investment by Microsoft in OpenAI was $1 billion. [{sid(r, 'first invested $1 billion')}]"}
+    try:
+        settings = assistant.settings.replace(generator="openai", model="m", base_url=server.base_url, api_key="k", max_retries=0)
+        answer = Assistant(assistant.index, assistant.embedder, settings).ask("How much did Microsoft invest in OpenAI in total?")
+    finally:
+        server.close()
+    assert all("total investment" not in s.text for s in answer.sentences)
+    assert any("does not say 'total'" in n for n in answer.notes)
