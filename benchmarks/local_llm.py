@@ -59,7 +59,7 @@ def run(args: argparse.Namespace) -> None:
         extractive = Assistant.from_dir(corpus, index_dir, settings)
     except IndexMismatchError:
         extractive = Assistant.from_dir(corpus, index_dir, settings, rebuild=True)
-    local = Assistant(extractive.index, extractive.embedder, settings.replace(generator="local"))
+    local = Assistant(extractive.index, extractive.embedder, settings.replace(generator="local", context_sentences=args.context_sentences))
     drafts: list[dict] = []
     local.answerer.on_check = lambda d, cited, kept: drafts.append(  # type: ignore[attr-defined]
         {"text": d.text, "cited": [{"key": s.key, "text": s.text} for s in cited], "kept": [c.key for c in kept]}
@@ -183,6 +183,7 @@ def main() -> None:
     ap.add_argument("--absent", type=int, default=60)
     ap.add_argument("--paragraphs", type=int, default=2000)
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--context-sentences", type=int, default=None, help="sentences shown to the model (default: the setting, 8)")
     ap.add_argument("--records", type=Path, default=RECORDS, help="where the per-question records go")
     ap.add_argument("--report", action="store_true", help="only print the figures of the saved records")
     ap.add_argument("--replay", action="store_true", help="re-check the recorded drafts with the current verifier first")

@@ -80,8 +80,11 @@ def edits(text: str, others: list[str]) -> list[tuple[str, str]]:
         out.append(("direction", text[: ft.start()] + f"from {ft.group(2)} to {ft.group(1)}" + text[ft.end() :]))
     names = [n for n in dict.fromkeys(NAME.findall(text[1:])) if len(n) > 2]
     if len(names) >= 2 and names[0] not in names[1] and names[1] not in names[0]:
-        swapped = text.replace(names[0], "\0").replace(names[1], names[0]).replace("\0", names[1])
-        out.append(("reversed", swapped))
+        # Only a relation between the two ("A defeated B"), not a list ("A and B"), is reversed by a swap.
+        between = text[text.find(names[0]) + len(names[0]) : text.find(names[1])]
+        if 0 < len(between) < 60 and re.search(r"\b[a-z]{4,}\b", between) and not re.search(r"\b(?:and|or)\b|,", between):
+            swapped = text.replace(names[0], "\0").replace(names[1], names[0]).replace("\0", names[1])
+            out.append(("reversed", swapped))
     foreign = [n for o in others for n in NAME.findall(o[1:]) if n not in text and len(n) > 3]
     if names and foreign:
         out.append(("name", text.replace(names[0], foreign[0], 1)))
@@ -120,8 +123,10 @@ def model_pairs(index) -> list[tuple[str, list, str, str]]:
             cited = [s for c in d["cited"] if (s := index.sentence(*_key(c["key"]))) is not None]
             if not cited or not holds_answer(d["text"], qa):
                 continue
-            label = "supported" if any(holds_answer(s.text, qa) for s in cited) else "unsupported"
-            pairs.append((d["text"], cited, label, "model"))
+            if any(holds_answer(s.text, qa) for s in cited):
+                pairs.append((d["text"], cited, "supported", "model"))
+            else:
+                pairs.append((d["text"], cited, "unsupported", "model, cited text lacks the answer"))
     return pairs
 
 

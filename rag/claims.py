@@ -13,6 +13,8 @@ local model's kept answers (issue 10), each a rule that fires only on a pattern 
 - **unlinked**: the claim links two names directly, and in the text another name stands between every
   mention of them ("Biden leads Microsoft" from "under the Biden administration, the FTC investigated
   Microsoft");
+- **substituted**: a name the text lacks stands where the text has another name ("Jay Z released..."
+  from "Beyoncé released...");
 - **singled out**: the claim gives a figure to one name that the text gives to a group ("SoftBank is
   putting $500 billion" from "OpenAI, with SoftBank and Oracle, announced a $500 billion project").
 
@@ -168,7 +170,7 @@ def reversed_roles(claim: tuple[Token, ...], source: tuple[Token, ...]) -> str |
     return None
 
 
-def _triples(toks: tuple[Token, ...], gap: int = 5) -> list[tuple[str, str, str]]:
+def _triples(toks: tuple[Token, ...], gap: int = 8) -> list[tuple[str, str, str]]:
     """(name, verb stem, name) for two names at most ``gap`` words apart with content words between."""
     names = _names(toks)
     out = []
@@ -193,6 +195,49 @@ def unlinked(claim: tuple[Token, ...], source: tuple[Token, ...]) -> str | None:
         if not linked:
             return f"in the cited text another name stands between {a!r} and {b!r}"
     return None
+
+
+def substituted(claim: tuple[Token, ...], source: tuple[Token, ...]) -> str | None:
+    """A name standing where the cited text has another name: one the text lacks ("Jay Z released..."
+    from "Beyoncé released...") or one it has elsewhere (two names swapped: "the club's overdraft with
+    the Premier League" from "...with Barclays Bank is secured against the Premier League's fund").
+    The words beside the claim's name match those beside the other name, never its own."""
+    claimed = {t.low for t in claim}
+    for i, t in enumerate(claim):
+        if not t.name:
+            continue
+        mine = _beside(claim, i)
+        own = [j for j, u in enumerate(source) if u.low == t.low]
+        if any(_alike(mine, _beside(source, j)) for j in own):
+            continue
+        for j, u in enumerate(source):
+            if not u.name or u.low == t.low or not _alike(mine, _beside(source, j)):
+                continue
+            if u.low not in claimed:
+                return f"the cited text has {u.low!r} where the claim has {t.low!r}"
+            # Both names are in both texts: a swap only if the other name also sits where this one does.
+            theirs = [m for m, v in enumerate(claim) if v.low == u.low]
+            if any(_alike(_beside(claim, m), _beside(source, k)) for m in theirs for k in own):
+                return f"the claim swaps {t.low!r} and {u.low!r}"
+    return None
+
+
+def _beside(toks: tuple[Token, ...], i: int) -> set[tuple[int, str]]:
+    """The words right before and after the name at ``i`` (the rest of a multi-word name skipped)."""
+    out = set()
+    for side in (-1, 1):
+        k = i + side
+        while 0 <= k < len(toks) and toks[k].name:
+            k += side
+        if 0 <= k < len(toks) and not toks[k].low[:1].isdigit():
+            out.add((side, toks[k].stem))
+    return out
+
+
+def _alike(a: set[tuple[int, str]], b: set[tuple[int, str]]) -> bool:
+    """Both neighbours shared, or one that is a content word."""
+    shared = a & b
+    return len(shared) == 2 or any(w not in STOPWORDS for _, w in shared)
 
 
 def singled_out(claim: tuple[Token, ...], source: tuple[Token, ...]) -> str | None:
@@ -223,7 +268,7 @@ def _cross_named(toks: tuple[Token, ...], other: tuple[Token, ...]) -> tuple[Tok
 
 RULES = {
     "qualifier": qualifier, "predicate": predicate, "negation": negation, "direction": direction,
-    "reversed": reversed_roles, "unlinked": unlinked, "singled_out": singled_out,
+    "reversed": reversed_roles, "unlinked": unlinked, "singled_out": singled_out, "substituted": substituted,
 }
 
 

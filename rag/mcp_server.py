@@ -4,8 +4,6 @@ progress go to stderr."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from typing import Any
 
 from mcp.server.mcpserver import MCPServer
@@ -26,16 +24,7 @@ TOOL_DESCRIPTION = (
 
 def create_mcp(assistant: Assistant) -> MCPServer:
     worker = AnswerWorker(assistant)
-
-    @asynccontextmanager
-    async def lifespan(server: MCPServer) -> AsyncIterator[None]:
-        worker.start()
-        try:
-            yield
-        finally:
-            worker.stop()
-
-    server: MCPServer = MCPServer("rag-cite", instructions=TOOL_DESCRIPTION, lifespan=lifespan)
+    server: MCPServer = MCPServer("rag-cite", instructions=TOOL_DESCRIPTION, lifespan=worker.lifespan)
 
     @server.tool(name="ask_articles", description=TOOL_DESCRIPTION)
     async def ask_articles(question: str, k: int | None = None) -> dict[str, Any]:

@@ -13,7 +13,6 @@ import logging
 import secrets
 import socket
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from importlib.resources import files
 from typing import Annotated, Any, Literal
 
@@ -118,16 +117,7 @@ def exposed_without_key(host: str, key: str | None) -> bool:
 def create_app(assistant: Assistant, api_key: str | None = None, max_waiting: int = 256) -> FastAPI:
     """The ASGI app over one loaded assistant; the answer worker starts and stops with it."""
     worker = AnswerWorker(assistant, max_waiting)
-
-    @asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        worker.start()
-        try:
-            yield
-        finally:
-            worker.stop()
-
-    app = FastAPI(title="rag-cite", version="0.1.0", lifespan=lifespan, strict_content_type=False,
+    app = FastAPI(title="rag-cite", version="0.1.0", lifespan=worker.lifespan, strict_content_type=False,
                   description="Answers about a folder of articles; every sentence cites the source sentence it rests on.")
     app.state.worker = worker
 

@@ -17,6 +17,7 @@ import queue
 import threading
 from collections import deque
 from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, field
 
 from .assistant import Assistant
@@ -76,6 +77,19 @@ class AnswerWorker:
     def start(self) -> AnswerWorker:
         self._thread.start()
         return self
+
+    def lifespan(self, app: object = None) -> AbstractAsyncContextManager[None]:
+        """The worker running for as long as a server (FastAPI or MCP, which pass themselves) runs."""
+
+        @asynccontextmanager
+        async def running() -> AsyncIterator[None]:
+            self.start()
+            try:
+                yield
+            finally:
+                self.stop()
+
+        return running()
 
     def submit(self, job: Job) -> None:
         if self._stopping:
