@@ -6,6 +6,7 @@ from __future__ import annotations
 import functools
 import inspect
 import os
+import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -166,6 +167,11 @@ def errors() -> Iterator[None]:
     except KeyboardInterrupt:
         err.print("interrupted")
         raise typer.Exit(130) from None
+    except BrokenPipeError:
+        # Whoever reads our output has gone (`rag ask ... | head -1`): stop quietly, as Unix tools do,
+        # with stdout pointed at /dev/null so the interpreter's last flush cannot fail again.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        raise typer.Exit(141) from None
     except Exception as e:  # a bug or an unforeseen OS error: still one line, and nothing half-written
         fail(f"{type(e).__name__}: {e} (rerun with -v for the traceback)", EXIT_INPUT)
 

@@ -158,3 +158,17 @@ def test_missing_corpus_and_mismatched_index_are_one_line_errors(tmp_path, index
     config.write_text("k = 0\n")
     result = run("ask", "anything?", "--index-dir", index_copy, "--config", config)
     assert result.exit_code == 1 and "invalid setting k" in result.stderr
+
+
+def test_a_reader_that_goes_away_ends_the_command_quietly(index_copy):
+    """`rag ask ... | head -1`: the pipe closes under us; no error line, exit 141 as Unix tools give."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    proc = subprocess.Popen([sys.executable, "-m", "rag.cli", "ask", "What is Stargate?", "--index-dir", str(index_copy)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=root)
+    proc.stdout.close()
+    _, stderr = proc.communicate(timeout=120)
+    assert proc.returncode == 141 and b"error" not in stderr and b"Traceback" not in stderr, stderr
