@@ -4,7 +4,8 @@
 The reply's text carries the ``[n]`` markers and, after the answer, the numbered source list, for
 clients that show only text. The same sources travel as data in a ``citations`` field on the message
 (on the last chunk's delta when streaming): ``n``, file, sentence, span, text and page.
-The question is the last user message; earlier turns are not used (each answer stands on the articles).
+The question is the last user message. When earlier user turns exist and it is a follow-up ("And how
+much?"), it is rewritten to stand alone first (rag/followup.py): by the LLM when one is configured.
 """
 
 from __future__ import annotations
@@ -19,12 +20,14 @@ from fastapi import FastAPI
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from .assistant import clean_question
+from .assistant import Assistant, clean_question
+from .followup import rewrite
 from .render import StreamRenderer, render
 from .types import Answer, AnswerSentence, InputError, RagError
 from .worker import AnswerWorker
 
 MODEL = "rag-cite"
+MAX_TURNS = 4  # user turns read for a follow-up: the last and up to three before it
 
 
 class ChatMessage(BaseModel):
@@ -42,14 +45,27 @@ class ChatRequest(BaseModel):
     stream: bool = False
 
 
-def question_of(messages: list[ChatMessage]) -> str:
-    """The text of the last user message (text parts joined, for clients that send a list of parts)."""
-    for m in reversed(messages):
+def user_turns(messages: list[ChatMessage]) -> list[str]:
+    """The text of each user message in order (text parts joined, for clients that send parts)."""
+    out = []
+    for m in messages:
         if m.role == "user":
             if isinstance(m.content, list):
-                return " ".join(str(p.get("text", "")) for p in m.content if p.get("type") == "text")
-            return m.content or ""
-    raise InputError('no user message: send messages with one {"role": "user", "content": "your question"}')
+                out.append(" ".join(str(p.get("text", "")) for p in m.content if p.get("type") == "text"))
+            else:
+                out.append(m.content or "")
+    if not out:
+        raise InputError('no user message: send messages with one {"role": "user", "content": "your question"}')
+    return out
+
+
+def standalone(turns: list[str], assistant: Assistant) -> str:
+    """The last user turn made to stand alone: earlier turns rewritten by the rules in order, the last
+    by the LLM when one is configured (rag/followup.py). Runs on the worker thread."""
+    history: list[str] = []
+    for turn in turns[:-1]:
+        history.append(rewrite(turn, history))
+    return rewrite(turns[-1], history, assistant.completer())
 
 
 def citations_of(answer: Answer) -> list[dict[str, Any]]:
@@ -66,7 +82,10 @@ def add_openai_routes(app: FastAPI, worker: AnswerWorker) -> None:
     async def chat_completions(body: ChatRequest) -> Any:
         if body.model != MODEL:
             raise InputError(f"unknown model {body.model!r}: use {MODEL!r}")
-        question = clean_question(question_of(body.messages))
+        turns = [clean_question(t) for t in user_turns(body.messages)[-MAX_TURNS:]]
+        question = turns[-1]
+        if len(turns) > 1:  # a follow-up ("And how much?") is asked as the question it stands for
+            question = str(await worker.call(lambda assistant: standalone(turns, assistant)))
         created, cid = int(time.time()), f"chatcmpl-{uuid.uuid4().hex}"
         if not body.stream:
             answer = await worker.ask(question)

@@ -49,11 +49,12 @@ class Job:
     k: int | None = None
     generator: str | None = None
     stream: bool = False  # one question, its sentences one by one (Assistant.ask_stream)
+    task: Callable[[Assistant], object] | None = None  # other model work, run on the worker thread
     cancelled: threading.Event = field(default_factory=threading.Event)
 
     @property
     def batchable(self) -> bool:
-        return not self.stream and len(self.items) == 1
+        return not self.stream and self.task is None and len(self.items) == 1
 
     def key(self) -> tuple[int | None, str | None]:
         return self.k, self.generator
@@ -150,6 +151,9 @@ class AnswerWorker:
 
     def _answer(self, jobs: list[Job]) -> None:
         assistant = self._assistant(jobs[0].generator)
+        if jobs[0].task is not None:
+            self._finish(jobs[0], jobs[0].task(assistant))
+            return
         if jobs[0].stream:
             job = jobs[0]
             qid, question = job.items[0]
@@ -192,22 +196,25 @@ class AnswerWorker:
     ) -> AsyncIterator[Item]:
         """Submit from async code and iterate the results as the worker produces them. Leaving the loop
         early (a client that disconnected) cancels what is not yet answered."""
-        loop = asyncio.get_running_loop()
         inbox: asyncio.Queue[object] = asyncio.Queue()
-
-        def emit(item: object) -> None:
-            try:
-                loop.call_soon_threadsafe(inbox.put_nowait, item)
-            except RuntimeError:  # the loop has closed: nobody is listening any more
-                pass
-
-        job = Job(items, emit, k, generator, stream)
+        job = Job(items, _emitter(inbox), k, generator, stream)
         self.submit(job)
         try:
             while (item := await inbox.get()) is not _END:
                 yield item  # type: ignore[misc]
         finally:
             job.cancelled.set()
+
+    async def call(self, task: Callable[[Assistant], object], generator: str | None = None) -> object:
+        """Run ``task(assistant)`` on the worker thread (model work that is not an answer) and return
+        its result; it queues like a question."""
+        inbox: asyncio.Queue[object] = asyncio.Queue()
+        self.submit(Job([], _emitter(inbox), generator=generator, task=task))
+        result = await inbox.get()
+        await inbox.get()  # the end marker
+        if isinstance(result, RagError):
+            raise result
+        return result
 
     async def ask(self, question: str, k: int | None = None, generator: str | None = None, id: str | None = None) -> Answer:
         """One answer; raises the RagError that stopped it."""
@@ -217,3 +224,16 @@ class AnswerWorker:
             if isinstance(item, Answer):
                 return item
         raise ShuttingDown("the server stopped before answering")
+
+
+def _emitter(inbox: asyncio.Queue[object]) -> Callable[[object], None]:
+    """Hands the worker's results to the running event loop's ``inbox``, from the worker thread."""
+    loop = asyncio.get_running_loop()
+
+    def emit(item: object) -> None:
+        try:
+            loop.call_soon_threadsafe(inbox.put_nowait, item)
+        except RuntimeError:  # the loop has closed: nobody is listening any more
+            pass
+
+    return emit

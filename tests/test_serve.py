@@ -249,3 +249,13 @@ def test_an_api_llm_chosen_per_request_streams_only_checked_sentences(assistant)
     assert sole in sentences[0]["citations"][0]["text"]
     record = events[-1]["answer"]
     assert record["generator"] == "openai" and any("S99" in n for n in record["notes"])
+
+
+def test_a_follow_up_in_a_conversation_is_asked_as_the_question_it_stands_for(url):
+    client = openai.OpenAI(base_url=f"{url}/v1", api_key="unused", max_retries=0)
+    first = "When did Microsoft first invest in OpenAI?"
+    alone = client.chat.completions.create(model="rag-cite", messages=[{"role": "user", "content": "And how much?"}])
+    assert alone.choices[0].message.model_extra["abstained"]  # with nothing before it, it cannot be answered
+    turns = [{"role": "user", "content": first}, {"role": "assistant", "content": "In 2019. [1]"}, {"role": "user", "content": "And how much?"}]
+    reply = client.chat.completions.create(model="rag-cite", messages=turns).choices[0].message
+    assert not reply.model_extra["abstained"] and "$1 billion" in reply.content
