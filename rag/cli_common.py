@@ -24,14 +24,7 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from .types import (
-    GeneratorError,
-    IndexLockedError,
-    IndexMismatchError,
-    IndexMissingError,
-    ModelError,
-    RagError,
-)
+from .types import UNUSABLE, RagError
 
 if TYPE_CHECKING:
     from .assistant import Assistant
@@ -40,7 +33,6 @@ if TYPE_CHECKING:
 # Exit codes: 0 success, 1 usage or input error, 2 the index or a model could not be used.
 EXIT_INPUT = 1
 EXIT_UNUSABLE = 2
-_UNUSABLE = (IndexMissingError, IndexMismatchError, IndexLockedError, ModelError, GeneratorError)
 
 err = Console(stderr=True)
 verbose = 0  # set by the command's callback; tracebacks are shown only when it is on
@@ -163,7 +155,7 @@ def errors() -> Iterator[None]:
     except (typer.Exit, typer.Abort):
         raise
     except RagError as e:
-        fail(str(e), EXIT_UNUSABLE if isinstance(e, _UNUSABLE) else EXIT_INPUT)
+        fail(str(e), EXIT_UNUSABLE if isinstance(e, UNUSABLE) else EXIT_INPUT)
     except KeyboardInterrupt:
         err.print("interrupted")
         raise typer.Exit(130) from None

@@ -23,18 +23,7 @@ from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException
 
 from .assistant import Assistant, clean_question
-from .types import (
-    Answer,
-    AnswerSentence,
-    ConfigError,
-    GeneratorError,
-    IndexLockedError,
-    IndexMismatchError,
-    IndexMissingError,
-    InputError,
-    ModelError,
-    RagError,
-)
+from .types import UNUSABLE, Answer, AnswerSentence, ConfigError, InputError, RagError
 from .worker import AnswerWorker, Busy, ShuttingDown
 
 log = logging.getLogger(__name__)
@@ -82,7 +71,7 @@ def _status(e: RagError) -> tuple[int, str]:
     a full queue 429."""
     if isinstance(e, Busy):
         return 429, "rate_limit_error"
-    if isinstance(e, IndexMissingError | IndexMismatchError | IndexLockedError | ModelError | GeneratorError | ShuttingDown):
+    if isinstance(e, (*UNUSABLE, ShuttingDown)):
         return 503, "service_unavailable"
     if isinstance(e, InputError | ConfigError):
         return 400, "invalid_request_error"

@@ -43,6 +43,11 @@ class GeneratorError(RagError):
     """The answer generator failed (no key, refused connection, unknown model, malformed reply)."""
 
 
+# The errors that mean the index or a model cannot be used, not that the input was wrong: exit code 2
+# at the command line, 503 over HTTP.
+UNUSABLE: tuple[type[RagError], ...] = (IndexMissingError, IndexMismatchError, IndexLockedError, ModelError, GeneratorError)
+
+
 # --------------------------------------------------------------------------------------------- records
 @dataclass(frozen=True)
 class Document:
