@@ -146,10 +146,8 @@ class Assistant:
     def completer(self) -> Callable[[str], str] | None:
         """One prompt to the configured LLM, for chores such as rewriting a follow-up question; None when
         the generator is the extractive one."""
-        generator = getattr(self.answerer, "generator", None)
-        if generator is None:
-            return None
-        return lambda prompt: str(generator.complete([{"role": "user", "content": prompt}]))
+        complete: Callable[[str], str] | None = getattr(self.answerer, "complete_one", None)
+        return complete
 
     def ask_stream(self, question: str, id: str | None = None, k: int | None = None) -> Iterator[AnswerSentence | Answer]:
         """Yield each checked answer sentence as the answerer finishes it, then the whole Answer."""

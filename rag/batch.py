@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from .assistant import Assistant
-from .types import InputError, RagError
+from .types import Answer, InputError, RagError
 
 log = logging.getLogger(__name__)
 
@@ -143,12 +143,11 @@ def run_batch(
     with out_path.open("a", encoding="utf-8") as f:
         results = assistant.answers(((q.id, q.text) for q in todo), k, block)
         for q, result in zip(todo, results, strict=True):
+            record = record_of(result, q.id, q.text)
             if isinstance(result, RagError):
-                record = {"id": q.id, "question": q.text, "error": str(result), "error_type": type(result).__name__}
                 failed += 1
                 log.warning("question %s failed: %s", q.id, result)
             else:
-                record = result.to_dict()
                 answered += 1
                 abstained += bool(record["abstained"])
             f.write(json.dumps(record, ensure_ascii=False) + "\n")
@@ -157,6 +156,13 @@ def run_batch(
             if on_answer:
                 on_answer(q, record)
     return BatchReport(len(questions), len(questions) - len(todo), answered, abstained, failed)
+
+
+def record_of(result: Answer | RagError, id: str | None, question: str) -> dict[str, Any]:
+    """The answers-file line of an answer, or of the error that stopped it (retried on a rerun)."""
+    if isinstance(result, RagError):
+        return {"id": id, "question": question, "error": str(result), "error_type": type(result).__name__}
+    return result.to_dict()
 
 
 def iter_records(path: Path) -> Iterator[dict[str, Any]]:

@@ -79,16 +79,19 @@ def _settings(config: Path | None, threads: int | None = None) -> Settings:
 
 def _answer(assistant: Assistant, question: str, as_json: bool = False) -> None:
     """Print one answer; sentences stream as the answerer checks them (an LLM's one by one)."""
-    from .render import LOST_CITATIONS, stream_text
+    from .render import LOST_CITATIONS, StreamRenderer, render
+    from .types import Answer
 
     if as_json:
         typer.echo(json.dumps(assistant.ask(question).to_dict(), indent=2, ensure_ascii=False))
         return
-    for piece in stream_text(assistant.ask_stream(question)):
-        if piece.startswith(f"\n\n{LOST_CITATIONS}"):  # a note for the reader, not part of the answer
-            typer.echo(f"\n{LOST_CITATIONS}", err=True)
-            piece = piece.removeprefix(f"\n\n{LOST_CITATIONS}")
-        typer.echo(piece, nl=False)
+    renderer = StreamRenderer()
+    for item in assistant.ask_stream(question):
+        if isinstance(item, Answer) and renderer.replaces(item):
+            typer.echo(f"\n{LOST_CITATIONS}", err=True)  # a note for the reader, not part of the answer
+            typer.echo("\n\n" + render(item), nl=False)
+        else:
+            typer.echo(renderer.piece(item), nl=False)
     typer.echo("")
 
 

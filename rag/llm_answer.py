@@ -49,10 +49,14 @@ class LLMAnswerer:
         else:
             base_url, model, key = settings.base_url, settings.model, settings.api_key
         self.generator = OpenAIGenerator(model, base_url, key, settings.timeout, settings.max_retries, settings.temperature)
-        self.judge = llm_judge(lambda p: self.generator.complete([{"role": "user", "content": p}])) if settings.verify == "llm" else None
+        self.judge = llm_judge(self.complete_one) if settings.verify == "llm" else None
         # Called with each drafted sentence, the sentences it cites and the citations that survived:
         # how benchmarks label the model's own claims (benchmarks/local_llm.py). Never needed to answer.
         self.on_check: Callable[[Draft, list[Sentence], list[Citation]], None] | None = None
+
+    def complete_one(self, prompt: str) -> str:
+        """One user prompt to the model, its whole reply: for judging a citation or rewriting a question."""
+        return str(self.generator.complete([{"role": "user", "content": prompt}]))
 
     def context(self, evidence: Evidence) -> Context:
         """The best ``context_sentences`` candidates of the learned rerank, in reading order within each

@@ -5,7 +5,6 @@ a marker means the same source everywhere."""
 from __future__ import annotations
 
 import io
-from collections.abc import Iterable, Iterator
 from typing import Any
 
 from .types import Answer, AnswerSentence, Citation
@@ -60,20 +59,20 @@ class StreamRenderer:
         self.numbering = Numbering()
         self.streamed = False
 
+    def replaces(self, answer: Answer) -> bool:
+        """The final answer replaces sentences already streamed (their citations were lost on checking)."""
+        return self.streamed and (answer.fallback or answer.abstained)
+
     def piece(self, item: AnswerSentence | Answer) -> str:
         if isinstance(item, AnswerSentence):
             text = ("" if not self.streamed else " ") + self.numbering.sentence(item)
             self.streamed = True
             return text
-        if item.fallback or item.abstained or not self.streamed:
-            return f"\n\n{LOST_CITATIONS}\n\n{render(item)}" if self.streamed else render(item)
+        if self.replaces(item):
+            return f"\n\n{LOST_CITATIONS}\n\n{render(item)}"
+        if not self.streamed:
+            return render(item)
         return "\n\n" + render_sources(item)
-
-
-def stream_text(items: Iterable[AnswerSentence | Answer]) -> Iterator[str]:
-    renderer = StreamRenderer()
-    for item in items:
-        yield renderer.piece(item)
 
 
 def render_report(report: dict[str, Any], generator: str) -> str:

@@ -23,6 +23,7 @@ from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException
 
 from .assistant import Assistant, clean_question
+from .batch import record_of
 from .types import UNUSABLE, Answer, AnswerSentence, ConfigError, InputError, RagError
 from .worker import AnswerWorker, Busy, ShuttingDown
 
@@ -90,13 +91,6 @@ def validation_message(e: RequestValidationError, content_type: str) -> str:
     if first.get("type") == "missing":
         return f'"{where or "body"}" is missing: send it in the JSON body, e.g. {{"question": "..."}}'
     return f'"{where or "body"}": {first.get("msg", "invalid")}'
-
-
-def record_of(result: Answer | RagError, id: str | None, question: str) -> dict[str, Any]:
-    """The batch line of an answer or of the error that stopped it, as ``rag batch`` writes them."""
-    if isinstance(result, RagError):
-        return {"id": id, "question": question, "error": str(result), "error_type": type(result).__name__}
-    return result.to_dict()
 
 
 def exposed_without_key(host: str, key: str | None) -> bool:
@@ -215,13 +209,7 @@ def source_context(assistant: Assistant, file: str, n: int, around: int) -> dict
     if s is None:
         known = file in index.manifest["files"]
         raise ApiError(404, f"{file} has no sentence {n}" if known else f"no file {file} in the index: use a file a citation names")
-    row = index.sentence_row(s)
-    lo, hi = row, row
-    while lo > 0 and row - lo < around and index.sentences[lo - 1].file == file:
-        lo -= 1
-    while hi + 1 < len(index.sentences) and hi - row < around and index.sentences[hi + 1].file == file:
-        hi += 1
-    rows = [index.sentences[i] for i in range(lo, hi + 1)]
+    rows = [x for m in range(n - around, n + around + 1) if (x := index.sentence(file, m)) is not None]
     return {"file": file, "sentence": n,
             "about": {k: v for k, v in index.manifest["files"][file].items() if k in ("title", "date")},
             "sentences": [{"n": x.n, "text": x.text, "start": x.start, "end": x.end, **({"page": x.page} if x.page else {}), "cited": x.n == n} for x in rows]}
