@@ -17,6 +17,7 @@ from threadpoolctl import ThreadpoolController
 
 from .answerer import Answerer, make_answerer
 from .config import Settings
+from .conflicts import for_answer
 from .embed import Embedder, load_embedder
 from .lexical import content_words
 from .match import word_vectors
@@ -139,7 +140,7 @@ class Assistant:
                     evidence = self._evidence(ready, vectors[i], rankings[i], k, timings)
                 t = time.perf_counter()
                 answer = self.answerer.answer(ready, evidence, qid)
-                yield self._timed(answer, timings, t)
+                yield self._finished(answer, timings, t)
             except RagError as e:
                 yield e
 
@@ -159,7 +160,7 @@ class Assistant:
             evidence = self._evidence(question, vectors[0], rankings[0], k, timings)
         t = time.perf_counter()
         for item in self.answerer.stream(question, evidence, id):
-            yield self._timed(item, timings, t) if isinstance(item, Answer) else item
+            yield self._finished(item, timings, t) if isinstance(item, Answer) else item
 
     def _search(self, texts: list[str], t0: float) -> tuple[np.ndarray, list[Rankings], float, float]:
         """Embed cleaned questions in one model call and rank their passages with one FAISS call; also
@@ -180,11 +181,15 @@ class Assistant:
         timings["retrieve"] += time.perf_counter() - t
         return evidence
 
-    def _timed(self, answer: Answer, timings: dict[str, float], since: float) -> Answer:
-        """The answer with its timings, and the title and date of the files it cites."""
+    def _finished(self, answer: Answer, timings: dict[str, float], since: float) -> Answer:
+        """The answer with its timings, the title and date of the files it cites, and the conflicts its
+        citations touch (none for an abstention, which cites nothing)."""
         timings = {**timings, "answer": time.perf_counter() - since}
         timings["total"] = sum(timings.values())
-        return Answer(**{**answer.__dict__, "timings": timings, "documents": self.index.documents_of(answer.citations)})
+        # A passage's width: a conflict beside the cited sentence bears on what the answer read.
+        conflicts = for_answer(self.index, answer.citations, self.settings.chunk_sentences - 1)
+        documents = self.index.documents_of(answer.citations + [c for x in conflicts for c in x.citations])
+        return Answer(**{**answer.__dict__, "timings": timings, "documents": documents, "conflicts": conflicts})
 
 
 @cache

@@ -5,9 +5,10 @@ a marker means the same source everywhere."""
 from __future__ import annotations
 
 import io
+from collections.abc import Iterable
 from typing import Any
 
-from .types import Answer, AnswerSentence, Citation
+from .types import Answer, AnswerSentence, Citation, Conflict
 
 LOST_CITATIONS = "(those sentences lost their citations on checking; the answer is below)"
 
@@ -36,9 +37,23 @@ def render(answer: Answer) -> str:
 
 
 def render_sources(answer: Answer) -> str:
-    """The numbered source list and the notes, as shown under an answer."""
+    """The numbered source list, the sources that disagree, and the notes, as shown under an answer."""
     lines = [source_line(n, c, answer.documents.get(c.file)) for n, c in enumerate(answer.citations, 1)]
+    if answer.conflicts:
+        lines.append(render_conflicts(answer.conflicts, {c.key: n for n, c in enumerate(answer.citations, 1)}))
     lines.extend(f"note: {n}" for n in answer.notes)
+    return "\n".join(lines)
+
+
+def render_conflicts(conflicts: Iterable[Conflict], numbers: dict[str, int] | None = None) -> str:
+    """``Sources disagree:`` and, for each conflict, what differs and both sentences (with their source
+    number where the answer cites them)."""
+    lines = ["Sources disagree:"]
+    for x in conflicts:
+        lines.append(f"  - {x.summary} ({x.kind}, {x.judge}, confidence {x.confidence:.2f})")
+        for c in x.citations:
+            n = (numbers or {}).get(c.key)
+            lines.append(f'      {f"[{n}] " if n else ""}{c.where} "{c.text}"')
     return "\n".join(lines)
 
 

@@ -35,6 +35,7 @@ from filelock import FileLock, Timeout
 
 from . import __version__
 from .config import Settings
+from .conflicts import scan as scan_conflicts
 from .embed import Embedder
 from .extract import EXTRACT_VERSION, Extractor
 from .ingest import (
@@ -61,7 +62,7 @@ from .types import (
 
 log = logging.getLogger(__name__)
 
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3  # 3: conflicts.jsonl
 MANIFEST = "manifest.json"
 LOCK = ".lock"
 TEXTS = "texts"  # per generation: the extracted text of each PDF, HTML and Word file
@@ -84,6 +85,7 @@ class Index:
     faiss_index: faiss.Index
     bm25: bm25s.BM25
     lexicon: Lexicon
+    conflicts: list[dict[str, Any]] = field(default_factory=list)  # rows of rag.conflicts.scan
     _by_key: dict[str, int] = field(default_factory=dict, repr=False)
     _chunks_of: list[list[int]] = field(default_factory=list, repr=False)
 
@@ -436,7 +438,9 @@ def _build_locked(
         }
         all_vectors = np.vstack(vectors) if vectors else np.zeros((0, embedder.dim), np.float32)
         lexicon = Lexicon.build(sentences, embedder, old.lexicon if old else None)
-        _save(root, manifest, sentences, chunks, all_vectors, lexicon, extracted, settings, old.manifest["generation"] if old else None)
+        search = faiss_for(all_vectors, settings.ivf_above)
+        conflicts = scan_conflicts(sentences, all_vectors, search, set(fresh) | set(removed), old.conflicts if old else None)
+        _save(root, manifest, sentences, chunks, all_vectors, search, lexicon, conflicts, extracted, old.manifest["generation"] if old else None)
     report = BuildReport(
         files=len(files),
         embedded_files=list(fresh),
@@ -515,9 +519,10 @@ def _save(
     sentences: list[Sentence],
     chunks: list[Chunk],
     sentence_vectors: np.ndarray,
+    search: faiss.Index,
     lexicon: Lexicon,
+    conflicts: list[dict[str, Any]],
     extracted: dict[str, str | Path],
-    settings: Settings,
     previous: str | None,
 ) -> None:
     generation = f"g-{time.strftime('%Y%m%d%H%M%S')}-{uuid.uuid4().hex[:6]}"
@@ -528,7 +533,8 @@ def _save(
         _write_texts(gdir / TEXTS, extracted)
         _write_jsonl(gdir / "chunks.jsonl", (asdict(c) for c in chunks))
         np.save(gdir / "sentence_vectors.npy", sentence_vectors)
-        faiss.write_index(faiss_for(sentence_vectors, settings.ivf_above), str(gdir / "sentences.faiss"))
+        faiss.write_index(search, str(gdir / "sentences.faiss"))
+        _write_jsonl(gdir / "conflicts.jsonl", conflicts)
         _bm25_for(chunks).save(str(gdir / "bm25"))
         lex = {"n_sentences": lexicon.n_sentences, "df": lexicon.df, "words": lexicon.words}
         (gdir / "lexicon.json").write_text(json.dumps(lex, ensure_ascii=False), encoding="utf-8")
@@ -642,6 +648,7 @@ def _load_generation(root: Path, manifest: dict[str, Any], settings: Settings) -
         bm25 = bm25s.BM25.load(str(gdir / "bm25"))
         lex = json.loads((gdir / "lexicon.json").read_text(encoding="utf-8"))
         lexicon = Lexicon(lex["n_sentences"], lex["df"], lex["words"], np.load(gdir / "word_vectors.npy"))
+        conflicts = _read_jsonl(gdir / "conflicts.jsonl")
     except FileNotFoundError:
         raise
     except (OSError, ValueError, TypeError, KeyError, RuntimeError) as e:
@@ -649,7 +656,7 @@ def _load_generation(root: Path, manifest: dict[str, Any], settings: Settings) -
     if len(sentence_vectors) != len(sentences) or faiss_index.ntotal != len(sentences):
         raise IndexMismatchError(f"index at {root} is inconsistent: run `rag index --rebuild`")
     try:
-        return Index(root, manifest, sentences, chunks, sentence_vectors, faiss_index, bm25, lexicon)
+        return Index(root, manifest, sentences, chunks, sentence_vectors, faiss_index, bm25, lexicon, conflicts)
     except KeyError as e:
         raise IndexMismatchError(f"{damaged} (chunk table names sentence {e}): run `rag index --rebuild`") from e
 

@@ -161,6 +161,21 @@ class AnswerSentence:
 
 
 @dataclass(frozen=True)
+class Conflict:
+    """Two sentences of different sources that say opposite things about the same fact."""
+
+    kind: str  # figure | date | direction | negation | antonym | reversed (rules) | other (an LLM's verdict)
+    summary: str  # what differs, in one line: "$1 billion against $2 billion"
+    citations: tuple[Citation, Citation]
+    confidence: float  # measured precision of the judge that flagged it (rag/conflicts.py)
+    judge: str = "rules"  # rules | llm
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"kind": self.kind, "summary": self.summary, "confidence": self.confidence, "judge": self.judge,
+                "citations": [c.to_dict() for c in self.citations]}
+
+
+@dataclass(frozen=True)
 class Answer:
     """What ``Assistant.ask`` returns; ``to_dict()`` is the JSON record of ``--json`` and batch lines."""
 
@@ -178,6 +193,8 @@ class Answer:
     confidence: float | None = None
     # Title and date of each cited file that has them (from the file's metadata): file -> {title, date}.
     documents: dict[str, dict[str, str]] = field(default_factory=dict)
+    # Sources that disagree about what this question's evidence says (stored with the index).
+    conflicts: tuple[Conflict, ...] = ()
 
     ABSTAIN_TEXT = "The articles do not say."
 
@@ -214,6 +231,7 @@ class Answer:
             "sentences": [s.to_dict() for s in self.sentences],
             "passages": [h.to_dict() for h in self.passages],
             "documents": self.documents,
+            "conflicts": [c.to_dict() for c in self.conflicts],
             "fallback": self.fallback,
             "notes": list(self.notes),
             "timings": {k: round(v, 4) for k, v in self.timings.items()},

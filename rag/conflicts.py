@@ -1,0 +1,193 @@
+"""Statements in different sources that disagree: found when the index is built, kept with it, and
+shown under an answer whose evidence holds one.
+
+Two steps. **Candidates** are pairs of sentences from different files whose vectors are close (cosine
+at least ``CANDIDATE_COSINE`` among each sentence's ``NEIGHBOURS`` nearest): sentences about the same
+thing. **Judges** decide: the deterministic rules of ``rag.conflict_rules`` at index time, and, when an
+LLM is configured, the model for the candidates the rules left undecided (``rag conflicts --judge llm``).
+
+An index update re-judges only what changed: the pairs of unchanged files are kept, and the sentences
+of changed files are searched against the whole corpus. A pair is found from either side's neighbours,
+so after an update a new sentence's pairs are those found from its side; a full rebuild may add a few
+that only the other side's neighbours hold.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from .claims import tokens
+from .conflict_rules import Verdict, judge, overlap
+from .types import Citation, Conflict, Sentence
+
+if TYPE_CHECKING:
+    import faiss
+
+    from .store import Index
+
+log = logging.getLogger(__name__)
+
+# The seeds' for-profit / non-profit pair sits at cosine 0.647; controlled edits of one sentence at
+# 0.9 and above. Of the 9,417 cross-file pairs of the seeds, 2,107 reach 0.5 and about 600 reach 0.6.
+CANDIDATE_COSINE = 0.6
+NEIGHBOURS = 50  # a news corpus on one story: the seeds' for-profit pair is 12th among its sentence's neighbours
+# Measured on 2,000 SQuAD-train paragraphs (Wikipedia, which seldom contradicts itself): without the
+# shared-subject check, 36 flagged pairs, nearly all census figures of different cities.
+SUBJECT_NAMES = 5
+MIN_WORDS = 5  # headings and fragments ("OpenAI", "(reuters.com)") state nothing to disagree with
+# Probability that a flagged pair truly disagrees, per kind of rule: its precision on the labelled pairs
+# of the SQuAD-train *train* part and the seeds, (right + 1) / (flagged + 2) (benchmarks/conflicts.py
+# --part train: antonym 17/17, date 34/34, direction 5/5, figure 27/27, negation 132/133, reversed 9/9).
+# Those pairs are near-copies of one sentence; real reports differ more, so this is an upper bound.
+RULE_CONFIDENCE = {"figure": 0.97, "date": 0.97, "direction": 0.86, "negation": 0.985, "antonym": 0.95, "reversed": 0.91}
+# The local 1.5B model's precision as a judge of the pairs the rules leave open, (right + 1) / (flagged + 2):
+# it flagged 3 of the 72 it was asked about on the SQuAD-train valid part and the seeds, 1 rightly
+# (benchmarks/conflicts.py --llm).
+LLM_CONFIDENCE = 0.4
+# The LLM is asked only about candidates the rules left open that share a name and enough words.
+LLM_MIN_OVERLAP = 0.3
+
+
+def states_something(s: Sentence) -> bool:
+    return not s.heading and len(s.text.split()) >= MIN_WORDS
+
+
+def candidate_pairs(
+    sentences: list[Sentence], vectors: np.ndarray, search: faiss.Index, rows: Iterable[int]
+) -> dict[tuple[int, int], float]:
+    """(row, row) -> cosine for each row in ``rows`` and its close neighbours from other files, the
+    smaller row first."""
+    rows = [r for r in rows if states_something(sentences[r])]
+    if not rows or search.ntotal < 2:
+        return {}
+    k = min(NEIGHBOURS + 1, search.ntotal)
+    scores, found = search.search(np.ascontiguousarray(vectors[rows], dtype=np.float32), k)
+    out: dict[tuple[int, int], float] = {}
+    for r, row_scores, row_found in zip(rows, scores, found):
+        for score, other in zip(row_scores, row_found):
+            if other < 0 or score < CANDIDATE_COSINE:
+                break  # results come best first
+            o = int(other)
+            if sentences[o].file != sentences[r].file and states_something(sentences[o]):
+                out[(min(r, o), max(r, o))] = float(score)
+    return out
+
+
+def scan(
+    sentences: list[Sentence],
+    vectors: np.ndarray,
+    search: faiss.Index,
+    changed: set[str] | None = None,
+    old: list[dict[str, Any]] | None = None,
+) -> list[dict[str, Any]]:
+    """The rule-judged conflicts of a corpus, as stored rows ``{a, b, kind, summary, confidence, judge}``
+    (``a``, ``b`` sentence keys). With ``changed`` (files added, edited or removed) and the previous
+    rows ``old``, only pairs touching a changed file are searched and judged again."""
+    present = {s.file for s in sentences}
+    subjects = file_subjects(sentences)
+    if changed is None or old is None:
+        queries: Iterable[int] = range(len(sentences))
+        kept: list[dict[str, Any]] = []
+    else:
+        queries = [i for i, s in enumerate(sentences) if s.file in changed]
+        kept = [r for r in old if _file(r["a"]) in present - changed and _file(r["b"]) in present - changed]
+    found = []
+    for (i, j), cosine in sorted(candidate_pairs(sentences, vectors, search, queries).items()):
+        if not subjects[sentences[i].file] & subjects[sentences[j].file]:
+            continue
+        verdict = judge(sentences[i].text, sentences[j].text)
+        if verdict:
+            found.append(_row(sentences[i], sentences[j], verdict, RULE_CONFIDENCE.get(verdict.kind, 0.8), "rules", cosine))
+    seen = {(r["a"], r["b"]) for r in found}
+    rows = [r for r in kept if (r["a"], r["b"]) not in seen] + found
+    return sorted(rows, key=lambda r: (-r["confidence"], r["a"], r["b"]))
+
+
+def file_subjects(sentences: list[Sentence], top: int = SUBJECT_NAMES) -> dict[str, set[str]]:
+    """The names each file mentions most: what it is about. Two files can only disagree about a fact
+    if they share a subject; "The median age was 34 years." and "...28 years." from articles on two
+    cities are both true."""
+    counts: dict[str, Counter[str]] = {}
+    for s in sentences:
+        counts.setdefault(s.file, Counter()).update(t.low for t in tokens(s.text) if t.name)
+    return {f: {n for n, _ in c.most_common(top)} for f, c in counts.items()}
+
+
+def _file(key: str) -> str:
+    return key.rsplit(":", 1)[0]
+
+
+def _row(a: Sentence, b: Sentence, verdict: Verdict, confidence: float, judged_by: str, cosine: float) -> dict[str, Any]:
+    return {"a": a.key, "b": b.key, "kind": verdict.kind, "summary": verdict.summary,
+            "confidence": confidence, "judge": judged_by, "cosine": round(cosine, 4)}
+
+
+def conflict_of(row: dict[str, Any], index: Index) -> Conflict | None:
+    """A stored row as a Conflict citing both sentences; None when a side no longer resolves."""
+    sides = [index.sentence(_file(row[side]), int(row[side].rsplit(":", 1)[1])) for side in ("a", "b")]
+    if any(s is None for s in sides):
+        return None
+    a, b = sides
+    assert a is not None and b is not None
+    return Conflict(row["kind"], row["summary"], (Citation.of(a), Citation.of(b)), row["confidence"], row["judge"])
+
+
+def for_answer(index: Index, cited: Iterable[Citation], reach: int) -> tuple[Conflict, ...]:
+    """The stored conflicts an answer should show: a side is a cited sentence or lies within ``reach``
+    sentences of one, in the passage the answer was read from. (Any side in the retrieved passages was
+    too wide: on the seeds, "Who is the CEO of Microsoft?" then showed the for-profit disagreement.)"""
+    near: dict[str, list[int]] = {}
+    for c in cited:
+        near.setdefault(c.file, []).append(c.sentence)
+
+    def close(key: str) -> bool:
+        file, n = _file(key), int(key.rsplit(":", 1)[1])
+        return any(abs(n - m) <= reach for m in near.get(file, ()))
+
+    shown = (conflict_of(row, index) for row in index.conflicts if close(row["a"]) or close(row["b"]))
+    return tuple(x for x in shown if x is not None)
+
+
+# --------------------------------------------------------------------------------------------- the LLM
+PROMPT = """Two sentences from different news articles:
+A: {a}
+B: {b}
+
+Do A and B contradict each other, so that both cannot be true? Different facts, extra details, different
+times or different deals are not a contradiction. Answer with exactly one word: yes or no."""
+
+
+def llm_verdict(complete: Callable[[str], str], a: str, b: str) -> Verdict | None:
+    """Ask the model; a "yes" is a conflict of kind "other" (the rules would have named its kind)."""
+    reply = complete(PROMPT.format(a=a, b=b)).strip().lower()
+    return Verdict("other", "the model judged these to contradict each other") if reply.startswith("yes") else None
+
+
+def worth_asking(a: str, b: str) -> bool:
+    """The candidates an LLM is asked about: they share a name and a fair share of their words."""
+    ta, tb = tokens(a), tokens(b)
+    names_a = {t.low for t in ta if t.name}
+    return bool(names_a & {t.low for t in tb if t.name}) and overlap(ta, tb) >= LLM_MIN_OVERLAP
+
+
+def corpus_conflicts(index: Index, min_confidence: float = 0.0, complete: Callable[[str], str] | None = None) -> list[Conflict]:
+    """Every conflict of the corpus, most certain first: the stored rule verdicts, and with ``complete``
+    (one prompt to an LLM) the model's verdicts on the candidates the rules left open."""
+    rows = list(index.conflicts)
+    if complete is not None and LLM_CONFIDENCE >= min_confidence:
+        decided = {(r["a"], r["b"]) for r in rows}
+        s = index.sentences
+        subjects = file_subjects(s)
+        for (i, j), cosine in sorted(candidate_pairs(s, index.sentence_vectors, index.faiss_index, range(len(s))).items()):
+            if (s[i].key, s[j].key) in decided or not subjects[s[i].file] & subjects[s[j].file] or not worth_asking(s[i].text, s[j].text):
+                continue
+            verdict = llm_verdict(complete, s[i].text, s[j].text)
+            if verdict:
+                rows.append(_row(s[i], s[j], verdict, LLM_CONFIDENCE, "llm", cosine))
+    rows = sorted((r for r in rows if r["confidence"] >= min_confidence), key=lambda r: (-r["confidence"], r["a"], r["b"]))
+    return [c for r in rows if (c := conflict_of(r, index)) is not None]
