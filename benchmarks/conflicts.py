@@ -141,12 +141,12 @@ def main() -> None:
     sets["all"] = sets["seeds"] + sets["edits"]
     judges = {"rules": lambda p: judge(p["a"], p["b"])}
     if args.llm:
-        from rag.conflicts import llm_verdict, worth_asking
+        from rag.conflicts import judged_with_llm, llm_verdict
 
         complete = llm_complete()
-        # As `rag conflicts --judge llm` does: the model is asked only what the rules leave open and
-        # worth_asking lets through.
-        judges["rules + llm"] = lambda p: judge(p["a"], p["b"]) or (worth_asking(p["a"], p["b"]) and llm_verdict(complete, p["a"], p["b"]))
+        # As `rag conflicts --judge llm` does: the model decides the unsure rule verdicts and the close
+        # pairs that share a name.
+        judges["rules + llm"] = lambda p: judged_with_llm(complete, p["a"], p["b"])
         if args.llm_alone:
             judges["llm alone"] = lambda p: llm_verdict(complete, p["a"], p["b"])
     print(f"part {args.part}: " + ", ".join(f"{name} {len(ps)} pairs {dict(Counter(p['label'] for p in ps))}" for name, ps in sets.items()))

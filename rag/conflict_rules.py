@@ -80,6 +80,9 @@ _YET_TO = re.compile(r"\b(has|have|had|is|are|was|were) yet to\b", re.IGNORECASE
 class Verdict:
     kind: str  # figure | date | direction | negation | antonym | reversed
     summary: str  # one line naming what differs, for the "Sources disagree" block
+    # False when the difference is certain but not that both sentences speak of the same subject (no
+    # name in common): left to an LLM judge when there is one, dropped otherwise.
+    sure: bool = True
 
 
 @dataclass(frozen=True)
@@ -90,14 +93,17 @@ class Quantity:
     bound: str  # "", "at_least", "at_most" or "about"
 
 
-def judge(a: str, b: str) -> Verdict | None:
-    """The first conflict the rules are sure of between two sentences, or None."""
+def judge(a: str, b: str, unsure: bool = False) -> Verdict | None:
+    """The first conflict the rules are sure of between two sentences, or None; with ``unsure``, also
+    one whose sentences name no common subject (``Verdict.sure`` False)."""
     a, b = _YET_TO.sub(r"\1 not", a), _YET_TO.sub(r"\1 not", b)
     ta, tb = _cross_named(tokens(a), tokens(b)), _cross_named(tokens(b), tokens(a))
     if _names_disagree(ta, tb):
         return None  # about different people or things
     for rule in (_direction, _figures, _statement_rules):
         verdict = rule(a, b, ta, tb)
+        if verdict and not verdict.sure and not unsure:
+            continue
         if verdict:
             return verdict
     return None
@@ -125,15 +131,18 @@ def _names_disagree(ta: tuple[Token, ...], tb: tuple[Token, ...]) -> bool:
     return bool(na and nb and not na & nb)
 
 
-def _same_parties(ta: tuple[Token, ...], tb: tuple[Token, ...]) -> bool:
+def _parties(ta: tuple[Token, ...], tb: tuple[Token, ...]) -> bool | None:
     """One sentence names everyone the other does: "Google invested $2 billion in Anthropic" and "Amazon
     invested $4 billion in Anthropic" are two deals. A capitalised opening word counts as a name unless
     it is a common opener ("Despite", "Historically"). On 2,000 Wikipedia paragraphs, requiring a shared
     name took the flagged pairs (nearly all false) from 11 to 7, and recall on the labelled pairs from
-    0.875 to 0.70: sentences without names go unjudged."""
+    0.875 to 0.70: such verdicts are unsure, left to an LLM judge.
+    True: the same parties; None: no name in common, so no telling; False: different parties."""
     na, nb = _names(ta) | _opening_name(ta), _names(tb) | _opening_name(tb)
-    # And at least one name in common: "The carriers had only 108 planes." pins no subject.
-    return bool(na & nb) and (na <= nb or nb <= na)
+    if not (na <= nb or nb <= na):
+        return False
+    # At least one name in common: "The carriers had only 108 planes." pins no subject.
+    return True if na & nb else None
 
 
 def _opening_name(toks: tuple[Token, ...]) -> set[str]:
@@ -230,9 +239,10 @@ def _agrees(x: Quantity, y: Quantity) -> bool:
 
 
 def _figures(a: str, b: str, ta: tuple[Token, ...], tb: tuple[Token, ...]) -> Verdict | None:
-    shared = overlap(ta, tb)
-    if shared < SAME_STATEMENT or not _same_parties(ta, tb):
+    shared, parties = overlap(ta, tb), _parties(ta, tb)
+    if shared < SAME_STATEMENT or parties is False:
         return None
+    sure = parties is True
     qa, qb = quantities(a), quantities(b)
     units = {q.unit for q in qa} & {q.unit for q in qb} - {"calendar"}
     if shared < SAME_BARE:
@@ -240,19 +250,19 @@ def _figures(a: str, b: str, ta: tuple[Token, ...], tb: tuple[Token, ...]) -> Ve
     for unit in sorted(units):
         xa, xb = [q.value for q in qa if q.unit == unit], [q.value for q in qb if q.unit == unit]
         if len(xa) > 1 and xa != xb and sorted(xa) == sorted(xb) and "from" in a.lower() and "from" in b.lower():
-            return Verdict("direction", f"from {_listed(qa, unit)} against from {_listed(qb, unit)}")
+            return Verdict("direction", f"from {_listed(qa, unit)} against from {_listed(qb, unit)}", sure)
     if not _same_frame(ta, tb):
         return None
     years_differ = _differ(qa, qb, "calendar")
     for unit in sorted(units):
         diff = _differ(qa, qb, unit)
         if diff and not years_differ and _said_of_alike(a, diff[0], b, diff[1]):
-            return Verdict("figure", f"{diff[0].text} against {diff[1].text}")
+            return Verdict("figure", f"{diff[0].text} against {diff[1].text}", sure)
         if diff:
             return None  # other figures in other years: last year's number and this year's
     if years_differ and not any(_differ(qa, qb, u) for u in units) and _said_of_alike(a, years_differ[0], b, years_differ[1]):
         x, y = years_differ
-        return Verdict("date", f"{x.text} against {y.text}")
+        return Verdict("date", f"{x.text} against {y.text}", sure)
     return None
 
 
@@ -334,7 +344,8 @@ def _shown(toks: tuple[Token, ...], plain: str) -> str:
 # ------------------------------------------------------------------------------- negation, antonym, roles
 def _statement_rules(a: str, b: str, ta: tuple[Token, ...], tb: tuple[Token, ...]) -> Verdict | None:
     """Negation, antonym predicates and reversed roles, on what is otherwise the same statement."""
-    if overlap(ta, tb) < SAME_STATEMENT or not _same_parties(ta, tb):
+    parties = _parties(ta, tb)
+    if overlap(ta, tb) < SAME_STATEMENT or parties is False:
         return None
     qa, qb = _qualifiers(ta), _qualifiers(tb)
     if not (qa <= qb or qb <= qa) or _years(a) != _years(b):
@@ -342,7 +353,7 @@ def _statement_rules(a: str, b: str, ta: tuple[Token, ...], tb: tuple[Token, ...
     for kind, rule in (("negation", negation), ("antonym", predicate), ("reversed", reversed_roles)):
         reason = rule(ta, tb) or rule(tb, ta)
         if reason and (kind != "reversed" or overlap(ta, tb) >= SAME_ROLES):
-            return Verdict(kind, _worded(reason, ta + tb))
+            return Verdict(kind, _worded(reason, ta + tb), parties is True)
     return None
 
 

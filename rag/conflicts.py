@@ -162,10 +162,13 @@ Do A and B contradict each other, so that both cannot be true? Different facts, 
 times or different deals are not a contradiction. Answer with exactly one word: yes or no."""
 
 
-def llm_verdict(complete: Callable[[str], str], a: str, b: str) -> Verdict | None:
-    """Ask the model; a "yes" is a conflict of kind "other" (the rules would have named its kind)."""
+def llm_verdict(complete: Callable[[str], str], a: str, b: str, hint: Verdict | None = None) -> Verdict | None:
+    """Ask the model. A "yes" keeps the kind and summary of an unsure rule verdict ``hint``, or is of
+    kind "other"."""
     reply = complete(PROMPT.format(a=a, b=b)).strip().lower()
-    return Verdict("other", "the model judged these to contradict each other") if reply.startswith("yes") else None
+    if not reply.startswith("yes"):
+        return None
+    return Verdict(hint.kind, hint.summary) if hint else Verdict("other", "the model judged these to contradict each other")
 
 
 def worth_asking(a: str, b: str) -> bool:
@@ -173,6 +176,17 @@ def worth_asking(a: str, b: str) -> bool:
     ta, tb = tokens(a), tokens(b)
     names_a = {t.low for t in ta if t.name}
     return bool(names_a & {t.low for t in tb if t.name}) and overlap(ta, tb) >= LLM_MIN_OVERLAP
+
+
+def judged_with_llm(complete: Callable[[str], str], a: str, b: str) -> Verdict | None:
+    """What the rules are sure of; else the model's verdict on a pair the rules found a difference in
+    but could not pin to one subject, or on a close pair that shares a name."""
+    verdict = judge(a, b, unsure=True)
+    if verdict is not None and verdict.sure:
+        return verdict
+    if verdict is not None or worth_asking(a, b):
+        return llm_verdict(complete, a, b, verdict)
+    return None
 
 
 def corpus_conflicts(index: Index, min_confidence: float = 0.0, complete: Callable[[str], str] | None = None) -> list[Conflict]:
@@ -184,9 +198,9 @@ def corpus_conflicts(index: Index, min_confidence: float = 0.0, complete: Callab
         s = index.sentences
         subjects = file_subjects(s)
         for (i, j), cosine in sorted(candidate_pairs(s, index.sentence_vectors, index.faiss_index, range(len(s))).items()):
-            if (s[i].key, s[j].key) in decided or not subjects[s[i].file] & subjects[s[j].file] or not worth_asking(s[i].text, s[j].text):
+            if (s[i].key, s[j].key) in decided or not subjects[s[i].file] & subjects[s[j].file]:
                 continue
-            verdict = llm_verdict(complete, s[i].text, s[j].text)
+            verdict = judged_with_llm(complete, s[i].text, s[j].text)
             if verdict:
                 rows.append(_row(s[i], s[j], verdict, LLM_CONFIDENCE, "llm", cosine))
     rows = sorted((r for r in rows if r["confidence"] >= min_confidence), key=lambda r: (-r["confidence"], r["a"], r["b"]))

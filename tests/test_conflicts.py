@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 from rag.assistant import Assistant
 from rag.cli import app
 from rag.conflict_rules import judge, quantities
-from rag.conflicts import LLM_CONFIDENCE, corpus_conflicts
+from rag.conflicts import LLM_CONFIDENCE, corpus_conflicts, judged_with_llm
 from rag.store import build_and_load, load_index
 
 from .chat_server import ChatServer
@@ -58,9 +58,16 @@ def test_look_alikes_are_not_conflicts(a, b):
     assert judge(a, b) is None
 
 
-def test_a_figure_without_a_named_subject_is_not_judged():
+def test_a_figure_without_a_named_subject_is_left_to_an_llm():
     # Census sentences of two cities' articles: the sentence alone does not say whose figure it is.
-    assert judge("The median age was 34 years.", "The median age was 28 years.") is None
+    a, b = "The median age was 34 years.", "The median age was 28 years."
+    assert judge(a, b) is None
+    unsure = judge(a, b, unsure=True)
+    assert unsure is not None and unsure.kind == "figure" and not unsure.sure
+    asked = []
+    verdict = judged_with_llm(lambda prompt: asked.append(prompt) or "Yes", a, b)
+    assert len(asked) == 1 and a in asked[0] and verdict is not None and verdict.kind == "figure"
+    assert judged_with_llm(lambda prompt: "No", a, b) is None
 
 
 def test_quantities_read_units_scales_and_bounds():
