@@ -26,8 +26,6 @@ from .conflict_rules import Verdict, judge, overlap
 from .types import Citation, Conflict, Sentence
 
 if TYPE_CHECKING:
-    import faiss
-
     from .store import Index
 
 log = logging.getLogger(__name__)
@@ -39,6 +37,7 @@ NEIGHBOURS = 50  # a news corpus on one story: the seeds' for-profit pair is 12t
 # Measured on 2,000 SQuAD-train paragraphs (Wikipedia, which seldom contradicts itself): without the
 # shared-subject check, 36 flagged pairs, nearly all census figures of different cities.
 SUBJECT_NAMES = 5
+MAX_COPIES = 20  # rows of one repeated text judged against another's
 MIN_WORDS = 5  # headings and fragments ("OpenAI", "(reuters.com)") state nothing to disagree with
 # Probability that a flagged pair truly disagrees, per kind of rule: its precision on the labelled pairs
 # of the SQuAD-train *train* part and the seeds, (right + 1) / (flagged + 2) (benchmarks/conflicts.py
@@ -57,31 +56,43 @@ def states_something(s: Sentence) -> bool:
     return not s.heading and len(s.text.split()) >= MIN_WORDS
 
 
-def candidate_pairs(
-    sentences: list[Sentence], vectors: np.ndarray, search: faiss.Index, rows: Iterable[int]
-) -> dict[tuple[int, int], float]:
+def candidate_pairs(sentences: list[Sentence], vectors: np.ndarray, rows: Iterable[int]) -> dict[tuple[int, int], float]:
     """(row, row) -> cosine for each row in ``rows`` and its close neighbours from other files, the
-    smaller row first."""
-    rows = [r for r in rows if states_something(sentences[r])]
-    if not rows or search.ntotal < 2:
+    smaller row first. Each distinct text is searched once, among distinct texts: a line repeated in
+    many files (boilerplate, or 60,000 copies of one filler sentence) would otherwise fill every
+    neighbour list, and costs one search instead of one per copy."""
+    import faiss
+
+    copies: dict[int, list[int]] = {}  # first row of a text -> its rows (at most MAX_COPIES)
+    first: dict[str, int] = {}
+    for i, s in enumerate(sentences):
+        if states_something(s):
+            f = first.setdefault(s.text, i)
+            if len(copies.setdefault(f, [])) < MAX_COPIES:
+                copies[f].append(i)
+    distinct = list(copies)
+    wanted = sorted({first[sentences[r].text] for r in rows if states_something(sentences[r])})
+    if not wanted or len(distinct) < 2:
         return {}
-    k = min(NEIGHBOURS + 1, search.ntotal)
-    scores, found = search.search(np.ascontiguousarray(vectors[rows], dtype=np.float32), k)
+    flat = faiss.IndexFlatIP(vectors.shape[1])  # exact: an IVF's misses would differ between updates
+    flat.add(np.ascontiguousarray(vectors[distinct], dtype=np.float32))
+    scores, found = flat.search(np.ascontiguousarray(vectors[wanted], dtype=np.float32), min(NEIGHBOURS + 1, len(distinct)))
     out: dict[tuple[int, int], float] = {}
-    for r, row_scores, row_found in zip(rows, scores, found):
-        for score, other in zip(row_scores, row_found):
-            if other < 0 or score < CANDIDATE_COSINE:
+    for q, row_scores, row_found in zip(wanted, scores, found):
+        for score, j in zip(row_scores, row_found):
+            if j < 0 or score < CANDIDATE_COSINE:
                 break  # results come best first
-            o = int(other)
-            if sentences[o].file != sentences[r].file and states_something(sentences[o]):
-                out[(min(r, o), max(r, o))] = float(score)
+            o = distinct[int(j)]
+            for a in copies[q] if o != q else ():
+                for b in copies[o]:
+                    if sentences[a].file != sentences[b].file:
+                        out[(min(a, b), max(a, b))] = float(score)
     return out
 
 
 def scan(
     sentences: list[Sentence],
     vectors: np.ndarray,
-    search: faiss.Index,
     changed: set[str] | None = None,
     old: list[dict[str, Any]] | None = None,
 ) -> list[dict[str, Any]]:
@@ -97,7 +108,7 @@ def scan(
         queries = [i for i, s in enumerate(sentences) if s.file in changed]
         kept = [r for r in old if _file(r["a"]) in present - changed and _file(r["b"]) in present - changed]
     found = []
-    for (i, j), cosine in sorted(candidate_pairs(sentences, vectors, search, queries).items()):
+    for (i, j), cosine in sorted(candidate_pairs(sentences, vectors, queries).items()):
         if not subjects[sentences[i].file] & subjects[sentences[j].file]:
             continue
         verdict = judge(sentences[i].text, sentences[j].text)
@@ -197,7 +208,7 @@ def corpus_conflicts(index: Index, min_confidence: float = 0.0, complete: Callab
         decided = {(r["a"], r["b"]) for r in rows}
         s = index.sentences
         subjects = file_subjects(s)
-        for (i, j), cosine in sorted(candidate_pairs(s, index.sentence_vectors, index.faiss_index, range(len(s))).items()):
+        for (i, j), cosine in sorted(candidate_pairs(s, index.sentence_vectors, range(len(s))).items()):
             if (s[i].key, s[j].key) in decided or not subjects[s[i].file] & subjects[s[j].file]:
                 continue
             verdict = judged_with_llm(complete, s[i].text, s[j].text)

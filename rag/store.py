@@ -439,7 +439,7 @@ def _build_locked(
         all_vectors = np.vstack(vectors) if vectors else np.zeros((0, embedder.dim), np.float32)
         lexicon = Lexicon.build(sentences, embedder, old.lexicon if old else None)
         search = faiss_for(all_vectors, settings.ivf_above)
-        conflicts = scan_conflicts(sentences, all_vectors, search, set(fresh) | set(removed), old.conflicts if old else None)
+        conflicts = scan_conflicts(sentences, all_vectors, set(fresh) | set(removed), old.conflicts if old else None)
         _save(root, manifest, sentences, chunks, all_vectors, search, lexicon, conflicts, extracted, old.manifest["generation"] if old else None)
     report = BuildReport(
         files=len(files),
