@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import importlib.util
 import logging
 import os
 from collections.abc import Sequence
 from functools import cache
 from pathlib import Path
-from typing import Literal, Protocol
+from typing import Any, Literal, Protocol
 
 import numpy as np
 
@@ -90,6 +91,18 @@ class SentenceTransformerEmbedder:
 
 
 @cache
-def load_embedder(model_id: str, threads: int | None = None, batch_size: int = 32) -> SentenceTransformerEmbedder:
-    """One loaded model per (id, threads, batch size) per process: loading costs far more than a query."""
+def load_embedder(model_id: str, threads: int | None = None, batch_size: int = 32) -> Embedder:
+    """One loaded model per (id, threads, batch size) per process: loading costs far more than a query.
+    A known model with onnxruntime installed embeds questions without torch (rag/onnx_embed.py)."""
+    if model_id in _KNOWN and importlib.util.find_spec("onnxruntime") is not None:
+        from .onnx_embed import QueryFastEmbedder
+
+        return QueryFastEmbedder(model_id, _KNOWN[model_id](), threads, lambda: SentenceTransformerEmbedder(model_id, threads, batch_size))
     return SentenceTransformerEmbedder(model_id, threads, batch_size)
+
+
+def for_index(embedder: Embedder) -> Embedder:
+    """The embedder to build an index with: torch for a ``QueryFastEmbedder`` (the index never depends on
+    the ONNX path), the embedder itself otherwise."""
+    make: Any = getattr(embedder, "for_index", None)
+    return make() if make is not None else embedder

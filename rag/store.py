@@ -36,7 +36,7 @@ from filelock import FileLock, Timeout
 from . import __version__
 from .config import Settings
 from .conflicts import scan as scan_conflicts
-from .embed import Embedder
+from .embed import Embedder, for_index
 from .extract import EXTRACT_VERSION, Extractor
 from .ingest import (
     Skipped,
@@ -356,6 +356,7 @@ def _build_locked(
     progress: Progress | None,
     t0: float,
 ) -> tuple[BuildReport, Index | None]:
+    embedder = for_index(embedder)  # torch: the index never depends on how questions are embedded
     old: Index | None = None
     if not rebuild and read_manifest(root) is not None:
         old = load_index(root, settings)

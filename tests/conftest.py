@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -12,6 +14,10 @@ from rag.assistant import Assistant
 from rag.config import Settings
 from rag.embed import load_embedder
 from rag.store import build_index
+
+# The ONNX question embedder is exported by the session's first index build into a folder of its own,
+# not the user's cache: each run proves the export and its check (rag/onnx_embed.py).
+os.environ["RAG_ONNX_DIR"] = tempfile.mkdtemp(prefix="rag-onnx-")
 
 ROOT = Path(__file__).resolve().parent.parent
 SEEDS = ROOT / "seeds"
