@@ -126,7 +126,7 @@ def one_size(n: int) -> dict:
         out["one_by_one_qps"] = round(len(queries) / sum(answer_t), 1)
 
         # The index type in use, and an approximate index's recall@10 against exact search.
-        index = assistant.index.faiss_index
+        index = assistant.index.vector_store.faiss
         out["faiss"] = type(index).__name__
         if hasattr(index, "nprobe"):
             qv = embedder.embed(queries, "query")

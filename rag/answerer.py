@@ -9,9 +9,9 @@ from typing import Protocol
 from .config import Settings
 from .embed import Embedder
 from .extractive import ExtractiveAnswerer
+from .index import Index
 from .rank import Evidence
 from .scorer import AnswerScorer
-from .store import Index
 from .types import Answer, AnswerSentence
 
 

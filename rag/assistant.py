@@ -16,15 +16,17 @@ import numpy as np
 from threadpoolctl import ThreadpoolController
 
 from .answerer import Answerer, make_answerer
+from .build import BuildReport, Progress, build_and_load
 from .config import Settings
 from .conflicts import for_answer
+from .disk import read_manifest
 from .embed import Embedder, load_embedder
+from .index import Index, load_index
 from .lexical import content_words
 from .match import word_vectors
 from .rank import Evidence, candidates, rank
 from .retrieve import Rankings, rankings_many
 from .scorer import load_scorer
-from .store import BuildReport, Index, Progress, build_and_load, load_index, read_manifest
 from .types import Answer, AnswerSentence, InputError, RagError
 
 log = logging.getLogger(__name__)

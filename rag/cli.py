@@ -107,8 +107,8 @@ def index(
 ) -> None:
     """Index FOLDER: split, chunk, embed and store; only changed files are embedded again."""
     with errors():
+        from .build import build_index
         from .embed import load_embedder
-        from .store import build_index
 
         settings = _settings(config, threads)
         embedder = load_embedder(settings.embedder, settings.threads, settings.batch_size)
@@ -321,7 +321,7 @@ def conflicts(
             assistant = opts.open(settings)  # brings the index up to date; the LLM loads on first prompt
             index, complete = assistant.index, assistant.completer() if judge == "llm" else None
         else:
-            from .store import load_index
+            from .index import load_index
 
             index, complete = load_index(opts.index_dir, settings), None  # as last indexed: no model to load
         found = corpus_conflicts(index, min_confidence, complete)

@@ -26,7 +26,7 @@ from .conflict_rules import Verdict, judge, overlap
 from .types import Citation, Conflict, Sentence
 
 if TYPE_CHECKING:
-    from .store import Index
+    from .index import Index
 
 log = logging.getLogger(__name__)
 

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from .batch import Question, iter_records, run_batch
-from .store import Index
+from .index import Index
 from .types import Sentence
 from .verify import Verifier
 

@@ -8,11 +8,11 @@ import re
 from collections.abc import Iterator
 
 from .config import Settings
+from .index import Index
 from .lexical import words
 from .profile import OPENING_ANAPHORA
 from .rank import Evidence, Scored, is_heading
 from .scorer import AnswerScorer
-from .store import Index
 from .types import Answer, AnswerSentence, Citation, Sentence
 
 # A sentence leans on the one before when it opens with profile.OPENING_ANAPHORA, or names one of these

@@ -14,10 +14,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from .embed import Embedder
+from .index import Index
 from .lexical import numbers, stem, words
 from .match import SOFT_FLOOR, Terms
 from .profile import CAPITAL, QUALIFIERS, bigrams, profile, tokens
-from .store import Index
 from .types import Sentence
 
 # A question word whose closest corpus word is under this cosine has no counterpart in the corpus

@@ -1,11 +1,24 @@
-"""Word-level text handling shared by BM25, the extractive answerer and the citation verifier."""
+"""Word-level text handling shared by BM25, the extractive answerer and the citation verifier; the
+corpus's word statistics (``Lexicon``) and the BM25 store over chunks (``Bm25Store``)."""
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass, field
 from functools import cache
+from pathlib import Path
+from typing import TYPE_CHECKING
 
+import numpy as np
 import Stemmer
+
+if TYPE_CHECKING:
+    import bm25s
+
+    from .embed import Embedder
+    from .types import Chunk, Sentence
+
+BM25_FOLDER = "bm25"
 
 # Function words and question words: they say nothing about which sentence holds an answer.
 STOPWORDS = frozenset(
@@ -51,3 +64,87 @@ def terms(text: str) -> list[str]:
 def numbers(text: str) -> set[str]:
     """Numbers written in the text, normalised (``1,000`` -> ``1000``), so claims can be matched on them."""
     return {n.replace(",", "") for n in _NUMBER.findall(text)}
+
+
+@dataclass
+class Lexicon:
+    """Corpus statistics for word-level matching: stem document frequencies over sentences, and one
+    embedding per distinct content word so a question word can be matched to a paraphrase
+    (supplier ~ provider) without running the model over every candidate sentence at query time.
+    (One vector per stem, of its commonest spelling, saves a quarter of the words but matched
+    "supplier" to "provide" instead of "provider" and lost the first quick-start answer.)"""
+
+    n_sentences: int
+    df: dict[str, int]
+    words: list[str]
+    word_vectors: np.ndarray
+    _row: dict[str, int] = field(default_factory=dict, repr=False)
+
+    def __post_init__(self) -> None:
+        self._row = {w: i for i, w in enumerate(self.words)}
+
+    def idf(self, stem: str) -> float:
+        # Smoothed so that a term absent from the corpus weighs most, never infinitely.
+        return float(np.log((self.n_sentences + 1) / (self.df.get(stem, 0) + 0.5)))
+
+    def rows(self, words: list[str]) -> list[int]:
+        return [self._row[w] for w in words if w in self._row]
+
+    def vector(self, word: str) -> np.ndarray | None:
+        row = self._row.get(word)
+        return None if row is None else self.word_vectors[row]
+
+    @classmethod
+    def build(cls, sentences: list[Sentence], embedder: Embedder, old: Lexicon | None) -> Lexicon:
+        df: dict[str, int] = {}
+        vocab: set[str] = set()
+        for s in sentences:
+            for t in set(terms(s.text)):
+                df[t] = df.get(t, 0) + 1
+            # Numbers and one-letter tokens match exactly or not at all; a vector for them would cost
+            # model time and only invite "2019" ~ "2020".
+            vocab.update(w for w in content_words(s.text) if len(w) > 1 and not any(c.isdigit() for c in w))
+        words = sorted(vocab)
+        known = old._row if old else {}
+        new = [w for w in words if w not in known]
+        new_vectors = _embed_words(embedder, new)
+        vectors = np.zeros((len(words), embedder.dim), dtype=np.float32)
+        new_at = {w: i for i, w in enumerate(new)}
+        for i, w in enumerate(words):
+            vectors[i] = old.word_vectors[known[w]] if old and w in known else new_vectors[new_at[w]]
+        return cls(len(sentences), df, words, vectors)
+
+
+def _embed_words(embedder: Embedder, words: list[str]) -> np.ndarray:
+    return embedder.embed(words, "document") if words else np.zeros((0, embedder.dim), np.float32)
+
+
+
+class Bm25Store:
+    """BM25 over chunk texts (bm25s), the lexical counterpart of the vector store."""
+
+    def __init__(self, model: bm25s.BM25):
+        self.model = model
+
+    @classmethod
+    def build(cls, chunks: list[Chunk]) -> Bm25Store:
+        import bm25s
+
+        model = bm25s.BM25()
+        model.index([terms(c.text) or ["∅"] for c in chunks], show_progress=False)
+        return cls(model)
+
+    @classmethod
+    def load(cls, folder: Path) -> Bm25Store:
+        import bm25s
+
+        if not (folder / BM25_FOLDER).is_dir():
+            raise FileNotFoundError(folder / BM25_FOLDER)
+        return cls(bm25s.BM25.load(str(folder / BM25_FOLDER)))
+
+    def scores(self, query_terms: list[str]) -> np.ndarray:
+        """One score per chunk row."""
+        return np.asarray(self.model.get_scores(query_terms))
+
+    def save(self, folder: Path) -> None:
+        self.model.save(str(folder / BM25_FOLDER))

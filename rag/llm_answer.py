@@ -14,8 +14,8 @@ from .config import Settings
 from .embed import Embedder
 from .extractive import ExtractiveAnswerer
 from .generate import Context, Draft, OpenAIGenerator, parse_reply, split_complete
+from .index import Index
 from .rank import Evidence
-from .store import Index
 from .types import Answer, AnswerSentence, Citation, ConfigError, GeneratorError, Sentence
 from .verify import Verifier, llm_judge
 

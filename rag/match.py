@@ -9,8 +9,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from .embed import Embedder
+from .index import Index
 from .lexical import content_words, stem
-from .store import Index
 
 # A word-embedding cosine under this is no evidence of a paraphrase (MiniLM puts unrelated words ~0.3-0.45).
 SOFT_FLOOR = 0.5

@@ -10,10 +10,10 @@ import numpy as np
 
 from .embed import Embedder
 from .features import Pool, QuestionInfo, analyse, question_features, sentence_features, shares
+from .index import Index
 from .lexical import words
 from .retrieve import Rankings, pool_of
 from .scorer import AnswerScorer
-from .store import Index
 from .types import Hit, Sentence
 
 _TERMINAL = re.compile(r"""[.!?]["'”’)\]]*$""")

@@ -12,8 +12,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from .features import Pool
+from .index import Index
 from .lexical import terms
-from .store import Index
 from .types import Sentence
 
 log = logging.getLogger(__name__)
@@ -26,10 +26,10 @@ def dense_rankings(index: Index, query_vectors: np.ndarray, n: int) -> list[list
     sentences. The best sentence alone over-rewards one lucky sentence, the mean of all drowns a precise
     one (dev MRR fused with BM25: best 0.76, all 0.62, best two 0.78; embedding whole chunks 0.77)."""
     queries = np.ascontiguousarray(query_vectors, dtype=np.float32).reshape(-1, index.sentence_vectors.shape[1])
-    if index.faiss_index.ntotal == 0 or n <= 0:
+    if index.vector_store.count == 0 or n <= 0:
         return [[] for _ in range(len(queries))]
     # A chunk holds several sentences, so over-fetch sentences to come back with n distinct chunks.
-    _, ids = index.faiss_index.search(queries, min(n * 3, index.faiss_index.ntotal))
+    _, ids = index.vector_store.search(queries, min(n * 3, index.vector_store.count))
     out = []
     for query, row_ids in zip(queries, ids, strict=True):
         candidates = list(dict.fromkeys(c for r in row_ids if r >= 0 for c in index.chunks_of(int(r))))
@@ -64,7 +64,7 @@ def bm25_ranking(index: Index, question: str, n: int) -> list[int]:
     query = terms(question)
     if not query or not index.chunks:
         return []
-    scores = index.bm25.get_scores(query)
+    scores = index.bm25.scores(query)
     fetch = min(2 * n, len(scores))  # room for copies that ``distinct`` drops
     top = np.argpartition(-scores, fetch - 1)[:fetch] if fetch < len(scores) else np.arange(len(scores))
     return distinct(index, [int(i) for i in sorted(top, key=lambda i: (-scores[i], i)) if scores[i] > 0], n)

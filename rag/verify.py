@@ -17,9 +17,9 @@ import numpy as np
 
 from .claims import contradiction
 from .embed import Embedder
+from .index import Index
 from .lexical import STOPWORDS, numbers, stem
 from .match import Terms
-from .store import Index
 from .types import Citation, Sentence
 
 log = logging.getLogger(__name__)

@@ -4,7 +4,7 @@ import shutil
 import numpy as np
 import pytest
 
-from rag import store
+from rag import generation, store
 from rag.config import Settings
 from rag.store import build_index, load_index
 from rag.types import IndexMismatchError, IndexMissingError
@@ -63,7 +63,7 @@ def test_reindex_embeds_only_changed_files_and_drops_vanished_ones(tmp_path, own
     assert report.removed_files == ["002_05a0c26973c8719c.txt"] and report.embedded_files == [] and spy.texts == []
     gone = load_index(root, settings)
     assert all(c.file != "002_05a0c26973c8719c.txt" for c in gone.chunks)
-    assert gone.faiss_index.ntotal == len(gone.sentences) == report.sentences
+    assert gone.vector_store.faiss.ntotal == len(gone.sentences) == report.sentences
     assert [c.id for c in gone.chunks] == list(range(len(gone.chunks)))
     # Three builds: the newest generation and the one before it stay (a reader may be loading it).
     assert sorted(p.name for p in root.glob("g-*")) == sorted([gone.manifest["generation"], report_generation])
@@ -109,7 +109,7 @@ def test_a_crash_while_writing_leaves_the_old_index_whole(tmp_path, own_corpus, 
     def boom(*args, **kwargs):
         raise OSError("disk full")
 
-    monkeypatch.setattr(store, "write_atomic", boom)
+    monkeypatch.setattr(generation, "write_atomic", boom)  # the manifest swap, the last step of a build
     with pytest.raises(OSError, match="disk full"):
         build_index(own_corpus, root, settings, embedder)
     assert (root / "manifest.json").read_text() == manifest
@@ -131,14 +131,14 @@ def test_past_ivf_above_the_index_is_approximate_and_still_finds_the_gold(tmp_pa
     small = settings.replace(ivf_above=100, ivf_probe_share=0.3)  # the seeds' 155 sentences are "large" here
     build_index(corpus, tmp_path / "ix", small, embedder)
     index = load_index(tmp_path / "ix", small)
-    assert type(index.faiss_index).__name__ == "IndexIVFFlat" and index.faiss_index.nprobe == 4
+    assert type(index.vector_store.faiss).__name__ == "IndexIVFFlat" and index.vector_store.faiss.nprobe == 4
     exact = store.faiss_for(index.sentence_vectors, ivf_above=10**9)
     questions = [q["question"] for q in dev]
     vectors = embedder.embed(questions, "query")
     _, want = exact.search(vectors, 10)
-    _, got = index.faiss_index.search(vectors, 10)
+    _, got = index.vector_store.faiss.search(vectors, 10)
     recall = np.mean([len(set(a) & set(b)) / 10 for a, b in zip(want, got)])
     assert 0.5 < recall <= 1.0  # approximate: 4 of 12 lists searched
-    index.faiss_index.nprobe = index.faiss_index.nlist
-    _, every = index.faiss_index.search(vectors, 10)
+    index.vector_store.faiss.nprobe = index.vector_store.faiss.nlist
+    _, every = index.vector_store.faiss.search(vectors, 10)
     assert (every == want).all()  # searching every list is exact
