@@ -36,6 +36,7 @@ from .claims import (
     tokens,
 )
 from .lexical import STOPWORDS
+from .quantities import Quantity, agrees, quantities
 
 # Share of the shorter sentence's content words the other must have for the two to be one statement;
 # an edit of one word leaves about 0.9, two sentences of one paragraph on the same subject 0.2-0.4.
@@ -48,14 +49,6 @@ SAME_ROLES = 0.75
 # Bare numbers ("an age restriction of 14") are compared only between near-copies of one statement.
 SAME_BARE = 0.8
 
-_SCALE = {"thousand": 1e3, "million": 1e6, "m": 1e6, "billion": 1e9, "bn": 1e9, "b": 1e9, "trillion": 1e12}
-_QUANTITY = re.compile(
-    r"(?P<cur>[$€£¥])?\s?(?P<num>\d(?:[\d,]*\d)?(?:\.\d+)?)\s?(?P<scale>thousand|million|billion|trillion|bn|m|b)?\b\s?(?P<pct>%|percent|per cent)?",
-    re.IGNORECASE,
-)
-_AT_LEAST = ("over", "more than", "at least", "above", "exceeding", "upwards of", "in excess of")
-_AT_MOST = ("under", "less than", "up to", "below", "at most", "fewer than")
-_ABOUT = ("about", "around", "approximately", "nearly", "almost", "roughly", "some", "close to", "an estimated", "circa", "c.")
 _TIME_WORDS = frozenset("yesterday today tomorrow last next this previous following current coming past".split())
 _OPENERS = frozenset(
     """despite however although though meanwhile subsequent following according additionally furthermore
@@ -83,14 +76,6 @@ class Verdict:
     # False when the difference is certain but not that both sentences speak of the same subject (no
     # name in common): left to an LLM judge when there is one, dropped otherwise.
     sure: bool = True
-
-
-@dataclass(frozen=True)
-class Quantity:
-    value: float
-    unit: str  # "$", "%", "calendar", "day", the counted noun's stem, or "#"
-    text: str
-    bound: str  # "", "at_least", "at_most" or "about"
 
 
 def judge(a: str, b: str, unsure: bool = False) -> Verdict | None:
@@ -169,75 +154,6 @@ def _same_frame(ta: tuple[Token, ...], tb: tuple[Token, ...]) -> bool:
 
 
 # ------------------------------------------------------------------------------------------- figures
-_NUMBER_WORDS = {w: i for i, w in enumerate("zero one two three four five six seven eight nine ten eleven twelve".split())}
-_NUMBER_WORDS.update({"twenty": 20, "thirty": 30, "forty": 40, "fifty": 50, "sixty": 60, "seventy": 70, "eighty": 80, "ninety": 90, "hundred": 100})
-_WORDED = re.compile(r"\b(" + "|".join(_NUMBER_WORDS) + r")[- ](?=[a-z])", re.IGNORECASE)
-_MONTHS = ("january", "february", "march", "april", "may", "june", "july", "august", "september", "october", "november", "december")
-
-
-def quantities(text: str) -> list[Quantity]:
-    """Figures with their unit: ``$``, ``%``, ``calendar`` (a year), ``day`` (after a month's name), the
-    counted noun's stem ("six-year" -> ``year``), or ``#`` for a bare number."""
-    out = []
-    for m in _QUANTITY.finditer(text):
-        raw = m.group("num").replace(",", "")
-        try:
-            value = float(raw)
-        except ValueError:
-            continue
-        scale = (m.group("scale") or "").lower()
-        # "5 m" (metres) and "Plan B" are not amounts: a one-letter scale only after a currency sign.
-        if scale in {"m", "b"} and not m.group("cur"):
-            scale = ""
-        value *= _SCALE.get(scale, 1)
-        before = text[: m.start()].lower().rstrip()
-        bound = next((name for name, words in (("at_least", _AT_LEAST), ("at_most", _AT_MOST), ("about", _ABOUT)) if before.endswith(words)), "")
-        if m.group("cur"):
-            unit = m.group("cur")
-        elif m.group("pct"):
-            unit = "%"
-        elif not scale and re.fullmatch(r"1[5-9]\d\d|20\d\d", raw):
-            unit = "calendar"
-        elif before.endswith(_MONTHS):
-            unit = "day"
-        else:
-            unit = _counted(text[m.end() :]) or "#"
-        out.append(Quantity(value, unit, m.group().strip(), bound))
-    for m in _WORDED.finditer(text):
-        unit = _counted(text[m.end() :])
-        if unit:
-            out.append(Quantity(float(_NUMBER_WORDS[m.group(1).lower()]), unit, m.group().strip(" -"), ""))
-    return out
-
-
-def _counted(after: str) -> str | None:
-    """The stem of the noun a number counts ("6 months" -> "month"), or None."""
-    noun = re.match(r"[\s-]*([A-Za-z][A-Za-z-]*)", after)
-    word = noun.group(1).lower().split("-")[0] if noun else ""
-    if word in {"dollars", "usd"}:
-        return "$"
-    if not word or word in STOPWORDS:
-        return None
-    return tokens(word)[0].stem
-
-
-def _agrees(x: Quantity, y: Quantity) -> bool:
-    """Two mentions can be the same figure: equal, or within what a bound or a rounding allows."""
-    if x.unit in {"calendar", "day"}:
-        return x.value == y.value
-    lo, hi = sorted((x.value, y.value))
-    if hi == 0 or (hi - lo) / hi < 0.01:
-        return True
-    for q, other in ((x, y), (y, x)):
-        if q.bound == "at_least" and other.value >= q.value:
-            return True
-        if q.bound == "at_most" and other.value <= q.value:
-            return True
-        if q.bound == "about" and abs(other.value - q.value) <= 0.15 * q.value:
-            return True
-    return False
-
-
 def _figures(a: str, b: str, ta: tuple[Token, ...], tb: tuple[Token, ...]) -> Verdict | None:
     shared, parties = overlap(ta, tb), _parties(ta, tb)
     if shared < SAME_STATEMENT or parties is False:
@@ -290,7 +206,7 @@ def _differ(qa: list[Quantity], qb: list[Quantity], unit: str) -> tuple[Quantity
     xb = [q for q in qb if q.unit == unit]
     if not xa or len(xa) != len(xb):
         return None
-    differing = [(x, y) for x, y in zip(xa, xb) if not _agrees(x, y)]
+    differing = [(x, y) for x, y in zip(xa, xb) if not agrees(x, y)]
     return differing[0] if len(differing) == 1 else None
 
 

@@ -45,10 +45,10 @@ def render_sources(answer: Answer) -> str:
     return "\n".join(lines)
 
 
-def render_conflicts(conflicts: Iterable[Conflict], numbers: dict[str, int] | None = None) -> str:
+def render_conflicts(conflicts: Iterable[Conflict], numbers: dict[str, int] | None = None, heading: str = "Sources disagree:") -> str:
     """``Sources disagree:`` and, for each conflict, what differs and both sentences (with their source
     number where the answer cites them)."""
-    lines = ["Sources disagree:"]
+    lines = [heading]
     for x in conflicts:
         lines.append(f"  - {x.summary} ({x.kind}, {x.judge}, confidence {x.confidence:.2f})")
         for c in x.citations:
