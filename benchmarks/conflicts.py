@@ -51,7 +51,7 @@ def edit_pairs(part: str, paragraphs: int) -> list[dict]:
     chosen = rng.sample([(a["title"], p["context"]) for a in articles for p in a["paragraphs"]], paragraphs)
     pairs: list[dict] = []
     for title, context in chosen:
-        sents = [s.text for s in split_sentences(Document(title, context, "")) if len(s.text.split()) >= 8]
+        sents = [s.text for s in split_sentences(Document(title, context)) if len(s.text.split()) >= 8]
         for s in sents:
             options = [(k, e) for k, e in edits(s, [o for o in sents if o != s]) if k in KIND_OF_EDIT and e != s]
             if not options:
@@ -66,7 +66,7 @@ def edit_pairs(part: str, paragraphs: int) -> list[dict]:
                 pairs.append({"a": near, "b": edited, "label": "compatible", "kind": "", "source": "edits"})
             far_title, far = rng.choice(chosen)
             if far_title != title:
-                far_sents = [x.text for x in split_sentences(Document(far_title, far, ""))]
+                far_sents = [x.text for x in split_sentences(Document(far_title, far))]
                 pairs.append({"a": s, "b": rng.choice(far_sents), "label": "unrelated", "kind": "", "source": "edits"})
     return pairs
 

@@ -38,7 +38,7 @@ def articles(limit: int) -> dict[str, str]:
 
 
 def sentences_of(text: str, name: str) -> set[str]:
-    return {s.text for s in split_sentences(Document(name, text, "0"))}
+    return {s.text for s in split_sentences(Document(name, text))}
 
 
 def main() -> None:

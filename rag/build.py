@@ -13,10 +13,9 @@ alone plus once per overlapping chunk.
 
 from __future__ import annotations
 
-import logging
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -34,8 +33,6 @@ from .ingest import Skipped, SourceFile, make_chunks, no_text_message, read_docu
 from .lexical import Bm25Store, Lexicon
 from .types import Chunk, CorpusError, IndexMismatchError, Sentence
 from .vectors import FaissVectorStore
-
-log = logging.getLogger(__name__)
 
 _ABOUT = ("format", "extractor", "title", "date")  # what the manifest records about an extracted file
 
@@ -55,9 +52,6 @@ class BuildReport:
     embedded_texts: int  # distinct sentence texts sent to the model in this build
     seconds: float
     changed: bool
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
 
 
 

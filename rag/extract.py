@@ -22,8 +22,6 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-log = logging.getLogger(__name__)
-
 # Address space a parser may take: a decompression bomb stops there with MemoryError instead of taking
 # the machine down. The largest real file measured (a 40 MB, 600-page PDF) peaked under 1 GB.
 _WORKER_MEMORY = 4 << 30

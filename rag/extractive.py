@@ -82,7 +82,7 @@ class ExtractiveAnswerer:
             for s in (antecedent, p.sentence):
                 if s is not None and s.key not in keys:
                     keys.add(s.key)
-                    citations.append(Citation.of(s, support=p.probability))
+                    citations.append(Citation.of(s))  # support is the verifier's score; an extractive citation quotes its sentence
         sentences = tuple(AnswerSentence(c.text, (c,)) for c in citations)
         return Answer(**{**base.__dict__, "sentences": sentences, "abstained": False})
 

@@ -16,7 +16,7 @@ import numpy as np
 from .embed import Embedder
 from .index import Index
 from .lexical import numbers, stem, words
-from .match import SOFT_FLOOR, Terms
+from .match import SOFT_FLOOR, ContentWords
 from .profile import CAPITAL, QUALIFIERS, bigrams, profile, tokens
 from .types import Sentence
 
@@ -46,7 +46,7 @@ class QuestionInfo:
 
     text: str
     kind: str  # one of KINDS
-    terms: Terms  # content words an answer should state, minus the type word
+    terms: ContentWords  # content words an answer should state, minus the type word
     rare: np.ndarray  # indices into terms.words of its two rarest words (by corpus IDF)
     missing: tuple[str, ...]  # words with no counterpart, not even a paraphrase, anywhere in the corpus
     unseen_names: float  # share of the question's names (capitalised words) that the corpus never uses
@@ -65,7 +65,7 @@ def type_words(question: str) -> list[str]:
 
 
 def analyse(question: str, index: Index, embedder: Embedder) -> QuestionInfo:
-    terms = Terms.of(question, index, embedder, exclude=type_words(question))
+    terms = ContentWords.of(question, index, embedder, exclude=type_words(question))
     missing = tuple(terms.absent_from_corpus(index, MISSING_BELOW))
     # Exact absence of a name, unlike ``missing``, does not fade as the vocabulary grows (in a large
     # corpus every word has some neighbour over MISSING_BELOW: no SQuAD-train question had a missing word

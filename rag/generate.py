@@ -3,7 +3,6 @@ citations in a reply, and the OpenAI-compatible client (OpenAI, vLLM, Ollama, ll
 
 from __future__ import annotations
 
-import logging
 import os
 import re
 from collections.abc import Iterator
@@ -13,8 +12,6 @@ from typing import Literal
 import sentencex
 
 from .types import GeneratorError, Sentence
-
-log = logging.getLogger(__name__)
 
 NO_ANSWER = "NO_ANSWER"
 # One syntax for citations: [S3] or [S3, S7] (also [S3][S7]); the parser accepts "S" in any case.
@@ -122,8 +119,6 @@ def split_complete(buffer: str) -> tuple[str, str]:
 class OpenAIGenerator:
     """Chat completions through the ``openai`` client against any compatible endpoint. Retries with
     backoff on 429, 5xx, timeouts and dropped connections are the client's own (``max_retries``)."""
-
-    name = "openai"
 
     def __init__(self, model: str | None, base_url: str | None, api_key: str | None, timeout: float, max_retries: int, temperature: float = 0.0):
         import openai

@@ -47,9 +47,9 @@ class Index:
         self._by_key = {s.key: i for i, s in enumerate(self.sentences)}
         self._chunks_of = [[] for _ in self.sentences]
         for c in self.chunks:
-            rows = self.chunk_rows(c)
+            rows = self.sentence_rows(c)
             for row in range(rows.start, rows.stop):
-                self._chunks_of[row].append(c.id)
+                self._chunks_of[row].append(c.row)
 
     def sentence(self, file: str, n: int) -> Sentence | None:
         i = self._by_key.get(f"{file}:{n}")
@@ -62,13 +62,13 @@ class Index:
         """Rows of the chunks holding a sentence (two where chunks overlap)."""
         return self._chunks_of[sentence_row]
 
-    def chunk_rows(self, chunk: Chunk) -> slice:
+    def sentence_rows(self, chunk: Chunk) -> slice:
         """The rows of a chunk's sentences (a file's sentences are stored contiguously, in order)."""
         first = self._by_key[f"{chunk.file}:{chunk.first}"]
         return slice(first, first + chunk.last - chunk.first + 1)
 
     def chunk_sentences(self, chunk: Chunk) -> list[Sentence]:
-        return self.sentences[self.chunk_rows(chunk)]
+        return self.sentences[self.sentence_rows(chunk)]
 
     @property
     def corpus(self) -> Path | None:

@@ -164,7 +164,7 @@ def read_document(src: SourceFile, extractor: Extractor | None = None) -> Docume
             return Skipped(src.file, str(e))
         if not got.text.strip():
             return Skipped(src.file, f"no text in the {got.format.upper()} file")
-        return Document(src.file, got.text, src.sha256, "utf-8", got.format, got.pages, got.headings, got.title, got.date)
+        return Document(src.file, got.text, "utf-8", got.format, got.pages, got.headings, got.title, got.date)
     try:
         raw = src.path.read_bytes()
     except OSError as e:
@@ -182,7 +182,7 @@ def read_document(src: SourceFile, extractor: Extractor | None = None) -> Docume
     if not text.strip():
         return Skipped(src.file, "blank (whitespace only)")
     headings = markdown_headings(text) if src.path.suffix.lower() in (".md", ".markdown") else ()
-    return Document(src.file, text, src.sha256, encoding, headings=headings)
+    return Document(src.file, text, encoding, headings=headings)
 
 
 def _decode_fallback(raw: bytes) -> tuple[str, str]:
@@ -197,15 +197,6 @@ def _decode_fallback(raw: bytes) -> tuple[str, str]:
     tied = [m for m in matches if (m.chaos, m.coherence) == (best.chaos, best.coherence)]
     chosen = next((m for m in tied if m.encoding == "cp1252"), best)
     return str(chosen), chosen.encoding
-
-
-def load_documents(folder: Path, suffixes: Sequence[str] = DEFAULT_SUFFIXES) -> list[Document]:
-    """Every indexable document under ``folder``; raises CorpusError when there is none."""
-    scan = scan_corpus(folder, suffixes)
-    docs = [d for d in map(read_document, scan.files) if isinstance(d, Document)]
-    if not docs:
-        raise CorpusError(no_text_message(folder, suffixes))
-    return docs
 
 
 def no_text_message(folder: Path, suffixes: Sequence[str]) -> str:
@@ -251,7 +242,7 @@ def _trim(text: str, start: int, end: int) -> tuple[int, int]:
     return start, end
 
 
-def make_chunks(sentences: Sequence[Sentence], size: int, overlap: int, first_id: int = 0) -> list[Chunk]:
+def make_chunks(sentences: Sequence[Sentence], size: int, overlap: int) -> list[Chunk]:
     """Windows of ``size`` neighbouring sentences of one file, sharing ``overlap`` with the next window."""
     chunks: list[Chunk] = []
     step = size - overlap
@@ -259,6 +250,6 @@ def make_chunks(sentences: Sequence[Sentence], size: int, overlap: int, first_id
         window = sentences[i : i + size]
         if not window:
             break
-        chunks.append(Chunk(first_id + len(chunks), window[0].file, window[0].n, window[-1].n, " ".join(s.text for s in window)))
+        chunks.append(Chunk(len(chunks), window[0].file, window[0].n, window[-1].n, " ".join(s.text for s in window)))
     return chunks
 

@@ -44,7 +44,7 @@ def word_vectors(words: Iterable[str], index: Index, embedder: Embedder) -> dict
 
 
 @dataclass(frozen=True)
-class Terms:
+class ContentWords:
     """The content words of one text, with what matching them needs: stems, IDF weights, vectors."""
 
     words: list[str]
@@ -53,7 +53,7 @@ class Terms:
     vectors: np.ndarray  # one row per word
 
     @classmethod
-    def of(cls, text: str, index: Index, embedder: Embedder, exclude: Iterable[str] = ()) -> Terms:
+    def of(cls, text: str, index: Index, embedder: Embedder, exclude: Iterable[str] = ()) -> ContentWords:
         skip = set(exclude)
         words = [w for w in dict.fromkeys(content_words(text)) if w not in skip]
         known = word_vectors(words, index, embedder)

@@ -65,11 +65,11 @@ def rank(c: Candidates, rankings: Rankings, index: Index, scorer: AnswerScorer, 
     best: dict[int, float] = {}
     by_row = dict(zip(c.pool.rows, prob, strict=True))
     for chunk_row, _, _ in rankings.fused:
-        span = index.chunk_rows(index.chunks[chunk_row])
+        span = index.sentence_rows(index.chunks[chunk_row])
         scores = [by_row[r] for r in range(span.start, span.stop) if r in by_row]
         best[chunk_row] = float(max(scores)) if scores else -1.0
     hits = sorted(
         (Hit(index.chunks[row], max(best[row], 0.0), via) for row, _, via in rankings.fused),
-        key=lambda h: -best[h.chunk.id],
+        key=lambda h: -best[h.chunk.row],
     )
     return Evidence(c.question, tuple(hits[:k]), ranked, confidence)

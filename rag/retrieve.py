@@ -4,7 +4,6 @@
 
 from __future__ import annotations
 
-import logging
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -15,8 +14,6 @@ from .features import Pool
 from .index import Index
 from .lexical import terms
 from .types import Sentence
-
-log = logging.getLogger(__name__)
 
 
 def dense_rankings(index: Index, query_vectors: np.ndarray, n: int) -> list[list[int]]:
@@ -35,7 +32,7 @@ def dense_rankings(index: Index, query_vectors: np.ndarray, n: int) -> list[list
         candidates = list(dict.fromkeys(c for r in row_ids if r >= 0 for c in index.chunks_of(int(r))))
         scores = []
         for c in candidates:
-            sims = index.sentence_vectors[index.chunk_rows(index.chunks[c])] @ query
+            sims = index.sentence_vectors[index.sentence_rows(index.chunks[c])] @ query
             scores.append(float(np.sort(sims)[-2:].mean()))
         order = sorted(range(len(candidates)), key=lambda i: (-scores[i], candidates[i]))
         out.append(distinct(index, [candidates[i] for i in order], n))
@@ -112,7 +109,7 @@ def pool_of(rankings: Rankings, index: Index, keep: Callable[[Sentence], bool]) 
     dense: list[int | None] = []
     bm25: list[int | None] = []
     for rank, (chunk_row, _, _) in enumerate(rankings.fused):
-        span = index.chunk_rows(index.chunks[chunk_row])
+        span = index.sentence_rows(index.chunks[chunk_row])
         d, b = dense_at.get(chunk_row), bm25_at.get(chunk_row)
         for row in range(span.start, span.stop):
             if row in at:  # met earlier through a better-ranked chunk: keep the best rank of each list

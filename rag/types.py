@@ -55,7 +55,6 @@ class Document:
 
     file: str  # path relative to the corpus folder, with forward slashes: the name users see
     text: str
-    sha256: str
     encoding: str = "utf-8"  # what it was decoded from; anything else was a guess worth reporting
     format: str = "text"  # "text" (read as is), or the format the text was extracted from: pdf, html, docx
     pages: tuple[int, ...] = ()  # offset in text where each page starts (PDF)
@@ -85,7 +84,7 @@ class Sentence:
 class Chunk:
     """A few neighbouring sentences of one file: the unit of retrieval."""
 
-    id: int  # row in the index; stable only within one index generation
+    row: int  # its row in the index's chunk table; stable only within one index generation
     file: str
     first: int  # 1-based number of its first sentence
     last: int  # 1-based number of its last sentence, inclusive
@@ -103,7 +102,7 @@ class Hit:
     def to_dict(self) -> dict[str, Any]:
         return {
             "file": self.chunk.file,
-            "chunk": self.chunk.id,
+            "chunk": self.chunk.row,
             "sentences": [self.chunk.first, self.chunk.last],
             "score": round(self.score, 6),
             "via": list(self.via),
@@ -120,7 +119,7 @@ class Citation:
     start: int
     end: int
     text: str
-    support: float | None = None  # the verifier's score, when one was computed
+    support: float | None = None  # the verifier's score for an LLM's sentence; None where the answer quotes the source
     page: int | None = None  # 1-based page, for paged formats (PDF)
 
     @classmethod

@@ -8,7 +8,6 @@ with whole-sentence embedding similarity. ``--verify llm`` asks the API model in
 
 from __future__ import annotations
 
-import logging
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -19,10 +18,8 @@ from .claims import contradiction
 from .embed import Embedder
 from .index import Index
 from .lexical import STOPWORDS, numbers, stem
-from .match import Terms
+from .match import ContentWords
 from .types import Citation, Sentence
-
-log = logging.getLogger(__name__)
 
 # Weight of word coverage against embedding similarity; tuned on the labelled pairs (benchmarks/verify_pairs.py).
 COVERAGE_WEIGHT = 0.6
@@ -79,7 +76,7 @@ class Verifier:
         broken = contradiction(claim, source)
         if broken is not None:
             return Support(0.0, broken[1])
-        coverage = Terms.of(claim, self.index, self.embedder).coverage(source, self.index)
+        coverage = ContentWords.of(claim, self.index, self.embedder).coverage(source, self.index)
         if claim_vector is None:
             claim_vector = self.embedder.embed([claim], "document")[0]
         similarity = max(float(self.index.sentence_vectors[self.index.sentence_row(s)] @ claim_vector) for s in cited)

@@ -82,3 +82,11 @@ def test_ask_many_numbers_questions_in_order(assistant):
 def test_the_quick_start_answer_is_the_sentence_the_readme_shows(assistant):
     answer = assistant.ask("Who was meant to be OpenAI's only supplier of computing resources?")
     assert (answer.citations[0].file, answer.citations[0].sentence) == ("000_804249f35b507f04.txt", 20)
+
+
+def test_the_dev_copy_matches_the_teams_file():
+    from .conftest import DEV, TEAM_DEV
+
+    if not TEAM_DEV.is_file():
+        pytest.skip(f"{TEAM_DEV} is not beside this clone")
+    assert DEV.read_text(encoding="utf-8") == TEAM_DEV.read_text(encoding="utf-8"), f"copy {TEAM_DEV} to {DEV}"

@@ -160,6 +160,7 @@ def test_missing_corpus_and_mismatched_index_are_one_line_errors(tmp_path, index
     assert result.exit_code == 1 and "invalid setting k" in result.stderr
 
 
+@pytest.mark.slow
 def test_a_reader_that_goes_away_ends_the_command_quietly(index_copy):
     """`rag ask ... | head -1`: the pipe closes under us; no error line, exit 141 as Unix tools give."""
     import subprocess

@@ -203,6 +203,7 @@ build_index(corpus, root, settings, embedder)
 """
 
 
+@pytest.mark.slow
 def test_a_build_killed_mid_write_leaves_the_previous_index_loadable(tmp_path, corpus, settings, embedder):
     own = tmp_path / "corpus"
     shutil.copytree(corpus, own)
@@ -272,6 +273,7 @@ def test_an_output_file_that_is_not_ours_is_kept_unless_forced(tmp_path, index_d
     assert forced.exit_code == 0 and json.loads(out.read_text())["id"] == "1"
 
 
+@pytest.mark.slow
 def test_a_batch_killed_half_way_resumes_with_every_answer_once(tmp_path, index_dir):
     index = tmp_path / "ix"
     shutil.copytree(index_dir, index)
@@ -294,6 +296,7 @@ def test_a_batch_killed_half_way_resumes_with_every_answer_once(tmp_path, index_
     assert sorted(ids, key=int) == [str(i) for i in range(1, 121)] and len(set(ids)) == 120
 
 
+@pytest.mark.slow
 def test_usage_errors_are_one_line_and_exit_1():
     for args in (["ask"], ["ask", "--bogus", "q"], ["nosuch"]):
         proc = subprocess.run([sys.executable, "-m", "rag.cli", *args], cwd=ROOT, capture_output=True, text=True, timeout=60)

@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from rag.embed import SentenceTransformerEmbedder, _minilm_path
 from rag.onnx_embed import MIN_COSINE, OnnxEmbedder, QueryFastEmbedder, cache_dir, checked
@@ -39,6 +40,7 @@ def test_the_index_is_the_same_whichever_embedder_built_it(tmp_path, corpus, set
     assert np.array_equal(a.lexicon.word_vectors, b.lexicon.word_vectors)
 
 
+@pytest.mark.slow
 def test_a_cold_ask_answers_without_importing_torch(tmp_path, index_dir):
     script = (
         "import sys\n"

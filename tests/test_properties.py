@@ -21,7 +21,7 @@ texts = st.one_of(st.text(max_size=300), st.lists(pieces, max_size=60).map("".jo
 @settings(max_examples=300, deadline=None)
 @given(texts)
 def test_sentence_spans_tile_the_text(text):
-    sentences = split_sentences(Document("t.txt", text, "0"))
+    sentences = split_sentences(Document("t.txt", text))
     previous_end = 0
     for n, s in enumerate(sentences, 1):
         assert s.n == n and text[s.start : s.end] == s.text and s.text == s.text.strip() and s.text
@@ -46,14 +46,14 @@ def test_no_sentence_is_longer_than_the_bound_and_spans_stay_exact(text, limit):
         previous_end = end
     assert not text[previous_end:].strip()
     long_line = text.replace("\n", " ") * 3
-    assert all(len(s.text) <= MAX_SENTENCE_CHARS for s in split_sentences(Document("t.txt", long_line, "0")))
+    assert all(len(s.text) <= MAX_SENTENCE_CHARS for s in split_sentences(Document("t.txt", long_line)))
 
 
 @settings(max_examples=200, deadline=None)
 @given(st.lists(pieces, max_size=80).map("".join), st.integers(1, 6), st.integers(0, 5))
 def test_chunking_never_loses_a_sentence(text, size, overlap):
     overlap = min(overlap, size - 1)
-    sentences = split_sentences(Document("t.txt", text, "0"))
+    sentences = split_sentences(Document("t.txt", text))
     chunks = make_chunks(sentences, size, overlap)
     covered = {n for c in chunks for n in range(c.first, c.last + 1)}
     assert covered == {s.n for s in sentences}
@@ -78,4 +78,4 @@ def test_fusion_does_not_depend_on_the_order_of_the_rankings(dense, bm25, rrf_k)
 
 def test_whitespace_between_sentences_is_all_that_is_left_out():
     text = "First one.  Second one!\n\nThird?"
-    assert [s.text for s in split_sentences(Document("t.txt", text, "0"))] == re.split(r"(?<=[.!?])\s+", text)
+    assert [s.text for s in split_sentences(Document("t.txt", text))] == re.split(r"(?<=[.!?])\s+", text)

@@ -178,6 +178,7 @@ def test_openai_client_gets_cited_answers_plain_and_streaming(url, answerable, a
         client.chat.completions.create(model="rag-cite", messages=[{"role": "system", "content": "x"}])
 
 
+@pytest.mark.slow
 def test_ctrl_c_stops_the_server_cleanly_after_answering_what_it_holds(tmp_path, index_dir, corpus):
     port = free_port()
     env = {**os.environ, "PYTHONPATH": str(ROOT)}

@@ -1,8 +1,7 @@
 import pytest
 
+from benchmarks.support_pairs import support_pairs
 from rag.verify import Verifier, names
-
-from .support_pairs import support_pairs
 
 
 @pytest.fixture(scope="module")
