@@ -88,7 +88,7 @@ def _build_against_raw(split, corpus: Path, index_dir: Path, settings) -> dict:
     embedder = load_embedder(settings.embedder, settings.threads, settings.batch_size)
     texts = [p.context for p in split.corpus]
     t = time.perf_counter()
-    vectors = embedder.model.encode(texts, batch_size=settings.batch_size, normalize_embeddings=True, convert_to_numpy=True)
+    vectors = getattr(embedder, "torch", embedder).model.encode(texts, batch_size=settings.batch_size, normalize_embeddings=True, convert_to_numpy=True)
     flat = faiss.IndexFlatIP(vectors.shape[1])
     flat.add(np.ascontiguousarray(vectors, dtype=np.float32))
     raw = time.perf_counter() - t

@@ -67,7 +67,7 @@ def one_size(n: int) -> dict:
 
         # Raw baseline: what a chunk-embedding pipeline pays at least, on the same passages, same model.
         t = time.perf_counter()
-        vectors = embedder.model.encode(texts, batch_size=settings.batch_size, normalize_embeddings=True, convert_to_numpy=True)
+        vectors = getattr(embedder, "torch", embedder).model.encode(texts, batch_size=settings.batch_size, normalize_embeddings=True, convert_to_numpy=True)
         flat = faiss.IndexFlatIP(vectors.shape[1])
         flat.add(np.ascontiguousarray(vectors, dtype=np.float32))
         out["raw_seconds"] = time.perf_counter() - t

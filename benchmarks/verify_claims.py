@@ -1,6 +1,7 @@
 """The citation verifier on three labelled sets, with precision and recall per kind of error.
 
-    .venv/bin/python -m benchmarks.verify_claims [--before]    # --before: without the qualifier and relation rules
+    .venv/bin/python -m benchmarks.verify_claims [--before] [--part train|valid] [--show N]
+    # --before: without the qualifier and relation rules; --part valid: edits of held-out articles
 
 1. **seeds**: the hand-labelled pairs of benchmarks/data/support_pairs.json (supported, contradicted, hard).
 2. **edits**: controlled edits of SQuAD-train sentences (the *train* part of train/squad.py's split; never
@@ -35,7 +36,8 @@ from benchmarks.local_llm import _key  # noqa: E402
 from rag.claims import RULES, contradiction  # noqa: E402
 from rag.config import Settings  # noqa: E402
 from rag.embed import load_embedder  # noqa: E402
-from rag.store import build_index, load_index  # noqa: E402
+from rag.store import build_and_load, build_index, load_index  # noqa: E402
+from rag.types import IndexMismatchError  # noqa: E402
 from rag.verify import Verifier  # noqa: E402
 from train.squad import QA, holds_answer, split_articles  # noqa: E402
 
@@ -130,6 +132,14 @@ def model_pairs(index) -> list[tuple[str, list, str, str]]:
     return pairs
 
 
+def fresh_index(corpus: Path, root: Path, settings: Settings, embedder):  # type: ignore[no-untyped-def]
+    """The cached index, brought up to date; rebuilt when an older version of rag wrote it."""
+    try:
+        return build_and_load(corpus, root, settings, embedder)[1]
+    except IndexMismatchError:
+        return build_and_load(corpus, root, settings, embedder, rebuild=True)[1]
+
+
 def score(name: str, pairs, verifier: Verifier) -> None:
     kept = [(verifier.check(c, cited)[0] != [], label, kind, c, cited) for c, cited, label, kind in pairs]
     pos = [k for k in kept if k[1] == "supported"]
@@ -147,6 +157,10 @@ def score(name: str, pairs, verifier: Verifier) -> None:
             print(f"| {kind} (supported) | {len(rows)} | {kept_n} | | |")
         else:
             print(f"| {kind} | {len(rows)} | {kept_n} | {1 - kept_n / len(rows):.3f} | {tp / max(tp + kept_n, 1):.3f} |")
+    shown = int(sys.argv[sys.argv.index("--show") + 1]) if "--show" in sys.argv else 0
+    for kind in sorted({k[2] for k in neg}):
+        for k in [k for k in neg if k[2] == kind and k[0]][:shown]:
+            print(f"  KEPT {kind}: {k[3][:150]!r}  <-  {' '.join(s.text for s in k[4])[:150]!r}")
     fired = defaultdict(int)
     for k in pos:
         hit = contradiction(k[3], " ".join(s.text for s in k[4]))
@@ -166,17 +180,19 @@ def main() -> None:
     settings = Settings()
     embedder = load_embedder(settings.embedder)
     rng = random.Random(SEED)
-    train = split_articles()["train"]
-    paragraphs = [p["context"] for a in train for p in a["paragraphs"]]
+    # The rules were written against the train part's edits; --part valid is held out.
+    part = sys.argv[sys.argv.index("--part") + 1] if "--part" in sys.argv else "train"
+    articles = split_articles()[part]
+    paragraphs = [p["context"] for a in articles for p in a["paragraphs"]]
     chosen = rng.sample(paragraphs, 150)
-    corpus = CACHE / "corpus"
+    suffix = "" if part == "train" else f"-{part}"
+    corpus = CACHE / f"corpus{suffix}"
     corpus.mkdir(parents=True, exist_ok=True)
     for i, text in enumerate(chosen):
         (corpus / f"p{i:04d}.txt").write_text(text, encoding="utf-8")
-    build_index(corpus, CACHE / "index", settings, embedder)
-    index = load_index(CACHE / "index", settings)
+    index = fresh_index(corpus, CACHE / f"index{suffix}", settings, embedder)
     verifier = Verifier(index, embedder, settings.support_threshold)
-    score("edits of SQuAD-train sentences", edit_pairs(index, rng), verifier)
+    score(f"edits of SQuAD-train sentences ({part} part)", edit_pairs(index, rng), verifier)
 
     from benchmarks.support_pairs import support_pairs
 
@@ -186,7 +202,7 @@ def main() -> None:
         score("seeds, hand-labelled", [(c, cited, label, label) for c, cited, label in support_pairs(seeds, with_hard=True)],
               Verifier(seeds, embedder, settings.support_threshold))
     if LLM_INDEX.is_dir():
-        llm_index = load_index(LLM_INDEX, settings)
+        llm_index = fresh_index(LLM_INDEX.parent / "corpus", LLM_INDEX, settings, embedder)
         score("the local model's own claims", model_pairs(llm_index), Verifier(llm_index, embedder, settings.support_threshold))
 
 

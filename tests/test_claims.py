@@ -93,3 +93,19 @@ def test_the_api_generator_never_shows_the_total_against_first_answer(assistant)
         server.close()
     assert all("total investment" not in s.text for s in answer.sentences)
     assert any("does not say 'total'" in n for n in answer.notes)
+
+
+def test_a_negated_stopword_verb_is_still_read_as_negated():
+    # "was not said", "is not made", "has not one of": the governed word is a stopword, still a verb.
+    found = contradiction("The partnership was not said to be among the most successful.", "The partnership was said to be among the most successful.")
+    assert found is not None and found[0] == "negation"
+
+
+def test_a_name_from_the_sentence_before_cannot_stand_in_for_the_cited_sentences_own(assistant, verifier):
+    # 000:18 "Microsoft first invested..." follows 000:17 about the FTC: the FTC may be borrowed only where
+    # the cited sentence leaves a subject to fill in, not in place of the Microsoft it names.
+    source = cited(assistant.index, FIRST)
+    support = verifier.support("The FTC invested $1 billion in OpenAI in 2019.", [source])
+    assert support.score == 0.0 and support.reason
+    kept = verifier.support("Microsoft invested $1 billion in OpenAI in 2019.", [source])
+    assert kept.score >= verifier.threshold
