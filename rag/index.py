@@ -22,7 +22,7 @@ from .lexical import Bm25Store, Lexicon
 from .types import Chunk, Citation, IndexMismatchError, IndexMissingError, Sentence
 from .vectors import FaissVectorStore, VectorStore
 
-FORMAT_VERSION = 3  # 3: conflicts.jsonl
+FORMAT_VERSION = 4  # 3: conflicts.jsonl; 4: a chunk's row is stored as "row"
 TEXTS = "texts"  # per generation: the extracted text of each PDF, HTML and Word file
 
 

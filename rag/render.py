@@ -40,20 +40,20 @@ def render_sources(answer: Answer) -> str:
     """The numbered source list, the sources that disagree, and the notes, as shown under an answer."""
     lines = [source_line(n, c, answer.documents.get(c.file)) for n, c in enumerate(answer.citations, 1)]
     if answer.conflicts:
-        lines.append(render_conflicts(answer.conflicts, {c.key: n for n, c in enumerate(answer.citations, 1)}))
+        lines.append("\n" + render_conflicts(answer.conflicts, {c.key: n for n, c in enumerate(answer.citations, 1)}))
     lines.extend(f"note: {n}" for n in answer.notes)
     return "\n".join(lines)
 
 
 def render_conflicts(conflicts: Iterable[Conflict], numbers: dict[str, int] | None = None, heading: str = "Sources disagree:") -> str:
-    """``Sources disagree:`` and, for each conflict, what differs and both sentences (with their source
-    number where the answer cites them)."""
+    """``Sources disagree:`` and, for each conflict, what differs and both sentences; a sentence the answer
+    cites is named by its source number, its text being in the list above."""
     lines = [heading]
     for x in conflicts:
         lines.append(f"  - {x.summary} ({x.kind}, {x.judge}, confidence {x.confidence:.2f})")
         for c in x.citations:
             n = (numbers or {}).get(c.key)
-            lines.append(f'      {f"[{n}] " if n else ""}{c.where} "{c.text}"')
+            lines.append(f"      [{n}] {c.where}" if n else f'      {c.where} "{c.text}"')
     return "\n".join(lines)
 
 
