@@ -2,9 +2,10 @@
 shown under an answer whose evidence holds one.
 
 Two steps. **Candidates** are pairs of sentences from different files whose vectors are close (cosine
-at least ``CANDIDATE_COSINE`` among each sentence's ``NEIGHBOURS`` nearest): sentences about the same
-thing. **Judges** decide: the deterministic rules of ``rag.conflict_rules`` at index time, and, when an
-LLM is configured, the model for the candidates the rules left undecided (``rag conflicts --judge llm``).
+at least ``CANDIDATE_COSINE`` among each sentence's ``NEIGHBOURS`` nearest) and whose files share a
+subject: sentences about the same thing. **Judges** decide: the deterministic rules of
+``rag.conflict_rules`` at index time, and, when an LLM is configured, the model for what the rules were
+unsure of or left undecided (``rag conflicts --judge llm``).
 
 An index update re-judges only what changed: the pairs of unchanged files are kept, and the sentences
 of changed files are searched against the whole corpus. A pair is found from either side's neighbours,
@@ -45,14 +46,14 @@ MAX_COPIES = 20  # rows of one repeated text judged against another's
 MIN_WORDS = 5  # headings and fragments ("OpenAI", "(reuters.com)") state nothing to disagree with
 # Probability that a flagged pair truly disagrees, per kind of rule: its precision on the labelled pairs
 # of the SQuAD-train *train* part and the seeds, (right + 1) / (flagged + 2) (benchmarks/conflicts.py
-# --part train: antonym 17/17, date 34/34, direction 5/5, figure 27/27, negation 132/133, reversed 9/9).
+# --part train: antonym 12/12, date 31/31, direction 7/7, figure 24/24, negation 105/105, reversed 9/9).
 # Those pairs are near-copies of one sentence; real reports differ more, so this is an upper bound.
-RULE_CONFIDENCE = {"figure": 0.97, "date": 0.97, "direction": 0.86, "negation": 0.985, "antonym": 0.95, "reversed": 0.91}
+RULE_CONFIDENCE = {"figure": 0.96, "date": 0.97, "direction": 0.89, "negation": 0.99, "antonym": 0.93, "reversed": 0.91}
 # The local 1.5B model's precision as a judge of the pairs the rules leave open, (right + 1) / (flagged + 2):
-# it flagged 3 of the 72 it was asked about on the SQuAD-train valid part and the seeds, 1 rightly
+# it flagged 3 of the 111 it was asked about on the SQuAD-train valid part and the seeds, 1 rightly
 # (benchmarks/conflicts.py --llm).
 LLM_CONFIDENCE = 0.4
-# The LLM is asked only about candidates the rules left open that share a name and enough words.
+# Besides the rules' unsure verdicts, the LLM is asked about candidates that share a name and enough words.
 LLM_MIN_OVERLAP = 0.3
 
 
