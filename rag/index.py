@@ -151,11 +151,11 @@ def _load_generation(root: Path, manifest: dict[str, Any], settings: Settings) -
     try:
         sentences = [Sentence(**row) for row in read_jsonl(gdir / "sentences.jsonl")]
         chunks = [Chunk(**row) for row in read_jsonl(gdir / "chunks.jsonl")]
-        sentence_vectors = np.load(gdir / "sentence_vectors.npy")
+        sentence_vectors = np.load(gdir / "sentence_vectors.npy", mmap_mode="r")  # read as pages are touched, shared between processes
         vector_store = FaissVectorStore.load(gdir, settings.ivf_probe_share)
         bm25 = Bm25Store.load(gdir)
         lex = json.loads((gdir / "lexicon.json").read_text(encoding="utf-8"))
-        lexicon = Lexicon(lex["n_sentences"], lex["df"], lex["words"], np.load(gdir / "word_vectors.npy"))
+        lexicon = Lexicon(lex["n_sentences"], lex["df"], lex["words"], np.load(gdir / "word_vectors.npy", mmap_mode="r"))
         conflicts = read_jsonl(gdir / "conflicts.jsonl")
     except FileNotFoundError:
         raise
