@@ -60,3 +60,17 @@ def test_an_abstention_reads_as_such_not_as_an_error(page):
     answer = page.locator("#answer")
     assert answer.get_attribute("class") == "abstained"
     assert answer.inner_text().startswith("The articles do not say.") and page.locator("#sources li").count() == 0
+
+
+def test_sources_that_disagree_are_shown_and_open_in_context(page):
+    ask(page, "What change of structure is OpenAI planning?")
+    box = page.locator("#conflicts")
+    box.wait_for()
+    text = box.inner_text()
+    assert text.startswith("Sources disagree:") and "001_c3bc2e358454ff8d.txt:6" in text and "non-profit" in text
+    box.locator(".side").filter(has_text="001_c3bc2e358454ff8d.txt:6").click()
+    mark = page.locator("#context mark")
+    mark.wait_for()
+    assert "transition from a for-profit to a non-profit entity" in mark.inner_text()
+    ask(page, "What is the capital of Peru?")  # an abstention clears the block
+    assert not box.is_visible()
