@@ -106,13 +106,14 @@ def _content(toks: tuple[Token, ...]) -> set[str]:
     return {t.stem for t in toks if t.low not in STOPWORDS and not t.low[:1].isdigit() and not t.low.startswith("$")}
 
 
-def _names(toks: tuple[Token, ...]) -> set[str]:
+def named(toks: tuple[Token, ...]) -> set[str]:
+    """The names a sentence gives, lower-cased."""
     return {t.low for t in toks if t.name}
 
 
 def _names_disagree(ta: tuple[Token, ...], tb: tuple[Token, ...]) -> bool:
     """Both name someone and share nobody: two statements about different subjects."""
-    na, nb = _names(ta), _names(tb)
+    na, nb = named(ta), named(tb)
     return bool(na and nb and not na & nb)
 
 
@@ -123,7 +124,7 @@ def _parties(ta: tuple[Token, ...], tb: tuple[Token, ...]) -> bool | None:
     name took the flagged pairs (nearly all false) from 11 to 7, and recall on the labelled pairs from
     0.875 to 0.70: such verdicts are unsure, left to an LLM judge.
     True: the same parties; None: no name in common, so no telling; False: different parties."""
-    na, nb = _names(ta) | _opening_name(ta), _names(tb) | _opening_name(tb)
+    na, nb = named(ta) | _opening_name(ta), named(tb) | _opening_name(tb)
     if not (na <= nb or nb <= na):
         return False
     # At least one name in common: "The carriers had only 108 planes." pins no subject.
@@ -217,7 +218,7 @@ def _direction(a: str, b: str, ta: tuple[Token, ...], tb: tuple[Token, ...]) -> 
         if (y, x) in fb and (x, y) not in fb and overlap(ta, tb) >= SAME_STATEMENT / 2:
             return Verdict("direction", f"from {x} to {y} against from {y} to {x}")
     into_a, into_b = _changes_into(ta), _changes_into(tb)
-    if not (into_a and into_b and _names(ta) & _names(tb)):
+    if not (into_a and into_b and named(ta) & named(tb)):
         return None
     for one, other in _STATES:
         for mine, theirs in ((one, other), (other, one)):
@@ -287,4 +288,4 @@ def _years(text: str) -> set[float]:
     return {q.value for q in quantities(text) if q.unit == "calendar"}
 
 
-__all__ = ["ANTONYMS", "SAME_STATEMENT", "Quantity", "Verdict", "judge", "overlap", "quantities"]
+__all__ = ["ANTONYMS", "SAME_STATEMENT", "Quantity", "Verdict", "judge", "named", "overlap", "quantities"]

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from .claims import tokens
-from .conflict_rules import Verdict, judge, overlap
+from .conflict_rules import Verdict, judge, named, overlap
 from .types import Citation, Conflict, Sentence
 from .vectors import FaissVectorStore
 
@@ -102,7 +102,7 @@ def scan(
     (``a``, ``b`` sentence keys). With ``changed`` (files added, edited or removed) and the previous
     rows ``old``, only pairs touching a changed file are searched and judged again."""
     present = {s.file for s in sentences}
-    subjects = file_subjects(sentences)
+    subjects = FileSubjects(sentences)
     if changed is None or old is None:
         queries: Iterable[int] = range(len(sentences))
         kept: list[dict[str, Any]] = []
@@ -111,7 +111,7 @@ def scan(
         kept = [r for r in old if _file(r["a"]) in present - changed and _file(r["b"]) in present - changed]
     found = []
     for (i, j), cosine in sorted(candidate_pairs(sentences, vectors, queries).items()):
-        if not subjects[sentences[i].file] & subjects[sentences[j].file]:
+        if not subjects.shared(sentences[i].file, sentences[j].file):
             continue
         verdict = judge(sentences[i].text, sentences[j].text)
         if verdict:
@@ -121,18 +121,37 @@ def scan(
     return sorted(rows, key=lambda r: (-r["confidence"], r["a"], r["b"]))
 
 
-def file_subjects(sentences: list[Sentence], top: int = SUBJECT_NAMES) -> dict[str, set[str]]:
+class FileSubjects:
     """The names each file mentions most: what it is about. Two files can only disagree about a fact
     if they share a subject; "The median age was 34 years." and "...28 years." from articles on two
-    cities are both true."""
-    counts: dict[str, Counter[str]] = {}
-    for s in sentences:
-        counts.setdefault(s.file, Counter()).update(t.low for t in tokens(s.text) if t.name)
-    return {f: {n for n, _ in c.most_common(top)} for f, c in counts.items()}
+    cities are both true. Worked out per file on first need, so an update reads only the files its
+    candidate pairs touch, not the whole corpus."""
+
+    def __init__(self, sentences: list[Sentence], top: int = SUBJECT_NAMES):
+        self.top = top
+        self.texts: dict[str, list[str]] = {}
+        for s in sentences:
+            self.texts.setdefault(s.file, []).append(s.text)
+        self._names: dict[str, set[str]] = {}
+
+    def of(self, file: str) -> set[str]:
+        if file not in self._names:
+            counts = Counter(t.low for text in self.texts[file] for t in tokens(text) if t.name)  # every mention counts
+            self._names[file] = {n for n, _ in counts.most_common(self.top)}
+        return self._names[file]
+
+    def shared(self, a: str, b: str) -> bool:
+        return bool(self.of(a) & self.of(b))
 
 
 def _file(key: str) -> str:
     return key.rsplit(":", 1)[0]
+
+
+def _sentence_of(key: str) -> tuple[str, int]:
+    """``"file.txt:12"`` -> ``("file.txt", 12)``."""
+    file, n = key.rsplit(":", 1)
+    return file, int(n)
 
 
 def _row(a: Sentence, b: Sentence, verdict: Verdict, confidence: float, judged_by: str, cosine: float) -> dict[str, Any]:
@@ -142,7 +161,7 @@ def _row(a: Sentence, b: Sentence, verdict: Verdict, confidence: float, judged_b
 
 def conflict_of(row: dict[str, Any], index: Index) -> Conflict | None:
     """A stored row as a Conflict citing both sentences; None when a side no longer resolves."""
-    sides = [index.sentence(_file(row[side]), int(row[side].rsplit(":", 1)[1])) for side in ("a", "b")]
+    sides = [index.sentence(*_sentence_of(row[side])) for side in ("a", "b")]
     if any(s is None for s in sides):
         return None
     a, b = sides
@@ -159,7 +178,7 @@ def for_answer(index: Index, cited: Iterable[Citation], reach: int) -> tuple[Con
         near.setdefault(c.file, []).append(c.sentence)
 
     def close(key: str) -> bool:
-        file, n = _file(key), int(key.rsplit(":", 1)[1])
+        file, n = _sentence_of(key)
         return any(abs(n - m) <= reach for m in near.get(file, ()))
 
     shown = (conflict_of(row, index) for row in index.conflicts if close(row["a"]) or close(row["b"]))
@@ -187,8 +206,7 @@ def llm_verdict(complete: Callable[[str], str], a: str, b: str, hint: Verdict | 
 def worth_asking(a: str, b: str) -> bool:
     """The candidates an LLM is asked about: they share a name and a fair share of their words."""
     ta, tb = tokens(a), tokens(b)
-    names_a = {t.low for t in ta if t.name}
-    return bool(names_a & {t.low for t in tb if t.name}) and overlap(ta, tb) >= LLM_MIN_OVERLAP
+    return bool(named(ta) & named(tb)) and overlap(ta, tb) >= LLM_MIN_OVERLAP
 
 
 def judged_with_llm(complete: Callable[[str], str], a: str, b: str) -> Verdict | None:
@@ -209,9 +227,9 @@ def corpus_conflicts(index: Index, min_confidence: float = 0.0, complete: Callab
     if complete is not None and LLM_CONFIDENCE >= min_confidence:
         decided = {(r["a"], r["b"]) for r in rows}
         s = index.sentences
-        subjects = file_subjects(s)
+        subjects = FileSubjects(s)
         for (i, j), cosine in sorted(candidate_pairs(s, index.sentence_vectors, range(len(s))).items()):
-            if (s[i].key, s[j].key) in decided or not subjects[s[i].file] & subjects[s[j].file]:
+            if (s[i].key, s[j].key) in decided or not subjects.shared(s[i].file, s[j].file):
                 continue
             verdict = judged_with_llm(complete, s[i].text, s[j].text)
             if verdict:

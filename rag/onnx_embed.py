@@ -163,10 +163,12 @@ class QueryFastEmbedder:
 class _ExportingOnFirstUse:
     def __init__(self, owner: QueryFastEmbedder):
         self.owner, self.id, self.dim = owner, owner.id, owner.dim
+        self.settled = checked(owner.folder) is not None  # exported and checked, for better or worse
 
     def embed(self, texts: Sequence[str], kind: str = "document") -> np.ndarray:
         vectors: np.ndarray = self.owner.torch.embed(texts, kind)
-        if checked(self.owner.folder) is None and len(texts):
+        if not self.settled and len(texts):
+            self.settled = True  # one attempt per build: a failed export is not retried on every batch
             try:
                 export(self.owner.model_dir, self.owner.folder)
                 sample = list(texts[:CHECK_TEXTS])

@@ -62,23 +62,26 @@ class Verifier:
         if missing_numbers:
             return Support(0.0, f"number {', '.join(sorted(missing_numbers))} is not in the cited text")
         # Names may come from just before the cited sentence: "It secured..." names its subject there.
-        context = " ".join(p.text for s in cited for p in self._before(s, 2)).lower() + " " + source.lower()
+        before = [p for s in cited for p in self._before(s, 2)]
+        low_source = source.lower()
+        context = " ".join(p.text for p in before).lower() + " " + low_source
         claimed = names(claim, self._known)
         missing_names = {n for n in claimed if n not in context}
         if missing_names:
             return Support(0.0, f"{', '.join(sorted(missing_names))} is not in the cited text")
+        # A name from the sentences before, while a name of the cited sentence is left out: one stands
+        # in for the other ("In Nintendo 1994, Rare released..." from "In November 1994, ...").
+        borrowed = sorted(n for n in claimed if n not in low_source)
+        if borrowed:
+            # The cited sentence's first word is one of its names when the text before writes it as one.
+            named_before = {n for p in before for n in names(p.text)}
+            dropped = sorted(names(source, lambda w: self._known(w) and w not in named_before) - claimed)
+            if dropped:
+                return Support(0.0, f"{', '.join(borrowed)} stands where the cited text has {', '.join(dropped)}")
         # A name from the sentences before may fill in what the cited one implies ("raised its stake"
         # in the company just named), but not join a list of the names the cited sentence gives: that
         # is a partner swapped in.
-        swapped = [n for n in claimed if n not in source.lower() and any(coordinated(claim, n, m) for m in claimed if m in source.lower())]
-        # A name from the sentences before, while a name of the cited sentence is left out: one stands
-        # in for the other ("In Nintendo 1994, Rare released..." from "In November 1994, ...").
-        borrowed = sorted(n for n in claimed if n not in source.lower())
-        # The cited sentence's first word is one of its names when the text before writes it as one.
-        named_before = {n for s in cited for p in self._before(s, 2) for n in names(p.text)}
-        dropped = sorted(names(source, lambda w: self._known(w) and w not in named_before) - claimed) if borrowed else []
-        if borrowed and dropped:
-            return Support(0.0, f"{', '.join(borrowed)} stands where the cited text has {', '.join(dropped)}")
+        swapped = [n for n in borrowed if any(coordinated(claim, n, m) for m in claimed if m in low_source)]
         if swapped:
             return Support(0.0, f"{', '.join(sorted(swapped))} is listed with names of the cited text, which does not name it")
         broken = contradiction(claim, source)
