@@ -83,6 +83,7 @@ def llm_complete():  # type: ignore[no-untyped-def]
     """One prompt to the local model, cached by prompt in benchmarks/.cache/conflicts/llm.jsonl."""
     from rag.assistant import Assistant
     from rag.config import Settings
+    from rag.types import IndexMismatchError
 
     CACHE.mkdir(parents=True, exist_ok=True)
     path = CACHE / "llm.jsonl"
@@ -97,7 +98,11 @@ def llm_complete():  # type: ignore[no-untyped-def]
         nonlocal assistant
         if prompt not in cache:
             if assistant is None:
-                assistant = Assistant.from_dir(ROOT / "seeds", CACHE / "seeds-index", Settings.load(generator="local"))
+                settings = Settings.load(generator="local")
+                try:
+                    assistant = Assistant.from_dir(ROOT / "seeds", CACHE / "seeds-index", settings)
+                except IndexMismatchError:  # written by an older rag
+                    assistant = Assistant.from_dir(ROOT / "seeds", CACHE / "seeds-index", settings, rebuild=True)
             cache[prompt] = assistant.completer()(prompt)  # type: ignore[misc]
             with path.open("a", encoding="utf-8") as f:
                 f.write(json.dumps({"prompt": prompt, "reply": cache[prompt]}, ensure_ascii=False) + "\n")
