@@ -98,31 +98,42 @@ def run(args: argparse.Namespace) -> None:
 
 
 def replay(rows: list[dict], paragraphs: int) -> list[dict]:
-    """The records as the current verifier would have left them: each drafted sentence re-checked
-    against the sentences it cited; with none kept, the answer falls back to the extractive one (the
-    recorded extractive answer: same index, same evidence). The model is not run again."""
+    """The records as the current answerer would have left them, without running the model again:
+    - declined, with no model call, when the extractive answerer declined (the calibrated gate);
+    - each drafted sentence re-checked against the sentences it cited;
+    - with the local model's ``agree_first``, sentences dropped until one cites a sentence of the
+      extractive answer (recognised by its text in the recorded extractive answer);
+    - with nothing left, or when the model found no answer, the recorded extractive answer (same
+      index, same evidence)."""
     from rag.config import Settings
     from rag.embed import load_embedder
+    from rag.llm_answer import agree_first
     from rag.store import load_index
     from rag.verify import Verifier
 
     settings = Settings()
+    agreeing = agree_first(settings.replace(generator="local"))
     index = load_index(CACHE / f"squad-valid-{paragraphs}" / "index", settings)
     verifier = Verifier(index, load_embedder(settings.embedder), settings.support_threshold)
     out = []
     for r in rows:
-        local = dict(r["local"])
-        said_no_answer = local["abstained"] and not local["fallback"]
+        local, ex = dict(r["local"]), r["extractive"]
+        if ex["abstained"]:
+            local.update(answer="", sentences=[], abstained=True, fallback=False, drafts=[])
+            out.append({**r, "local": local})
+            continue
         sentences = []
         for d in local["drafts"]:
             cited = [s for c in d["cited"] if (s := index.sentence(*_key(c["key"]))) is not None]
             kept = verifier.check(d["text"], cited)[0] if cited else []
+            if kept and agreeing and not sentences and not any(c.text in ex["answer"] for c in kept):
+                continue
             if kept:
                 sentences.append({"text": d["text"], "citations": [c.to_dict() for c in kept]})
         if sentences:
             local.update(answer=" ".join(x["text"] for x in sentences), sentences=sentences, abstained=False, fallback=False)
-        elif not said_no_answer:
-            local.update(answer=r["extractive"]["answer"], sentences=[], abstained=r["extractive"]["abstained"], fallback=True)
+        else:
+            local.update(answer=ex["answer"], sentences=[], abstained=False, fallback=True)
         out.append({**r, "local": local})
     return out
 

@@ -30,11 +30,22 @@ class Checked:
     notes: list[str] = field(default_factory=list)
     drafted: int = 0
     said_no_answer: bool = False
+    # Keys of the sentences the extractive answer rests on: the first kept sentence must cite one of
+    # them (Settings.agree_first). Empty: no such rule.
+    anchors: frozenset[str] = frozenset()
 
 
 class LLMAnswerer:
     """An ``Answerer`` over any OpenAI-compatible endpoint (or llama.cpp serving a GGUF in-process).
-    When no sentence the model wrote keeps a supporting citation, the answer is the extractive one."""
+
+    - **Whether to answer** is the calibrated confidence's decision, as for the extractive answerer: the
+      model is not asked when the evidence is too weak. (On 360 held-out questions the local model,
+      asked anyway, declined 0.67 of the absent-article ones; the confidence declines 0.83, with the same
+      0.033 of answerable ones wrongly declined.)
+    - **What to say** is the model's, sentence by sentence, each citation checked. With ``agree_first``
+      its first kept sentence must also cite a sentence the extractive answer rests on: a small model
+      that reads the right sentences but answers from another is caught there.
+    - When no sentence the model wrote survives, the answer is the extractive one."""
 
     def __init__(self, settings: Settings, index: Index, embedder: Embedder, fallback: ExtractiveAnswerer):
         self.settings, self.index, self.fallback = settings, index, fallback
@@ -68,29 +79,47 @@ class LLMAnswerer:
         return Context(tuple(sorted(best, key=lambda s: (first[s.file], s.n))))
 
     def answer(self, question: str, evidence: Evidence, id: str | None = None) -> Answer:
-        return self._result(question, evidence, id, self.draft(question, evidence))
+        extractive = self.fallback.answer(question, evidence, id)
+        if extractive.abstained:
+            return self._declined(extractive)
+        return self._result(evidence, extractive, self.draft(question, evidence, self._checked_against(extractive)))
 
     def stream(self, question: str, evidence: Evidence, id: str | None = None) -> Iterator[AnswerSentence | Answer]:
         """Each checked sentence as soon as the model has finished writing it, then the whole Answer."""
-        result = Checked()
+        extractive = self.fallback.answer(question, evidence, id)
+        if extractive.abstained:
+            yield self._declined(extractive)
+            return
+        result = self._checked_against(extractive)
         yield from self.stream_checked(question, evidence, result)
-        yield self._result(question, evidence, id, result)
+        yield self._result(evidence, extractive, result)
 
-    def _result(self, question: str, evidence: Evidence, id: str | None, result: Checked) -> Answer:
-        hits, confidence = evidence.hits, round(evidence.confidence, 4)
-        if result.said_no_answer and not result.sentences:
-            return Answer(question, (), True, hits, id, self.name, ("the model found no answer in the passages",), confidence=confidence)
+    def _checked_against(self, extractive: Answer) -> Checked:
+        anchors = frozenset(c.key for s in extractive.sentences for c in s.citations) if agree_first(self.settings) else frozenset()
+        return Checked(anchors=anchors)
+
+    def _declined(self, extractive: Answer) -> Answer:
+        """The calibrated decision to decline, made before the model is asked: the extractive answerer's."""
+        return Answer(**{**extractive.__dict__, "generator": self.name})
+
+    def _result(self, evidence: Evidence, extractive: Answer, result: Checked) -> Answer:
+        hits, confidence, question, id = evidence.hits, round(evidence.confidence, 4), extractive.question, extractive.id
         if any(s.citations for s in result.sentences):
             return Answer(question, tuple(result.sentences), False, hits, id, self.name, tuple(result.notes), confidence=confidence)
-        ex = self.fallback.answer(question, evidence, id)
-        notes = (*result.notes, no_supported_sentence_note(result, self.name), *ex.notes)
-        return Answer(**{**ex.__dict__, "notes": notes, "fallback": True})
+        # The model found nothing, or nothing it wrote survived: the confidence has already said the
+        # evidence answers, so the extractive answer stands in. (Of 360 held-out questions, the model said
+        # "no answer" to 8 answerable ones the extractive answerer got right, and to 1 absent-article one
+        # it answered.)
+        said = "the model found no answer in the passages; the extractive answer stands in" if result.said_no_answer and not result.drafted else no_supported_sentence_note(result, self.name)
+        notes = (*result.notes, said, *extractive.notes)
+        return Answer(**{**extractive.__dict__, "notes": notes, "fallback": True})
 
-    def draft(self, question: str, evidence: Evidence) -> Checked:
-        """The model's reply to the passages, parsed and checked sentence by sentence."""
+    def draft(self, question: str, evidence: Evidence, result: Checked | None = None) -> Checked:
+        """The model's reply to the passages, parsed and checked sentence by sentence into ``result``."""
         context = self.context(evidence)
         drafts, no_answer = parse_reply(self.generator.complete(context.prompt(question)))
-        result = Checked(said_no_answer=no_answer)
+        result = result or Checked()
+        result.said_no_answer = no_answer
         for d in drafts:
             self._check(d, context, result)
         return result
@@ -133,6 +162,9 @@ class LLMAnswerer:
         result.notes.extend(f"dropped citation {d}" for d in dropped)
         if self.on_check is not None:
             self.on_check(draft, cited, kept)
+        if kept and result.anchors and not result.sentences and not result.anchors.intersection(c.key for c in kept):
+            result.notes.append(f"dropped sentence {draft.text[:80]!r}: it rests on other sentences than the best-ranked answer")
+            return None
         if kept:
             sentence = AnswerSentence(draft.text, tuple(kept))
         elif self.settings.keep_unsupported:
@@ -167,6 +199,11 @@ class LLMAnswerer:
         return f"{address}/v1", Path(gguf).stem, "local"
 
 
+def agree_first(settings: Settings) -> bool:
+    """Settings.agree_first, or by default: on for the local model (measured to help it), off for API models."""
+    return settings.generator in ("local", "llama") if settings.agree_first is None else settings.agree_first
+
+
 def local_model() -> Path:
     """The default local model's file, pulled (and verified) on first use after saying how big it is."""
     from .models import DEFAULT, cached, pull, spec
@@ -182,5 +219,5 @@ def local_model() -> Path:
 def no_supported_sentence_note(result: Checked, generator: str) -> str:
     return (
         f"fell back to the extractive answer: none of the {result.drafted} sentences {generator} wrote "
-        "kept a citation that supports it"
+        "survived the checks"
     )

@@ -107,6 +107,8 @@ class Verifier:
         that do not fail a number or name check together support what none does alone."""
         if not cited:
             return [], []
+        if claim.rstrip().endswith("?"):  # the small model sometimes echoes the question: it states nothing
+            return [], [f"{s.key}: a question is not a claim" for s in cited]
         vector = self.embedder.embed([claim], "document")[0]
         alone = [self.support(claim, [s], vector) for s in cited]
         kept = [Citation.of(s, a.score) for s, a in zip(cited, alone) if a.score >= self.threshold]

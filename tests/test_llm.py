@@ -1,6 +1,7 @@
 """The OpenAI-compatible generator through the real ``openai`` client against a real local HTTP server."""
 
 import json
+import re
 
 import pytest
 from typer.testing import CliRunner
@@ -87,10 +88,18 @@ def test_keep_unsupported_flags_instead_of_dropping(server, llm):
     assert "[unsupported]" in answer.text
 
 
-def test_the_model_saying_no_answer_abstains(server, llm):
+def test_the_model_saying_no_answer_where_the_confidence_answers_gives_the_extractive_answer(server, llm):
     server.script = reply("NO_ANSWER")
-    answer = llm().ask("How many GPUs will the Stargate data centers hold?")
-    assert answer.abstained and answer.sentences == ()
+    answer = llm().ask(SUPPLIER)
+    assert not answer.abstained and answer.fallback and len(server.requests) == 1
+    assert any("found no answer" in n and "extractive answer stands in" in n for n in answer.notes)
+    assert any(SOLE in c.text for c in answer.citations)
+
+
+def test_an_echoed_question_is_not_an_answer(server, llm):
+    server.script = reply(lambda r: f"Who was meant to be OpenAI's sole provider of computational resources? [{sid(r, SOLE)}]")
+    answer = llm().ask(SUPPLIER)
+    assert answer.fallback and any("a question is not a claim" in n for n in answer.notes)
 
 
 def test_a_429_then_success_is_retried(server, llm):
@@ -223,7 +232,7 @@ def test_a_local_gguf_model_end_to_end(assistant):
     for c in answer.citations:
         assert assistant.index.sentence(c.file, c.sentence).text == c.text
     if answer.fallback:
-        assert answer.generator == "extractive" and any("fell back" in n for n in answer.notes)
+        assert answer.generator == "extractive" and any("fell back" in n or "stands in" in n for n in answer.notes)
     else:
         assert answer.generator == "llama" and all(c.support >= settings.support_threshold for c in answer.citations)
 
@@ -253,6 +262,51 @@ def test_the_default_local_model_end_to_end(assistant):
         if answer.abstained:
             assert answer.notes and answer.sentences == ()
         elif answer.fallback:
-            assert answer.generator == "extractive" and any("fell back" in n for n in answer.notes)
+            assert answer.generator == "extractive" and any("fell back" in n or "stands in" in n for n in answer.notes)
         else:
             assert answer.generator == "local" and all(c.support >= settings.support_threshold for c in answer.citations)
+
+
+def test_the_model_is_not_asked_when_the_confidence_declines(server, llm):
+    """Whether to answer is the calibrated confidence's decision for every generator."""
+    server.script = reply(lambda r: "The Stargate data centers will hold 400,000 GPUs. [S1]")
+    answer = llm().ask("How many GPUs will the Stargate data centers hold?")
+    assert answer.abstained and answer.generator == "openai" and answer.sentences == ()
+    assert not server.requests and "gpus" in answer.notes[0]
+
+
+def _another_context_sentence(request, avoid):
+    """A context sentence the extractive answer does not rest on, quoted verbatim with its id: true,
+    so the verifier keeps it, but not the answer."""
+    user = request["messages"][-1]["content"]
+    for sid_, text in re.findall(r"\[(S\d+)\] ([^\n]+)", user):
+        if avoid not in text and len(text.split()) > 8:
+            return f"{text} [{sid_}]"
+    raise AssertionError("the context holds no other sentence")
+
+
+@pytest.mark.parametrize("agree_first", [True, False])
+def test_agree_first_drops_a_first_sentence_resting_on_another_sentence(server, llm, agree_first):
+    server.script = reply(lambda r: _another_context_sentence(r, SOLE))
+    answer = llm(agree_first=agree_first).ask(SUPPLIER)
+    if agree_first:  # dropped; the extractive answer, which rests on the right sentence, stands in
+        assert answer.fallback and any("rests on other sentences" in n for n in answer.notes)
+        assert any(SOLE in c.text for c in answer.citations)
+    else:
+        assert not answer.fallback and not any(SOLE in c.text for c in answer.citations)
+
+
+def test_agree_first_keeps_an_answer_citing_the_best_ranked_sentence(server, llm):
+    server.script = reply(lambda r: f"Microsoft was supposed to be OpenAI's sole provider of computational resources. [{sid(r, SOLE)}] "
+                                    + _another_context_sentence(r, SOLE))
+    answer = llm(agree_first=True).ask(SUPPLIER)
+    assert not answer.fallback and answer.generator == "openai" and len(answer.sentences) == 2
+
+
+def test_agree_first_is_on_for_the_local_model_only_by_default():
+    from rag.config import Settings
+    from rag.llm_answer import agree_first
+
+    assert agree_first(Settings(generator="local")) and agree_first(Settings(generator="llama"))
+    assert not agree_first(Settings(generator="openai"))
+    assert not agree_first(Settings(generator="local", agree_first=False)) and agree_first(Settings(generator="openai", agree_first=True))
