@@ -75,7 +75,16 @@ class Settings(BaseModel):
     max_retries: int = Field(3, ge=0, le=10, description="retries on 429/5xx/timeouts, with backoff")
     gguf: Path | None = Field(None, description="GGUF weights for the local generator; default: the model `rag models pull` caches")
     temperature: float = Field(0.0, ge=0, le=2)
-    context_sentences: int = Field(8, ge=1, le=100, description="best-ranked sentences an LLM is shown")
+    context_sentences: int | None = Field(
+        None,
+        ge=1,
+        le=100,
+        description=(
+            "best-ranked sentences an LLM is shown; default 4 for the local model (held-out: first sentence "
+            "4.1 s p50 against 6.6 s with 8, and as many answers right, since agree_first anchors the answer to "
+            "the best-ranked sentences anyway), 8 for API models"
+        ),
+    )
     agree_first: bool | None = Field(
         None,
         description=(

@@ -21,6 +21,9 @@ from .verify import Verifier, llm_judge
 
 log = logging.getLogger(__name__)
 
+LOCAL_CONTEXT = 4  # measured in benchmarks/local_llm.py: see Settings.context_sentences
+API_CONTEXT = 8
+
 
 @dataclass
 class Checked:
@@ -72,7 +75,7 @@ class LLMAnswerer:
     def context(self, evidence: Evidence) -> Context:
         """The best ``context_sentences`` candidates of the learned rerank, in reading order within each
         file (files in rank order): a short prompt a small model reads quickly and loses less in."""
-        best = [c.sentence for c in evidence.ranked[: self.settings.context_sentences]]
+        best = [c.sentence for c in evidence.ranked[: context_sentences(self.settings)]]
         first: dict[str, int] = {}
         for s in best:
             first.setdefault(s.file, len(first))
@@ -197,6 +200,14 @@ class LLMAnswerer:
         address = self._server.listening_address
         log.info("llama.cpp serving %s at %s", gguf, address)
         return f"{address}/v1", Path(gguf).stem, "local"
+
+
+def context_sentences(settings: Settings) -> int:
+    """Settings.context_sentences, or by default: 4 for the local model, whose prompt evaluation is most of
+    the wait for its first sentence, 8 for API models."""
+    if settings.context_sentences is not None:
+        return settings.context_sentences
+    return LOCAL_CONTEXT if settings.generator in ("local", "llama") else API_CONTEXT
 
 
 def agree_first(settings: Settings) -> bool:

@@ -310,3 +310,17 @@ def test_agree_first_is_on_for_the_local_model_only_by_default():
     assert agree_first(Settings(generator="local")) and agree_first(Settings(generator="llama"))
     assert not agree_first(Settings(generator="openai"))
     assert not agree_first(Settings(generator="local", agree_first=False)) and agree_first(Settings(generator="openai", agree_first=True))
+
+
+def test_context_is_4_sentences_for_the_local_model_and_8_for_an_api_model(server, llm):
+    from rag.config import Settings
+    from rag.llm_answer import context_sentences
+
+    assert context_sentences(Settings(generator="local")) == 4 and context_sentences(Settings(generator="openai")) == 8
+    assert context_sentences(Settings(generator="local", context_sentences=6)) == 6
+    for asked, shown in ((None, 8), (4, 4)):
+        server.requests.clear()
+        server.script = reply(lambda r: f"Microsoft was supposed to be OpenAI's sole provider of computational resources. [{sid(r, SOLE)}]")
+        llm(context_sentences=asked).ask(SUPPLIER)
+        prompt = server.requests[0]["messages"][-1]["content"]
+        assert f"[S{shown}]" in prompt and f"[S{shown + 1}]" not in prompt
