@@ -58,7 +58,7 @@ class LLMAnswerer:
         base_url: str | None
         model: str | None
         key: str | None
-        if settings.generator in ("local", "llama"):
+        if runs_locally(settings):
             base_url, model, key = self._start_llama(settings.gguf or local_model())
         else:
             base_url, model, key = settings.base_url, settings.model, settings.api_key
@@ -113,16 +113,15 @@ class LLMAnswerer:
         # evidence answers, so the extractive answer stands in. (Of 360 held-out questions, the model said
         # "no answer" to 8 answerable ones the extractive answerer got right, and to 1 absent-article one
         # it answered.)
-        said = "the model found no answer in the passages; the extractive answer stands in" if result.said_no_answer and not result.drafted else no_supported_sentence_note(result, self.name)
+        said = "the model found no answer in the passages; the extractive answer stands in" if result.said_no_answer else no_supported_sentence_note(result, self.name)
         notes = (*result.notes, said, *extractive.notes)
         return Answer(**{**extractive.__dict__, "notes": notes, "fallback": True})
 
-    def draft(self, question: str, evidence: Evidence, result: Checked | None = None) -> Checked:
+    def draft(self, question: str, evidence: Evidence, result: Checked) -> Checked:
         """The model's reply to the passages, parsed and checked sentence by sentence into ``result``."""
         context = self.context(evidence)
         drafts, no_answer = parse_reply(self.generator.complete(context.prompt(question)))
-        result = result or Checked()
-        result.said_no_answer = no_answer
+        result.said_no_answer = no_answer  # parse_reply gives no drafts with it
         for d in drafts:
             self._check(d, context, result)
         return result
@@ -202,17 +201,22 @@ class LLMAnswerer:
         return f"{address}/v1", Path(gguf).stem, "local"
 
 
+def runs_locally(settings: Settings) -> bool:
+    """The generator is the local model served by llama.cpp (``llama`` is its old name)."""
+    return settings.generator in ("local", "llama")
+
+
 def context_sentences(settings: Settings) -> int:
     """Settings.context_sentences, or by default: 4 for the local model, whose prompt evaluation is most of
     the wait for its first sentence, 8 for API models."""
     if settings.context_sentences is not None:
         return settings.context_sentences
-    return LOCAL_CONTEXT if settings.generator in ("local", "llama") else API_CONTEXT
+    return LOCAL_CONTEXT if runs_locally(settings) else API_CONTEXT
 
 
 def agree_first(settings: Settings) -> bool:
     """Settings.agree_first, or by default: on for the local model (measured to help it), off for API models."""
-    return settings.generator in ("local", "llama") if settings.agree_first is None else settings.agree_first
+    return runs_locally(settings) if settings.agree_first is None else settings.agree_first
 
 
 def local_model() -> Path:
