@@ -31,16 +31,17 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from train.squad import QA, build_split, holds_answer, write_corpus  # noqa: E402
+from train.squad import QA, build_split, holds_answer, holds_answer_words, write_corpus  # noqa: E402
 
 CACHE = ROOT / "benchmarks" / ".cache"
 RECORDS = CACHE / "local_llm" / "records.jsonl"
 SEED = 29
 
 
-def sample(split_questions: list[QA], answerable: int, absent: int) -> list[QA]:
-    rng = random.Random(SEED)
-    by = {k: [q for q in split_questions if q.kind == k] for k in ("answerable", "absent")}
+def sample(split_questions: list[QA], answerable: int, absent: int, seed: int = SEED, exclude: frozenset[str] = frozenset()) -> list[QA]:
+    """A seeded draw of each kind; ``exclude``: ids already used (to tune on), never drawn again."""
+    rng = random.Random(seed)
+    by = {k: [q for q in split_questions if q.kind == k and q.id not in exclude] for k in ("answerable", "absent")}
     chosen = rng.sample(by["answerable"], min(answerable, len(by["answerable"]))) + rng.sample(by["absent"], min(absent, len(by["absent"])))
     rng.shuffle(chosen)  # kinds interleaved, so a run stopped early still has both
     return chosen
@@ -64,7 +65,8 @@ def run(args: argparse.Namespace) -> None:
     local.answerer.on_check = lambda d, cited, kept: drafts.append(  # type: ignore[attr-defined]
         {"text": d.text, "cited": [{"key": s.key, "text": s.text} for s in cited], "kept": [c.key for c in kept]}
     )
-    questions = sample(split.questions, args.answerable, args.absent)
+    used = frozenset(json.loads(line)["id"] for f in args.exclude for line in f.read_text().splitlines() if line.strip())
+    questions = sample(split.questions, args.answerable, args.absent, args.seed, used)
     records: Path = args.records
     records.parent.mkdir(parents=True, exist_ok=True)
     done = {json.loads(line)["id"] for line in records.read_text().splitlines()} if records.is_file() else set()
@@ -102,9 +104,11 @@ def replay(rows: list[dict], paragraphs: int) -> list[dict]:
     - declined, with no model call, when the extractive answerer declined (the calibrated gate);
     - each drafted sentence re-checked against the sentences it cited;
     - with the local model's ``agree_first``, sentences dropped until one cites a sentence of the
-      extractive answer (recognised by its text in the recorded extractive answer);
+      extractive answer (recognised by its text in the recorded extractive answer), and the answer
+      dropped when it does not state what was asked where the extractive one does (rag/asked.py);
     - with nothing left, or when the model found no answer, the recorded extractive answer (same
       index, same evidence)."""
+    from rag.asked import why_not_an_answer
     from rag.config import Settings
     from rag.embed import load_embedder
     from rag.llm_answer import agree_first
@@ -130,6 +134,8 @@ def replay(rows: list[dict], paragraphs: int) -> list[dict]:
                 continue
             if kept:
                 sentences.append({"text": d["text"], "citations": [c.to_dict() for c in kept]})
+        if sentences and agreeing and why_not_an_answer(r["question"], " ".join(x["text"] for x in sentences), ex["answer"]):
+            sentences = []
         if sentences:
             local.update(answer=" ".join(x["text"] for x in sentences), sentences=sentences, abstained=False, fallback=False)
         else:
@@ -165,6 +171,8 @@ def report(path: Path = RECORDS, replay_paragraphs: int | None = None) -> dict:
         "questions": len(rows), "answerable": len(ans), "absent": len(absent),
         "extractive_holds_gold": _mean(holds(r, "extractive") for r in ans),
         "local_holds_gold": _mean(holds(r, "local") for r in ans),
+        "extractive_holds_gold_any_order": _mean(not r["extractive"]["abstained"] and holds_answer_words(r["extractive"]["answer"], qa[r["id"]]) for r in ans),
+        "local_holds_gold_any_order": _mean(not r["local"]["abstained"] and holds_answer_words(r["local"]["answer"], qa[r["id"]]) for r in ans),
         "local_holds_gold_own_words": _mean(holds(r, "local") and not r["local"]["fallback"] for r in ans),
         "local_fallback_share": _mean(r["local"]["fallback"] for r in rows),
         "local_wrongly_declined": _mean(r["local"]["abstained"] for r in ans),
@@ -196,6 +204,8 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--context-sentences", type=int, default=None, help="sentences shown to the model (default: the setting, 8)")
     ap.add_argument("--records", type=Path, default=RECORDS, help="where the per-question records go")
+    ap.add_argument("--seed", type=int, default=SEED, help="the question draw")
+    ap.add_argument("--exclude", type=Path, action="append", default=[], help="records whose questions are not drawn (a fresh held-out set)")
     ap.add_argument("--report", action="store_true", help="only print the figures of the saved records")
     ap.add_argument("--replay", action="store_true", help="re-check the recorded drafts with the current verifier first")
     args = ap.parse_args()

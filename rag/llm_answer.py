@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .asked import why_not_an_answer
 from .config import Settings
 from .embed import Embedder
 from .extractive import ExtractiveAnswerer
@@ -107,6 +108,10 @@ class LLMAnswerer:
 
     def _result(self, evidence: Evidence, extractive: Answer, result: Checked) -> Answer:
         hits, confidence, question, id = evidence.hits, round(evidence.confidence, 4), extractive.question, extractive.id
+        unasked = self._unasked(question, result, extractive)
+        if unasked is not None:
+            result.notes.append(f"dropped the model's answer: {unasked}")
+            result.sentences.clear()
         if any(s.citations for s in result.sentences):
             return Answer(question, tuple(result.sentences), False, hits, id, self.name, tuple(result.notes), confidence=confidence)
         # The model found nothing, or nothing it wrote survived: the confidence has already said the
@@ -116,6 +121,16 @@ class LLMAnswerer:
         said = "the model found no answer in the passages; the extractive answer stands in" if result.said_no_answer else no_supported_sentence_note(result, self.name)
         notes = (*result.notes, said, *extractive.notes)
         return Answer(**{**extractive.__dict__, "notes": notes, "fallback": True})
+
+    def _unasked(self, question: str, result: Checked, extractive: Answer) -> str | None:
+        """Why an anchored answer (``agree_first``) does not state what was asked where the extractive
+        answer does (rag/asked.py), or None."""
+        if not result.anchors or not result.sentences:
+            return None
+        def said(sentences: Iterable[AnswerSentence]) -> str:  # without the [n] markers, which are digits
+            return " ".join(s.text for s in sentences)
+
+        return why_not_an_answer(question, said(result.sentences), said(extractive.sentences))
 
     def draft(self, question: str, evidence: Evidence, result: Checked) -> Checked:
         """The model's reply to the passages, parsed and checked sentence by sentence into ``result``."""

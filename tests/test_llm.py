@@ -324,3 +324,50 @@ def test_context_is_4_sentences_for_the_local_model_and_8_for_an_api_model(serve
         llm(context_sentences=asked).ask(SUPPLIER)
         prompt = server.requests[0]["messages"][-1]["content"]
         assert f"[S{shown}]" in prompt and f"[S{shown + 1}]" not in prompt
+
+
+TOTAL_Q = "How much did Microsoft invest in OpenAI in total?"
+TOTAL = "Microsoft's total stake to over $10 billion"
+
+
+@pytest.mark.parametrize("agree_first", [True, False])
+def test_an_anchored_answer_without_the_figure_asked_for_gives_the_extractive_answer(server, llm, agree_first):
+    # Cited to the right sentence and supported by it, but the figure it was asked for is left out.
+    server.script = reply(lambda r: f"Subsequent investments have raised Microsoft's total stake. [{sid(r, TOTAL)}]")
+    answer = llm(agree_first=agree_first).ask(TOTAL_Q)
+    if agree_first:
+        assert answer.fallback and any("does not state the figure asked for" in n for n in answer.notes)
+        assert "$10 billion" in answer.text
+    else:
+        assert not answer.fallback and "$10 billion" not in answer.text
+
+
+def test_an_anchored_answer_without_the_name_asked_for_gives_the_extractive_answer(server, llm):
+    server.script = reply(lambda r: f"It was meant to be OpenAI's sole provider of computational resources. [{sid(r, SOLE)}]")
+    answer = llm(agree_first=True).ask(SUPPLIER)
+    assert answer.fallback and any("does not state the name asked for" in n for n in answer.notes)
+    assert "Microsoft" in answer.text
+
+
+@pytest.mark.parametrize(
+    "question, answer, reference, why",
+    [
+        # The held-out cases that led to the rule (benchmarks/local_llm.py, SQuAD-train validation part).
+        ("There is a Federal Reserve Bank located in Richmond.  How many are there, total?", "There is a Federal Reserve Bank located in Richmond.",
+         "The city is home to the Federal Reserve Bank of Richmond, one of 12 Federal Reserve Banks.", "restates"),
+        ("How large was the typical television recommended for the device?", "The typical television recommended for the device is meant to be placed atop it.",
+         'The television it is connected to (typically 11" to 14") is meant to be placed atop it.', "figure"),
+        ("When did the protests begin?", "The protests began after the purge.", "On 17 February 2011, major protests broke out.", "date"),
+        ("On what date in 2011 did protests begin in Libya?", "On February 17, 2011, major protests broke out.", "On 17 February 2011, major protests broke out.", None),
+        ("Who was commonly considered to be social parasites?", "State-registered merchants were considered social parasites.",
+         "State-registered merchants were considered by the gentry as social parasites.", None),
+        # No date where the reference has none either: the rule asks only for what the evidence gives.
+        ("When did the protests begin?", "The protests began after the purge.", "The protests began after the purge of the army.", None),
+        ("Bees can detect what kind of light?", "Bees can detect ultraviolet wavelengths.", "Bees can perceive ultraviolet wavelengths or polarized light.", None),
+    ],
+)
+def test_why_not_an_answer_table(question, answer, reference, why):
+    from rag.asked import why_not_an_answer
+
+    found = why_not_an_answer(question, answer, reference)
+    assert (found is None) if why is None else (found is not None and why in found)

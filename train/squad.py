@@ -156,6 +156,21 @@ def holds_answer(text: str, qa: QA) -> bool:
     return any(a.lower() in low for a in qa.answers)
 
 
+def holds_answer_words(text: str, qa: QA) -> bool:
+    """Every word of one gold answer appears in the text, in any order ("growth rate" for "rate of
+    growth", "February 17" for "17 February"): a model that rewords is not counted wrong for the word
+    order alone. A looser companion to ``holds_answer``, reported beside it, never instead of it."""
+    have = set(_answer_words(text))
+    return any(want and set(want) <= have for want in map(_answer_words, qa.answers))
+
+
+def _answer_words(text: str) -> list[str]:
+    return [w for w in re.findall(r"[\w$£€%]+", text.lower()) if w not in _FILLERS]
+
+
+_FILLERS = frozenset("a an the of and or in on at to".split())
+
+
 if __name__ == "__main__":
     for part in ("train", "valid", "test"):
         s = build_split(part)
