@@ -30,9 +30,9 @@ from .extract import EXTRACT_VERSION, Extractor
 from .generation import write_generation
 from .index import FORMAT_VERSION, Index, load_index
 from .ingest import Skipped, SourceFile, make_chunks, no_text_message, read_document, scan_corpus, split_sentences
-from .lexical import Bm25Store, Lexicon
+from .lexical import Bm25Store, LexicalStore, Lexicon
 from .types import Chunk, CorpusError, IndexMismatchError, Sentence
-from .vectors import FaissVectorStore
+from .vectors import FaissVectorStore, VectorStore
 
 _ABOUT = ("format", "extractor", "title", "date")  # what the manifest records about an extracted file
 
@@ -144,10 +144,9 @@ def _build_locked(
             "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         }
         lexicon = Lexicon.build(sentences, embedder, old.lexicon if old else None)
-        store = FaissVectorStore.build(vectors, settings.ivf_above, settings.ivf_probe_share)
+        store, bm25 = _stores(vectors, chunks, settings, old)
         conflicts = scan_conflicts(sentences, vectors, set(changes.fresh) | set(removed), old.conflicts if old else None)
         previous = old.manifest["generation"] if old else None
-        bm25 = Bm25Store.build(chunks)
         written = write_generation(root, manifest, sentences, chunks, vectors, store, bm25, lexicon, conflicts, changes.extracted, previous)
         index = Index(root, written, sentences, chunks, vectors, store, bm25, lexicon, conflicts)
     else:
@@ -167,6 +166,17 @@ def _build_locked(
         changed=changed,
     )
     return report, index
+
+
+def _stores(vectors: np.ndarray, chunks: list[Chunk], settings: Settings, old: Index | None) -> tuple[VectorStore, LexicalStore]:
+    """The vector and BM25 stores of a new generation; Milvus's are written to the server when the
+    generation is written, the server the old generation is on unless ``milvus_uri`` was given."""
+    if settings.store == "milvus":
+        from .milvus_store import DEFAULT_URI, MilvusLexicalStore, MilvusVectorStore
+
+        uri = settings.milvus_uri or (old.vector_store.uri if old and isinstance(old.vector_store, MilvusVectorStore) else DEFAULT_URI)
+        return MilvusVectorStore.pending(vectors, uri, settings.ivf_above, settings.ivf_probe_share), MilvusLexicalStore(uri, chunks=chunks)
+    return FaissVectorStore.build(vectors, settings.ivf_above, settings.ivf_probe_share), Bm25Store.build(chunks)
 
 
 def _read_changes(sources: list[SourceFile], old: Index | None, settings: Settings, skipped: list[Skipped]) -> _Changes:

@@ -18,7 +18,9 @@ from .cli_common import (
     AnswerOptions,
     ConfigFile,
     IndexDir,
+    MilvusUri,
     SkipBadLines,
+    Store,
     Threads,
     answering,
     err,
@@ -105,13 +107,16 @@ def index(
     ] = False,
     config: ConfigFile = None,
     threads: Threads = None,
+    store: Store = None,
+    milvus_uri: MilvusUri = None,
 ) -> None:
     """Index FOLDER: split, chunk, embed and store; only changed files are embedded again."""
     with errors():
         from .build import build_index
+        from .config import Settings
         from .embed import load_embedder
 
-        settings = _settings(config, threads)
+        settings = Settings.load(config, threads=threads, store=store, milvus_uri=milvus_uri)
         embedder = load_embedder(settings.embedder, settings.threads, settings.batch_size)
         with progress("embedding") as update:
             r = build_index(folder, index_dir, settings, embedder, rebuild=rebuild, progress=update)

@@ -42,6 +42,13 @@ ConfigFile = Annotated[
     Path | None, typer.Option("--config", help="A TOML settings file (default: ./rag.toml if present).")
 ]
 Threads = Annotated[int | None, typer.Option("--threads", help="CPU threads for the embedding model.")]
+Store = Annotated[
+    str | None, typer.Option("--store", help="Where vectors and BM25 are searched: faiss (default) or milvus.")
+]
+MilvusUri = Annotated[
+    str | None,
+    typer.Option("--milvus-uri", help="The Milvus server for --store milvus (default: the index's, else http://127.0.0.1:19530)."),
+]
 SkipBadLines = Annotated[
     bool, typer.Option("--skip-bad-lines", help="Skip malformed question lines (each is logged) instead of stopping.")
 ]
@@ -95,6 +102,8 @@ _ANSWER_OPTIONS: dict[str, tuple[object, object]] = {
         None,
     ),
     "threads": (Threads, None),
+    "store": (Store, None),
+    "milvus_uri": (MilvusUri, None),
 }
 
 
@@ -113,13 +122,15 @@ class AnswerOptions:
     verify: str | None
     keep_unsupported: bool | None
     threads: int | None
+    store: str | None
+    milvus_uri: str | None
 
     def settings(self) -> Settings:
         from .config import Settings
 
         overrides = {
             name: getattr(self, name)
-            for name in ("k", "generator", "model", "base_url", "gguf", "verify", "keep_unsupported", "threads")
+            for name in ("k", "generator", "model", "base_url", "gguf", "verify", "keep_unsupported", "threads", "store", "milvus_uri")
         }
         return Settings.load(self.config, **overrides)
 

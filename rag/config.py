@@ -50,6 +50,14 @@ class Settings(BaseModel):
         "on real MiniLM vectors (measured: 0.96 at 48 of 273 lists, 0.94 at 32)",
     )
     lock_timeout: float = Field(120, ge=0, description="seconds to wait for another process updating the same index")
+    store: Literal["faiss", "milvus"] = Field(
+        "faiss", description="where sentence vectors and BM25 are searched: faiss (in process, the default) or "
+        "milvus (a Milvus server at milvus_uri; the tables and manifest stay in the index folder)",
+    )
+    milvus_uri: str | None = Field(
+        None, description="the Milvus server for store = milvus: a local `milvus-lite server` or a standalone or "
+        "distributed Milvus (default: the one the index was built on, else http://127.0.0.1:19530)",
+    )
 
     # -- retrieval --
     k: int = Field(5, ge=1, le=100, description="passages handed to the answerer (after the learned rerank)")
@@ -117,6 +125,8 @@ class Settings(BaseModel):
             "chunk_overlap": self.chunk_overlap,
             "suffixes": sorted(self.suffixes),
             "splitter": SPLITTER_VERSION,
+            # Only when not the default, so indexes built before the setting keep their fingerprint.
+            **({"store": self.store} if self.store != "faiss" else {}),
         }
 
     def index_fingerprint(self) -> str:

@@ -16,7 +16,7 @@ import numpy as np
 
 from .disk import MANIFEST, fsync_and_sum, write_atomic, write_jsonl
 from .index import TEXTS
-from .lexical import Bm25Store, Lexicon
+from .lexical import LexicalStore, Lexicon
 from .types import Chunk, Sentence
 from .vectors import VectorStore
 
@@ -30,7 +30,7 @@ def write_generation(
     chunks: list[Chunk],
     sentence_vectors: np.ndarray,
     vector_store: VectorStore,
-    bm25: Bm25Store,
+    bm25: LexicalStore,
     lexicon: Lexicon,
     conflicts: list[dict[str, Any]],
     extracted: dict[str, str | Path],
@@ -55,15 +55,24 @@ def write_generation(
         manifest = {**manifest, "generation": generation, "checksums": checksums}
         write_atomic(root / MANIFEST, json.dumps(manifest, indent=2, ensure_ascii=False) + "\n")
     except BaseException:
-        shutil.rmtree(gdir, ignore_errors=True)
+        _remove(gdir)
         raise
     # Keep the previous generation: a reader that read the old manifest just before the swap loads it.
     # Anything else is older, or the leftover of a build that was killed before it could clean up.
     for stale in root.glob("g-*"):
         if stale.name not in {generation, previous} and stale.is_dir():
-            shutil.rmtree(stale, ignore_errors=True)
+            _remove(stale)
     log.info("index written to %s (%s)", root, generation)
     return manifest
+
+
+def _remove(gdir: Path) -> None:
+    """A generation folder gone, with the Milvus collections it names, if any."""
+    from .milvus_store import MILVUS_FILE, drop
+
+    if (gdir / MILVUS_FILE).is_file():
+        drop(gdir)
+    shutil.rmtree(gdir, ignore_errors=True)
 
 
 def _sentence_row(s: Sentence) -> dict[str, Any]:

@@ -18,7 +18,7 @@ import numpy as np
 
 from .config import Settings
 from .disk import check_sums, read_jsonl, read_manifest
-from .lexical import Bm25Store, Lexicon
+from .lexical import Bm25Store, LexicalStore, Lexicon
 from .types import Chunk, Citation, IndexMismatchError, IndexMissingError, Sentence
 from .vectors import FaissVectorStore, VectorStore
 
@@ -37,7 +37,7 @@ class Index:
     chunks: list[Chunk]
     sentence_vectors: np.ndarray
     vector_store: VectorStore
-    bm25: Bm25Store
+    bm25: LexicalStore
     lexicon: Lexicon
     conflicts: list[dict[str, Any]] = field(default_factory=list)  # rows of rag.conflicts.scan
     _by_key: dict[str, int] = field(default_factory=dict, repr=False)
@@ -115,7 +115,8 @@ def check_manifest(manifest: dict[str, Any], settings: Settings, root: Path) -> 
     if manifest.get("fingerprint") != settings.index_fingerprint():
         built = manifest.get("settings", {})
         now = settings.index_shaping()
-        diff = ", ".join(f"{k} {built.get(k)!r} -> {v!r}" for k, v in now.items() if built.get(k) != v)
+        # A key only one side has (``store`` is recorded only when not the default) shows as None there.
+        diff = ", ".join(f"{k} {built.get(k)!r} -> {now.get(k)!r}" for k in dict.fromkeys([*built, *now]) if built.get(k) != now.get(k))
         raise IndexMismatchError(
             f"index at {root} was built with other settings ({diff or 'fingerprint differs'}): "
             "run `rag index --rebuild`, or use the settings it was built with"
@@ -152,8 +153,7 @@ def _load_generation(root: Path, manifest: dict[str, Any], settings: Settings) -
         sentences = [Sentence(**row) for row in read_jsonl(gdir / "sentences.jsonl")]
         chunks = [Chunk(**row) for row in read_jsonl(gdir / "chunks.jsonl")]
         sentence_vectors = np.load(gdir / "sentence_vectors.npy", mmap_mode="r")  # read as pages are touched, shared between processes
-        vector_store = FaissVectorStore.load(gdir, settings.ivf_probe_share)
-        bm25 = Bm25Store.load(gdir)
+        vector_store, bm25 = _stores(gdir, settings)
         lex = json.loads((gdir / "lexicon.json").read_text(encoding="utf-8"))
         lexicon = Lexicon(lex["n_sentences"], lex["df"], lex["words"], np.load(gdir / "word_vectors.npy", mmap_mode="r"))
         conflicts = read_jsonl(gdir / "conflicts.jsonl")
@@ -168,3 +168,14 @@ def _load_generation(root: Path, manifest: dict[str, Any], settings: Settings) -
     except KeyError as e:
         raise IndexMismatchError(f"{damaged} (chunk table names sentence {e}): run `rag index --rebuild`") from e
 
+
+
+def _stores(gdir: Path, settings: Settings) -> tuple[VectorStore, LexicalStore]:
+    """The generation's vector and BM25 stores: in its folder, or on the Milvus server it records."""
+    from .milvus_store import MILVUS_FILE
+
+    if (gdir / MILVUS_FILE).is_file():
+        from .milvus_store import stores
+
+        return stores(gdir, settings.milvus_uri, settings.ivf_probe_share)
+    return FaissVectorStore.load(gdir, settings.ivf_probe_share), Bm25Store.load(gdir)

@@ -7,7 +7,7 @@ import re
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 import Stemmer
@@ -120,8 +120,18 @@ def _embed_words(embedder: Embedder, words: list[str]) -> np.ndarray:
 
 
 
+class LexicalStore(Protocol):
+    """BM25 over chunk texts, the lexical counterpart of ``rag.vectors.VectorStore``."""
+
+    def ranked(self, question: str, n: int) -> list[int]:
+        """Up to ``n`` chunk rows sharing a term with the question, best first."""
+        ...
+
+    def save(self, folder: Path) -> None: ...
+
+
 class Bm25Store:
-    """BM25 over chunk texts (bm25s), the lexical counterpart of the vector store."""
+    """BM25 over chunk texts (bm25s), in process; ``rag.milvus_store`` has the Milvus counterpart."""
 
     def __init__(self, model: bm25s.BM25):
         self.model = model
@@ -145,6 +155,16 @@ class Bm25Store:
     def scores(self, query_terms: list[str]) -> np.ndarray:
         """One score per chunk row."""
         return np.asarray(self.model.get_scores(query_terms))
+
+    def ranked(self, question: str, n: int) -> list[int]:
+        query = terms(question)
+        if not query or n <= 0:
+            return []
+        scores = self.scores(query)
+        if not len(scores):
+            return []
+        top = np.argpartition(-scores, n - 1)[:n] if n < len(scores) else np.arange(len(scores))
+        return [int(i) for i in sorted(top, key=lambda i: (-scores[i], i)) if scores[i] > 0]
 
     def save(self, folder: Path) -> None:
         self.model.save(str(folder / BM25_FOLDER))

@@ -12,7 +12,6 @@ import numpy as np
 
 from .features import Pool
 from .index import Index
-from .lexical import terms
 from .types import Sentence
 
 
@@ -58,13 +57,9 @@ def distinct(index: Index, rows: list[int], n: int) -> list[int]:
 def bm25_ranking(index: Index, question: str, n: int) -> list[int]:
     """Chunk rows, best first, by BM25; chunks sharing no term with the question, and copies of a chunk
     ranked higher, are left out."""
-    query = terms(question)
-    if not query or not index.chunks:
+    if not index.chunks:
         return []
-    scores = index.bm25.scores(query)
-    fetch = min(2 * n, len(scores))  # room for copies that ``distinct`` drops
-    top = np.argpartition(-scores, fetch - 1)[:fetch] if fetch < len(scores) else np.arange(len(scores))
-    return distinct(index, [int(i) for i in sorted(top, key=lambda i: (-scores[i], i)) if scores[i] > 0], n)
+    return distinct(index, index.bm25.ranked(question, 2 * n), n)  # 2n: room for copies ``distinct`` drops
 
 
 def fuse(rankings: dict[str, list[int]], rrf_k: int) -> list[tuple[int, float, tuple[str, ...]]]:
