@@ -117,9 +117,10 @@ def check_manifest(manifest: dict[str, Any], settings: Settings, root: Path) -> 
         now = settings.index_shaping()
         # A key only one side has (``store`` is recorded only when not the default) shows as None there.
         diff = ", ".join(f"{k} {built.get(k)!r} -> {now.get(k)!r}" for k in dict.fromkeys([*built, *now]) if built.get(k) != now.get(k))
+        same = f" (--store {built.get('store', 'faiss')})" if built.get("store") != now.get("store") else ""
         raise IndexMismatchError(
             f"index at {root} was built with other settings ({diff or 'fingerprint differs'}): "
-            "run `rag index --rebuild`, or use the settings it was built with"
+            f"run `rag index --rebuild`, or use the settings it was built with{same}"
         )
 
 

@@ -62,7 +62,7 @@ def test_both_searches_run_in_the_engine_and_rank_as_faiss_and_bm25s_do(milvus_i
 
 
 def test_an_index_on_milvus_needs_store_milvus(milvus_index, settings):
-    with pytest.raises(IndexMismatchError, match="store"):
+    with pytest.raises(IndexMismatchError, match=r"store 'milvus' -> None.*\(--store milvus\)"):
         load_index(milvus_index, settings)
 
 
