@@ -102,7 +102,8 @@ def run(args: argparse.Namespace) -> None:
 def replay(rows: list[dict], paragraphs: int) -> list[dict]:
     """The records as the current answerer would have left them, without running the model again:
     - declined, with no model call, when the extractive answerer declined (the calibrated gate);
-    - each drafted sentence re-checked against the sentences it cited;
+    - each drafted sentence re-checked against the sentences it cited, after undoing a split inside
+      parentheses;
     - with the local model's ``agree_first``, sentences dropped until one cites a sentence of the
       extractive answer (recognised by its text in the recorded extractive answer), and the answer
       dropped when it does not state what was asked where the extractive one does (rag/asked.py);
@@ -127,7 +128,7 @@ def replay(rows: list[dict], paragraphs: int) -> list[dict]:
             out.append({**r, "local": local})
             continue
         sentences = []
-        for d in local["drafts"]:
+        for d in _rejoined(local["drafts"]):
             cited = [s for c in d["cited"] if (s := index.sentence(*_key(c["key"]))) is not None]
             kept = verifier.check(d["text"], cited)[0] if cited else []
             if kept and agreeing and not sentences and not any(c.text in ex["answer"] for c in kept):
@@ -141,6 +142,17 @@ def replay(rows: list[dict], paragraphs: int) -> list[dict]:
         else:
             local.update(answer=ex["answer"], sentences=[], abstained=False, fallback=True)
         out.append({**r, "local": local})
+    return out
+
+
+def _rejoined(drafts: list[dict]) -> list[dict]:
+    """Drafts as ``rag.generate`` now splits them: a split inside an open parenthesis undone."""
+    out: list[dict] = []
+    for d in drafts:
+        if out and out[-1]["text"].count("(") > out[-1]["text"].count(")"):
+            last = out.pop()
+            d = {**d, "text": last["text"] + " " + d["text"], "cited": last["cited"] + d["cited"]}
+        out.append(d)
     return out
 
 

@@ -203,6 +203,11 @@ def test_cli_streams_an_answer_with_sources(server, index_dir, monkeypatch):
         ("One.\n[S4]\nTwo [s5; 6].", [("One.", (4,)), ("Two.", (5, 6))]),
         ("The U.S. FTC sued [S2].", [("The U.S. FTC sued.", (2,))]),
         ("Costs rose to $1.5 billion [S3].", [("Costs rose to $1.5 billion.", (3,))]),
+        # An abbreviation inside parentheses ends no sentence (the real model's replies, held out).
+        ("It was reversed by Lü Zhi (d. 180 BC), who abolished private minting. [S2] Next. [S3]",
+         [("It was reversed by Lü Zhi (d. 180 BC), who abolished private minting.", (2,)), ("Next.", (3,))]),
+        ("By a charter of Henry VI (25+26 Hen. VI, m. 32), the mayor became a County. [S4]",
+         [("By a charter of Henry VI (25+26 Hen. VI, m. 32), the mayor became a County.", (4,))]),
     ],
 )
 def test_parse_reply_table(reply_text, expected):
