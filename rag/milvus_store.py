@@ -33,7 +33,7 @@ from typing import Any
 import numpy as np
 
 from .lexical import terms
-from .types import Chunk, ConfigError, IndexMismatchError
+from .types import Chunk, ConfigError, IndexMismatchError, StoreError
 
 log = logging.getLogger(__name__)
 
@@ -45,14 +45,22 @@ _BM25 = {"bm25_k1": 1.5, "bm25_b": 0.75}  # bm25s's defaults, so both stores sco
 
 
 def connect(uri: str) -> Any:
-    """A client for the server at ``uri``; ConfigError naming the way out when it cannot be reached."""
+    """A client for the server at ``uri``; StoreError naming the way out when it cannot be reached."""
     from pymilvus import MilvusClient
+
+    with engine(uri):
+        return MilvusClient(uri=uri, timeout=10)
+
+
+@contextmanager
+def engine(uri: str) -> Iterator[None]:
+    """Calls to the server: whatever pymilvus or gRPC raises becomes one StoreError naming the way out."""
     from pymilvus.exceptions import MilvusException
 
     try:
-        return MilvusClient(uri=uri, timeout=10)
+        yield
     except (MilvusException, OSError) as e:
-        raise ConfigError(
+        raise StoreError(
             f"cannot reach Milvus at {uri} ({getattr(e, 'message', e)}): start one with "
             "`milvus-lite server --data-dir DIR --port 19530`, or pass --milvus-uri"
         ) from None
@@ -93,7 +101,8 @@ class MilvusVectorStore:
         params: dict[str, Any] = {"metric_type": "IP"}
         if self.nlist:
             params["params"] = {"nprobe": max(1, math.ceil(self.nlist * self.probe_share))}
-        hits = self.client.search(self.collection, data=queries.tolist(), anns_field="vector", limit=k, search_params=params)
+        with engine(self.uri):
+            hits = self.client.search(self.collection, data=queries.tolist(), anns_field="vector", limit=k, search_params=params)
         for i, found in enumerate(hits):
             for j, h in enumerate(found[:k]):
                 rows[i, j], scores[i, j] = h.id, h.distance
@@ -117,11 +126,12 @@ class MilvusVectorStore:
             index.add_index("vector", index_type="IVF_FLAT", metric_type="IP", params={"nlist": self.nlist})
         else:
             index.add_index("vector", index_type="FLAT", metric_type="IP")
-        self.client.create_collection(self.collection, schema=schema, index_params=index)
-        for start in range(0, len(self._pending), _BATCH):
-            part = self._pending[start : start + _BATCH]
-            self.client.insert(self.collection, [{"row": start + i, "vector": v.tolist()} for i, v in enumerate(part)])
-        _ready(self.client, self.collection)
+        with engine(self.uri):
+            self.client.create_collection(self.collection, schema=schema, index_params=index)
+            for start in range(0, len(self._pending), _BATCH):
+                part = self._pending[start : start + _BATCH]
+                self.client.insert(self.collection, [{"row": start + i, "vector": v.tolist()} for i, v in enumerate(part)])
+            _ready(self.client, self.collection)
         self._pending = None
 
 
@@ -136,7 +146,8 @@ class MilvusLexicalStore:
         query = " ".join(terms(question))
         if not query or n <= 0:
             return []
-        (hits,) = self.client.search(self.collection, data=[query], anns_field="sparse", limit=n, search_params={"metric_type": "BM25"})
+        with engine(self.uri):
+            (hits,) = self.client.search(self.collection, data=[query], anns_field="sparse", limit=n, search_params={"metric_type": "BM25"})
         return [int(h.id) for h in hits]
 
     def save(self, folder: Path) -> None:
@@ -153,13 +164,14 @@ class MilvusLexicalStore:
         schema.add_function(Function(name="bm25", function_type=FunctionType.BM25, input_field_names=["terms"], output_field_names=["sparse"]))
         index = self.client.prepare_index_params()
         index.add_index("sparse", index_type="SPARSE_INVERTED_INDEX", metric_type="BM25", params=_BM25)
-        self.client.create_collection(self.collection, schema=schema, index_params=index)
-        for start in range(0, len(self._pending), _BATCH):
-            part = self._pending[start : start + _BATCH]
-            # VARCHAR's limit is in bytes; a chunk's terms pass it only in pathological files.
-            rows = [{"row": c.row, "terms": (" ".join(terms(c.text)) or _EMPTY).encode()[:65_000].decode(errors="ignore")} for c in part]
-            self.client.insert(self.collection, rows)
-        _ready(self.client, self.collection)
+        with engine(self.uri):
+            self.client.create_collection(self.collection, schema=schema, index_params=index)
+            for start in range(0, len(self._pending), _BATCH):
+                part = self._pending[start : start + _BATCH]
+                # VARCHAR's limit is in bytes; a chunk's terms pass it only in pathological files.
+                rows = [{"row": c.row, "terms": (" ".join(terms(c.text)) or _EMPTY).encode()[:65_000].decode(errors="ignore")} for c in part]
+                self.client.insert(self.collection, rows)
+            _ready(self.client, self.collection)
         self._pending = None
 
 
@@ -179,9 +191,10 @@ def stores(folder: Path, uri: str | None, probe_share: float) -> tuple[MilvusVec
     uri = uri or record["uri"]
     client = connect(uri)
     for name in (record["sentences"], record["chunks"]):
-        if not client.has_collection(name):
-            raise IndexMismatchError(f"the Milvus collection {name} is gone from {uri}: run `rag index --rebuild`")
-        client.load_collection(name)
+        with engine(uri):
+            if not client.has_collection(name):
+                raise IndexMismatchError(f"the Milvus collection {name} is gone from {uri}: run `rag index --rebuild`")
+            client.load_collection(name)
     vectors = MilvusVectorStore(uri, int(record["count"]), record["nlist"], probe_share, record["sentences"])
     lexical = MilvusLexicalStore(uri, record["chunks"])
     vectors.client = lexical.client = client
@@ -198,10 +211,11 @@ def drop(folder: Path) -> None:
     try:
         uri = json.loads(path.read_text(encoding="utf-8"))["uri"]
         client = connect(uri)
-        for name in names:
-            if client.has_collection(name):
-                client.drop_collection(name)
-    except (OSError, ValueError, KeyError, ConfigError) as e:
+        with engine(uri):
+            for name in names:
+                if client.has_collection(name):
+                    client.drop_collection(name)
+    except (OSError, ValueError, KeyError, StoreError) as e:
         log.warning("could not drop the Milvus collections %s: %s", names, e)
 
 

@@ -43,9 +43,13 @@ class GeneratorError(RagError):
     """The answer generator failed (no key, refused connection, unknown model, malformed reply)."""
 
 
+class StoreError(RagError):
+    """The search engine holding the index (a Milvus server) cannot be reached or failed a call."""
+
+
 # The errors that mean the index or a model cannot be used, not that the input was wrong: exit code 2
 # at the command line, 503 over HTTP.
-UNUSABLE: tuple[type[RagError], ...] = (IndexMissingError, IndexMismatchError, IndexLockedError, ModelError, GeneratorError)
+UNUSABLE: tuple[type[RagError], ...] = (IndexMissingError, IndexMismatchError, IndexLockedError, ModelError, GeneratorError, StoreError)
 
 
 # --------------------------------------------------------------------------------------------- records

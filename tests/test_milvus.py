@@ -14,7 +14,7 @@ pytest.importorskip("pymilvus", reason="the milvus extra: pip install -e '.[milv
 from rag.assistant import Assistant  # noqa: E402
 from rag.milvus_store import local_server  # noqa: E402
 from rag.store import build_index, load_index  # noqa: E402
-from rag.types import ConfigError, IndexMismatchError  # noqa: E402
+from rag.types import ConfigError, IndexMismatchError, StoreError  # noqa: E402
 
 
 def _free_port() -> int:
@@ -100,5 +100,16 @@ def test_a_collection_gone_from_the_server_asks_for_a_rebuild(tmp_path, corpus, 
 
 def test_an_unreachable_server_is_one_clear_error(milvus_index, settings):
     port = _free_port()  # nothing listens there
-    with pytest.raises(ConfigError, match="cannot reach Milvus.*milvus-lite server"):
+    with pytest.raises(StoreError, match="cannot reach Milvus.*milvus-lite server"):
         load_index(milvus_index, settings.replace(store="milvus", milvus_uri=f"http://127.0.0.1:{port}"))
+
+
+def test_a_server_gone_after_loading_is_one_typed_error(tmp_path, corpus, settings, embedder):
+    root = tmp_path / "index"
+    with local_server(tmp_path / "data") as uri:
+        on_milvus = settings.replace(store="milvus", milvus_uri=uri)
+        build_index(corpus, root, on_milvus, embedder)
+        assistant = Assistant.from_index(root, on_milvus)
+        assert not assistant.ask("Who was meant to be OpenAI's only supplier of computing resources?").abstained
+    with pytest.raises(StoreError, match="cannot reach Milvus"):
+        assistant.ask("Who was meant to be OpenAI's only supplier of computing resources?")
