@@ -68,10 +68,9 @@ def write_generation(
 
 def _remove(gdir: Path) -> None:
     """A generation folder gone, with the Milvus collections it names, if any."""
-    from .milvus_store import MILVUS_FILE, drop
+    from .milvus_store import drop
 
-    if (gdir / MILVUS_FILE).is_file():
-        drop(gdir)
+    drop(gdir)  # nothing to do for a FAISS generation
     shutil.rmtree(gdir, ignore_errors=True)
 
 

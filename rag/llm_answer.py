@@ -127,10 +127,7 @@ class LLMAnswerer:
         answer does (rag/asked.py), or None."""
         if not result.anchors or not result.sentences:
             return None
-        def said(sentences: Iterable[AnswerSentence]) -> str:  # without the [n] markers, which are digits
-            return " ".join(s.text for s in sentences)
-
-        return why_not_an_answer(question, said(result.sentences), said(extractive.sentences))
+        return why_not_an_answer(question, _plain(result.sentences), _plain(extractive.sentences))
 
     def draft(self, question: str, evidence: Evidence, result: Checked) -> Checked:
         """The model's reply to the passages, parsed and checked sentence by sentence into ``result``."""
@@ -214,6 +211,11 @@ class LLMAnswerer:
         address = self._server.listening_address
         log.info("llama.cpp serving %s at %s", gguf, address)
         return f"{address}/v1", Path(gguf).stem, "local"
+
+
+def _plain(sentences: Iterable[AnswerSentence]) -> str:
+    """The sentences' text without the [n] markers, which are digits to the figure checks."""
+    return " ".join(s.text for s in sentences)
 
 
 def runs_locally(settings: Settings) -> bool:

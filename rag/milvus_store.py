@@ -18,6 +18,7 @@ stores count the same terms.
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
 import math
@@ -126,12 +127,8 @@ class MilvusVectorStore:
             index.add_index("vector", index_type="IVF_FLAT", metric_type="IP", params={"nlist": self.nlist})
         else:
             index.add_index("vector", index_type="FLAT", metric_type="IP")
-        with engine(self.uri):
-            self.client.create_collection(self.collection, schema=schema, index_params=index)
-            for start in range(0, len(self._pending), _BATCH):
-                part = self._pending[start : start + _BATCH]
-                self.client.insert(self.collection, [{"row": start + i, "vector": v.tolist()} for i, v in enumerate(part)])
-            _ready(self.client, self.collection)
+        vectors = self._pending
+        _create(self.client, self.uri, self.collection, schema, index, ({"row": i, "vector": v.tolist()} for i, v in enumerate(vectors)))
         self._pending = None
 
 
@@ -164,30 +161,27 @@ class MilvusLexicalStore:
         schema.add_function(Function(name="bm25", function_type=FunctionType.BM25, input_field_names=["terms"], output_field_names=["sparse"]))
         index = self.client.prepare_index_params()
         index.add_index("sparse", index_type="SPARSE_INVERTED_INDEX", metric_type="BM25", params=_BM25)
-        with engine(self.uri):
-            self.client.create_collection(self.collection, schema=schema, index_params=index)
-            for start in range(0, len(self._pending), _BATCH):
-                part = self._pending[start : start + _BATCH]
-                # VARCHAR's limit is in bytes; a chunk's terms pass it only in pathological files.
-                rows = [{"row": c.row, "terms": (" ".join(terms(c.text)) or _EMPTY).encode()[:65_000].decode(errors="ignore")} for c in part]
-                self.client.insert(self.collection, rows)
-            _ready(self.client, self.collection)
+        # VARCHAR's limit is in bytes; a chunk's terms pass it only in pathological files.
+        rows = ({"row": c.row, "terms": (" ".join(terms(c.text)) or _EMPTY).encode()[:65_000].decode(errors="ignore")} for c in self._pending)
+        _create(self.client, self.uri, self.collection, schema, index, rows)
         self._pending = None
 
 
-def _ready(client: Any, collection: str) -> None:
-    """Flushed and loaded: Milvus builds indexes late, and searches only loaded collections."""
-    client.flush(collection)
-    client.load_collection(collection)
+def _create(client: Any, uri: str, collection: str, schema: Any, index: Any, rows: Iterator[dict[str, Any]]) -> None:
+    """A collection made, filled in batches, flushed and loaded: Milvus builds indexes late, and searches
+    only loaded collections."""
+    with engine(uri):
+        client.create_collection(collection, schema=schema, index_params=index)
+        while batch := list(itertools.islice(rows, _BATCH)):
+            client.insert(collection, batch)
+        client.flush(collection)
+        client.load_collection(collection)
 
 
 def stores(folder: Path, uri: str | None, probe_share: float) -> tuple[MilvusVectorStore, MilvusLexicalStore]:
     """The stores of a generation folder written with Milvus, at ``uri`` or the server it records.
     FileNotFoundError when the folder has no record; IndexMismatchError when the collections are gone."""
-    path = folder / MILVUS_FILE
-    if not path.is_file():
-        raise FileNotFoundError(path)
-    record = json.loads(path.read_text(encoding="utf-8"))
+    record = json.loads((folder / MILVUS_FILE).read_text(encoding="utf-8"))
     uri = uri or record["uri"]
     client = connect(uri)
     for name in (record["sentences"], record["chunks"]):
@@ -228,10 +222,7 @@ def local_server(data_dir: Path, port: int | None = None, wait: float = 60) -> I
     server = Path(sys.executable).parent / "milvus-lite"
     if not server.is_file():
         raise ConfigError("milvus-lite is not installed: pip install -e '.[milvus]'")
-    if port is None:
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            port = int(s.getsockname()[1])
+    port = port or free_port()
     cmd = [str(server), "server", "--data-dir", str(data_dir), "--host", "127.0.0.1", "--port", str(port)]
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     uri = f"http://127.0.0.1:{port}"
@@ -253,3 +244,10 @@ def local_server(data_dir: Path, port: int | None = None, wait: float = 60) -> I
             proc.wait(10)
         except subprocess.TimeoutExpired:
             proc.kill()
+
+
+def free_port() -> int:
+    """A loopback port nothing listens on at the moment of asking."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])

@@ -4,7 +4,6 @@ run on a free loopback port) answer the dev questions as the FAISS index does.""
 from __future__ import annotations
 
 import shutil
-import socket
 from pathlib import Path
 
 import pytest
@@ -12,15 +11,9 @@ import pytest
 pytest.importorskip("pymilvus", reason="the milvus extra: pip install -e '.[milvus]'")
 
 from rag.assistant import Assistant  # noqa: E402
-from rag.milvus_store import local_server  # noqa: E402
+from rag.milvus_store import free_port, local_server  # noqa: E402
 from rag.store import build_index, load_index  # noqa: E402
 from rag.types import ConfigError, IndexMismatchError, StoreError  # noqa: E402
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture(scope="session")
@@ -99,7 +92,7 @@ def test_a_collection_gone_from_the_server_asks_for_a_rebuild(tmp_path, corpus, 
 
 
 def test_an_unreachable_server_is_one_clear_error(milvus_index, settings):
-    port = _free_port()  # nothing listens there
+    port = free_port()  # nothing listens there
     with pytest.raises(StoreError, match="cannot reach Milvus.*milvus-lite server"):
         load_index(milvus_index, settings.replace(store="milvus", milvus_uri=f"http://127.0.0.1:{port}"))
 
