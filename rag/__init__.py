@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
 
-# Names resolve on first use: `import rag` (and `rag --help`) must not pay for torch, faiss and bm25s.
+# Names resolve on first use: `import rag` (and `rag --help`) must not pay for torch and faiss.
 _LAZY = {
     "Assistant": "rag.assistant",
     "Settings": "rag.config",

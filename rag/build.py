@@ -28,11 +28,10 @@ from .disk import check_folder_is_ours, locked, read_manifest
 from .embed import Embedder, for_index
 from .extract import EXTRACT_VERSION, Extractor
 from .generation import write_generation
-from .index import FORMAT_VERSION, Index, load_index
+from .index import FORMAT_VERSION, Index, assemble, load_index
 from .ingest import Skipped, SourceFile, make_chunks, no_text_message, read_document, scan_corpus, split_sentences
-from .lexical import Bm25Store, LexicalStore, Lexicon
+from .plan import plan_generation
 from .types import Chunk, CorpusError, IndexMismatchError, Sentence
-from .vectors import FaissVectorStore, VectorStore
 
 _ABOUT = ("format", "extractor", "title", "date")  # what the manifest records about an extracted file
 
@@ -127,12 +126,15 @@ def _build_locked(
     if not indexed:
         why = "; ".join(f"{s.file}: {s.reason}" for s in skipped[:3])
         raise CorpusError(no_text_message(corpus, settings.suffixes) + (f" (skipped {why})" if why else ""))
-    new_texts = [s.text for ss, _ in changes.fresh.values() for s in ss]
-    new_vectors, n_embedded = _embed_distinct(embedder, new_texts, progress)
-    sentences, chunks, vectors, files = _assemble(indexed, changes, new_vectors, old)
+    files = _file_entries(indexed, changes, old_files)
     removed = sorted(set(old_files) - set(files))
     changed = old is None or bool(changes.fresh) or bool(removed)
-    if changed:
+    if not changed:
+        assert old is not None
+        index = old
+    else:
+        fresh = [s for ss, _ in changes.fresh.values() for s in ss]
+        fresh_vectors, n_embedded = _embed_distinct(embedder, [s.text for s in fresh], progress)
         manifest = {
             "format": FORMAT_VERSION,
             "package_version": __version__,
@@ -143,15 +145,14 @@ def _build_locked(
             "files": files,
             "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         }
-        lexicon = Lexicon.build(sentences, embedder, old.lexicon if old else None)
-        store, bm25 = _stores(vectors, chunks, settings, old)
-        conflicts = scan_conflicts(sentences, vectors, set(changes.fresh) | set(removed), old.conflicts if old else None)
-        previous = old.manifest["generation"] if old else None
-        written = write_generation(root, manifest, sentences, chunks, vectors, store, bm25, lexicon, conflicts, changes.extracted, previous)
-        index = Index(root, written, sentences, chunks, vectors, store, bm25, lexicon, conflicts)
-    else:
-        assert old is not None
-        index = old
+        touched = set(changes.fresh) | set(removed)
+        plan = plan_generation(old, changes.fresh, fresh_vectors, touched, list(files), embedder, settings)
+        view = plan.live()
+        conflicts = scan_conflicts(view.sentences, view.vectors, touched, old.conflicts if old else None)
+        written = write_generation(root, manifest, plan.segments, plan.lexicon, conflicts, changes.extracted,
+                                   old.manifest if old else None, plan.milvus)
+        index = assemble(root, written, plan.loaded, view, plan.lexicon, conflicts, settings, plan.milvus)
+    n_sentences, n_chunks = len(index.sentences), len(index.chunks)
     report = BuildReport(
         files=len(files),
         embedded_files=list(changes.fresh),
@@ -159,24 +160,13 @@ def _build_locked(
         removed_files=removed,
         skipped=sorted(skipped, key=lambda s: s.file),
         decoded=changes.decoded,
-        sentences=len(sentences),
-        chunks=len(chunks),
-        embedded_texts=n_embedded,
+        sentences=n_sentences,
+        chunks=n_chunks,
+        embedded_texts=n_embedded if changed else 0,
         seconds=time.perf_counter() - t0,
         changed=changed,
     )
     return report, index
-
-
-def _stores(vectors: np.ndarray, chunks: list[Chunk], settings: Settings, old: Index | None) -> tuple[VectorStore, LexicalStore]:
-    """The vector and BM25 stores of a new generation; Milvus's are written to the server when the
-    generation is written, the server the old generation is on unless ``milvus_uri`` was given."""
-    if settings.store == "milvus":
-        from .milvus_store import DEFAULT_URI, MilvusLexicalStore, MilvusVectorStore
-
-        uri = settings.milvus_uri or (old.vector_store.uri if old and isinstance(old.vector_store, MilvusVectorStore) else DEFAULT_URI)
-        return MilvusVectorStore.pending(vectors, uri, settings.ivf_above, settings.ivf_probe_share), MilvusLexicalStore(uri, chunks=chunks)
-    return FaissVectorStore.build(vectors, settings.ivf_above, settings.ivf_probe_share), Bm25Store.build(chunks)
 
 
 def _read_changes(sources: list[SourceFile], old: Index | None, settings: Settings, skipped: list[Skipped]) -> _Changes:
@@ -206,43 +196,21 @@ def _read_changes(sources: list[SourceFile], old: Index | None, settings: Settin
     return changes
 
 
-def _assemble(
-    indexed: list[SourceFile], changes: _Changes, new_vectors: np.ndarray, old: Index | None
-) -> tuple[list[Sentence], list[Chunk], np.ndarray, dict[str, dict[str, Any]]]:
-    """The new generation's tables in corpus order: changed files from what was just read and embedded,
-    unchanged ones from the old index; and the manifest's entry for each file."""
-    old_files = old.manifest["files"] if old else {}
-    old_rows = _rows_by_file(old) if old else {}
-    at = 0  # next unused row of new_vectors
-    sentences: list[Sentence] = []
-    chunks: list[Chunk] = []
-    vectors: list[np.ndarray] = []
+def _file_entries(indexed: list[SourceFile], changes: _Changes, old_files: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """The manifest's entry for each indexed file, in corpus order."""
     files: dict[str, dict[str, Any]] = {}
     for src in indexed:
         if src.file in changes.fresh:
             doc_sentences, doc_chunks = changes.fresh[src.file]
-            vectors.append(new_vectors[at : at + len(doc_sentences)])
-            at += len(doc_sentences)
+            entry: dict[str, Any] = {"sha256": src.sha256, "sentences": len(doc_sentences), "chunks": len(doc_chunks)}
+            entry.update(changes.described.get(src.file, {}))
         else:
-            assert old is not None
-            s_rows, c_rows = old_rows[src.file]
-            doc_sentences = [old.sentences[i] for i in s_rows]
-            doc_chunks = [old.chunks[i] for i in c_rows]
-            vectors.append(old.sentence_vectors[s_rows])
-        # Chunk ids are rows of this generation, renumbered as files come and go.
-        base = len(chunks)
-        chunks.extend(Chunk(base + i, c.file, c.first, c.last, c.text) for i, c in enumerate(doc_chunks))
-        sentences.extend(doc_sentences)
-        files[src.file] = {"sha256": src.sha256, "sentences": len(doc_sentences), "chunks": len(doc_chunks)}
+            entry = {k: v for k, v in old_files[src.file].items() if k != "encoding"}
         encoding = changes.decoded.get(src.file) or old_files.get(src.file, {}).get("encoding")
         if encoding:
-            files[src.file]["encoding"] = encoding
-        if src.file in changes.fresh:
-            files[src.file].update(changes.described.get(src.file, {}))
-        else:
-            files[src.file].update({k: v for k, v in old_files[src.file].items() if k in _ABOUT})
-    dim = new_vectors.shape[1]
-    return sentences, chunks, np.vstack(vectors) if vectors else np.zeros((0, dim), np.float32), files
+            entry["encoding"] = encoding
+        files[src.file] = entry
+    return files
 
 
 def _unchanged(entry: dict[str, Any] | None, src: SourceFile) -> bool:
@@ -268,12 +236,3 @@ def _embed_distinct(embedder: Embedder, texts: list[str], progress: Progress | N
         return vectors, len(distinct)
     row = {t: i for i, t in enumerate(distinct)}
     return vectors[[row[t] for t in texts]], len(distinct)
-
-
-def _rows_by_file(index: Index) -> dict[str, tuple[list[int], list[int]]]:
-    rows: dict[str, tuple[list[int], list[int]]] = {}
-    for i, s in enumerate(index.sentences):
-        rows.setdefault(s.file, ([], []))[0].append(i)
-    for i, c in enumerate(index.chunks):
-        rows.setdefault(c.file, ([], []))[1].append(i)
-    return rows

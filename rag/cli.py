@@ -50,9 +50,7 @@ def main(
     cli_common.verbose = verbose
     level = logging.WARNING if verbose == 0 else logging.INFO if verbose == 1 else logging.DEBUG
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
-    import bm25s  # noqa: F401  (it sets its own logger to DEBUG on import: import first, then quieten)
-
-    for noisy in ("faiss.loader", "bm25s", "httpx", "sentence_transformers"):
+    for noisy in ("faiss.loader", "httpx", "sentence_transformers"):
         logging.getLogger(noisy).setLevel(max(level, logging.WARNING))
 
 

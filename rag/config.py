@@ -49,6 +49,10 @@ class Settings(BaseModel):
         description="share of IVF lists searched per query; 0.2 keeps recall@10 against exact search >= 0.95 "
         "on real MiniLM vectors (measured: 0.96 at 48 of 273 lists, 0.94 at 32)",
     )
+    compact_share: float = Field(
+        0.2, ge=0, description="an update writes only the files it changed, beside the rest, until those and the "
+        "rows they replaced pass this share of the index; then one segment is written again (rag/segments.py)",
+    )
     lock_timeout: float = Field(120, ge=0, description="seconds to wait for another process updating the same index")
     store: Literal["faiss", "milvus"] = Field(
         "faiss", description="where sentence vectors and BM25 are searched: faiss (in process, the default) or "

@@ -16,7 +16,7 @@ that only the other side's neighbours hold.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -61,9 +61,9 @@ def states_something(s: Sentence) -> bool:
     return not s.heading and len(s.text.split()) >= MIN_WORDS
 
 
-def candidate_pairs(sentences: list[Sentence], vectors: np.ndarray, rows: Iterable[int]) -> dict[tuple[int, int], float]:
+def candidate_pairs(sentences: Sequence[Sentence], vectors: Any, rows: Iterable[int]) -> dict[tuple[int, int], float]:
     """(row, row) -> cosine for each row in ``rows`` and its close neighbours from other files, the
-    smaller row first. Each distinct text is searched once, among distinct texts: a line repeated in
+    sentence first in (file, number) order first. Each distinct text is searched once, among distinct texts: a line repeated in
     many files (boilerplate, or 60,000 copies of one filler sentence) would otherwise fill every
     neighbour list, and costs one search instead of one per copy."""
     copies: dict[int, list[int]] = {}  # first row of a text -> its rows (at most MAX_COPIES)
@@ -87,14 +87,17 @@ def candidate_pairs(sentences: list[Sentence], vectors: np.ndarray, rows: Iterab
             o = distinct[int(j)]
             for a in copies[q] if o != q else ():
                 for b in copies[o]:
-                    if sentences[a].file != sentences[b].file:
-                        out[(min(a, b), max(a, b))] = float(score)
+                    sa, sb = sentences[a], sentences[b]
+                    if sa.file != sb.file:
+                        # Sides in (file, number) order, not row order: an update that moves a file's
+                        # rows must not turn "$1 billion against $2 billion" around.
+                        out[(a, b) if (sa.file, sa.n) < (sb.file, sb.n) else (b, a)] = float(score)
     return out
 
 
 def scan(
-    sentences: list[Sentence],
-    vectors: np.ndarray,
+    sentences: Sequence[Sentence],
+    vectors: Any,  # (sentences, dim) array-like
     changed: set[str] | None = None,
     old: list[dict[str, Any]] | None = None,
 ) -> list[dict[str, Any]]:
@@ -127,7 +130,7 @@ class FileSubjects:
     cities are both true. Worked out per file on first need, so an update reads only the files its
     candidate pairs touch, not the whole corpus."""
 
-    def __init__(self, sentences: list[Sentence], top: int = SUBJECT_NAMES):
+    def __init__(self, sentences: Sequence[Sentence], top: int = SUBJECT_NAMES):
         self.top = top
         self.texts: dict[str, list[str]] = {}
         for s in sentences:

@@ -8,17 +8,12 @@ import os
 import shutil
 import time
 import uuid
-from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from .disk import MANIFEST, fsync_and_sum, write_atomic, write_jsonl
-from .index import TEXTS
-from .lexical import LexicalStore, Lexicon
-from .types import Chunk, Sentence
-from .vectors import VectorStore
+from .index import LEXICON, TEXTS
+from .segments import Segment, link_segment, segment_entry, write_segment
 
 log = logging.getLogger(__name__)
 
@@ -26,41 +21,47 @@ log = logging.getLogger(__name__)
 def write_generation(
     root: Path,
     manifest: dict[str, Any],
-    sentences: list[Sentence],
-    chunks: list[Chunk],
-    sentence_vectors: np.ndarray,
-    vector_store: VectorStore,
-    bm25: LexicalStore,
-    lexicon: Lexicon,
+    segments: list[tuple[Segment | Path, set[str]]],
+    lexicon: dict[str, Any],
     conflicts: list[dict[str, Any]],
     extracted: dict[str, str | Path],
-    previous: str | None,
+    previous: dict[str, Any] | None,
+    milvus: tuple[Any, Any] | None = None,  # Milvus's vector and BM25 stores, each with a save()
 ) -> dict[str, Any]:
-    """Write the generation, swap the manifest to it, prune older ones; the manifest as written."""
+    """Write the generation, swap the manifest to it, prune older ones; the manifest as written.
+
+    ``segments``: (a segment to write, or the folder of one of the previous generation's to link, with
+    the files dead in it). A linked segment's checksums are the previous manifest's: it is not read."""
     generation = f"g-{time.strftime('%Y%m%d%H%M%S')}-{uuid.uuid4().hex[:6]}"
     gdir = root / generation
     gdir.mkdir()
     try:
-        write_jsonl(gdir / "sentences.jsonl", (_sentence_row(s) for s in sentences))
+        if milvus is not None:
+            for store in milvus:
+                store.save(gdir)  # the vector store first: it records what it makes
+        entries, carried = [], {}
+        for segment, dead in segments:
+            if isinstance(segment, Path):
+                link_segment(segment, gdir / segment.name)
+                old_sums = previous["checksums"] if previous else {}
+                carried.update({k: v for k, v in old_sums.items() if k.startswith(segment.name + "/")})
+            else:
+                write_segment(gdir / segment.name, segment)
+            entries.append(segment_entry(segment.name, dead))
         _write_texts(gdir / TEXTS, extracted)
-        write_jsonl(gdir / "chunks.jsonl", (asdict(c) for c in chunks))
-        np.save(gdir / "sentence_vectors.npy", sentence_vectors)
-        vector_store.save(gdir)
         write_jsonl(gdir / "conflicts.jsonl", conflicts)
-        bm25.save(gdir)
-        lex = {"n_sentences": lexicon.n_sentences, "df": lexicon.df, "words": lexicon.words}
-        (gdir / "lexicon.json").write_text(json.dumps(lex, ensure_ascii=False), encoding="utf-8")
-        np.save(gdir / "word_vectors.npy", lexicon.word_vectors)
-        checksums = fsync_and_sum(gdir)
-        manifest = {**manifest, "generation": generation, "checksums": checksums}
+        (gdir / LEXICON).write_text(json.dumps(lexicon, ensure_ascii=False), encoding="utf-8")
+        checksums = {**fsync_and_sum(gdir, skip=set(carried)), **carried}
+        manifest = {**manifest, "generation": generation, "segments": entries, "checksums": dict(sorted(checksums.items()))}
         write_atomic(root / MANIFEST, json.dumps(manifest, indent=2, ensure_ascii=False) + "\n")
     except BaseException:
         _remove(gdir)
         raise
     # Keep the previous generation: a reader that read the old manifest just before the swap loads it.
     # Anything else is older, or the leftover of a build that was killed before it could clean up.
+    keep = {generation, previous["generation"] if previous else None}
     for stale in root.glob("g-*"):
-        if stale.name not in {generation, previous} and stale.is_dir():
+        if stale.name not in keep and stale.is_dir():
             _remove(stale)
     log.info("index written to %s (%s)", root, generation)
     return manifest
@@ -72,16 +73,6 @@ def _remove(gdir: Path) -> None:
 
     drop(gdir)  # nothing to do for a FAISS generation
     shutil.rmtree(gdir, ignore_errors=True)
-
-
-def _sentence_row(s: Sentence) -> dict[str, Any]:
-    """A sentence as stored: the page and heading flag only where they say something."""
-    row = asdict(s)
-    if s.page is None:
-        del row["page"]
-    if not s.heading:
-        del row["heading"]
-    return row
 
 
 def _write_texts(folder: Path, extracted: dict[str, str | Path]) -> None:

@@ -1,10 +1,10 @@
 """The loaded index and its manifest: what a generation folder holds, read back and refused when it was
 built in another format, with other settings, or has been damaged since.
 
-Layout: ``index/manifest.json`` names a generation folder ``index/g-<id>/`` holding the sentence and chunk
-tables, the sentence vectors, the vector store, the BM25 data, the lexicon and the conflicts, each with
-its size and sha256 in the manifest. Writing it is ``rag.build``'s job; the lock, atomic writes and
-checksums are ``rag.disk``'s.
+Layout: ``index/manifest.json`` names a generation folder ``index/g-<id>/`` holding its segments
+(``rag.segments``: tables, vectors, FAISS, BM25 postings, words), the lexicon's counts and the
+conflicts, each file with its size and checksum in the manifest. Writing it is ``rag.build``'s job; the
+lock, atomic writes and checksums are ``rag.disk``'s.
 """
 
 from __future__ import annotations
@@ -19,52 +19,59 @@ import numpy as np
 from .config import Settings
 from .disk import check_sums, read_jsonl, read_manifest
 from .lexical import Bm25Store, LexicalStore, Lexicon
+from .segments import Live, Segment, live, read_segment
+from .tables import ChunkTable, SentenceTable
 from .types import Chunk, Citation, IndexMismatchError, IndexMissingError, Sentence
-from .vectors import FaissVectorStore, VectorStore
+from .vectors import SegmentedVectorStore, VectorStore
 
-FORMAT_VERSION = 4  # 3: conflicts.jsonl; 4: a chunk's row is stored as "row"
+FORMAT_VERSION = 5  # 3: conflicts.jsonl; 4: a chunk's row is stored as "row"; 5: segments, tables by column
+LEXICON = "lexicon.json"  # per generation: sentence count and stem document frequencies
 TEXTS = "texts"  # per generation: the extracted text of each PDF, HTML and Word file
 
 
 @dataclass
-@dataclass
 class Index:
-    """A loaded index: tables, sentence vectors, the vector store over sentences and BM25 over chunks."""
+    """A loaded index: the live rows of its segments (tables, sentence vectors), the vector store over
+    sentences, BM25 over chunks, the lexicon and the conflicts."""
 
     root: Path
     manifest: dict[str, Any]
-    sentences: list[Sentence]
-    chunks: list[Chunk]
-    sentence_vectors: np.ndarray
+    sentences: SentenceTable
+    chunks: ChunkTable
+    sentence_vectors: Any  # (sentences, dim) array-like: a RowVectors over the segments' memory maps
     vector_store: VectorStore
     bm25: LexicalStore
     lexicon: Lexicon
     conflicts: list[dict[str, Any]] = field(default_factory=list)  # rows of rag.conflicts.scan
-    _by_key: dict[str, int] = field(default_factory=dict, repr=False)
-    _chunks_of: list[list[int]] = field(default_factory=list, repr=False)
+    segments: list[Segment] = field(default_factory=list, repr=False)
+    _chunk_span: tuple[np.ndarray, np.ndarray] = field(default=(np.zeros(0), np.zeros(0)), repr=False)
 
     def __post_init__(self) -> None:
-        self._by_key = {s.key: i for i, s in enumerate(self.sentences)}
-        self._chunks_of = [[] for _ in self.sentences]
-        for c in self.chunks:
-            rows = self.sentence_rows(c)
-            for row in range(rows.start, rows.stop):
-                self._chunks_of[row].append(c.row)
+        # Chunks of a file are contiguous, files in the order of the sentence table's file ids.
+        ids = np.arange(len(self.sentences.files))
+        self._chunk_span = (np.searchsorted(self.chunks.file_id, ids, "left"), np.searchsorted(self.chunks.file_id, ids, "right"))
 
     def sentence(self, file: str, n: int) -> Sentence | None:
-        i = self._by_key.get(f"{file}:{n}")
-        return None if i is None else self.sentences[i]
+        row = self.sentences.row_of(file, n)
+        return None if row is None else self.sentences[row]
 
     def sentence_row(self, s: Sentence) -> int:
-        return self._by_key[s.key]
+        row = self.sentences.row_of(s.file, s.n)
+        if row is None:
+            raise KeyError(s.key)
+        return row
 
     def chunks_of(self, sentence_row: int) -> list[int]:
         """Rows of the chunks holding a sentence (two where chunks overlap)."""
-        return self._chunks_of[sentence_row]
+        fid, n = self.sentences.file_id[sentence_row], self.sentences.n[sentence_row]
+        lo, hi = self._chunk_span[0][fid], self._chunk_span[1][fid]
+        return [int(r) for r in range(lo, hi) if self.chunks.first[r] <= n <= self.chunks.last[r]]
 
     def sentence_rows(self, chunk: Chunk) -> slice:
         """The rows of a chunk's sentences (a file's sentences are stored contiguously, in order)."""
-        first = self._by_key[f"{chunk.file}:{chunk.first}"]
+        first = self.sentences.row_of(chunk.file, chunk.first)
+        if first is None:
+            raise KeyError(f"{chunk.file}:{chunk.first}")
         return slice(first, first + chunk.last - chunk.first + 1)
 
     def chunk_sentences(self, chunk: Chunk) -> list[Sentence]:
@@ -147,36 +154,48 @@ def load_index(root: Path, settings: Settings) -> Index:
 
 
 def _load_generation(root: Path, manifest: dict[str, Any], settings: Settings) -> Index:
+    from .milvus_store import MILVUS_FILE
+
     gdir = root / manifest["generation"]
     damaged = f"index at {root} is damaged"
     check_sums(gdir, manifest.get("checksums", {}), damaged)
+    on_milvus = (gdir / MILVUS_FILE).is_file()
     try:
-        sentences = [Sentence(**row) for row in read_jsonl(gdir / "sentences.jsonl")]
-        chunks = [Chunk(**row) for row in read_jsonl(gdir / "chunks.jsonl")]
-        sentence_vectors = np.load(gdir / "sentence_vectors.npy", mmap_mode="r")  # read as pages are touched, shared between processes
-        vector_store, bm25 = _stores(gdir, settings)
-        lex = json.loads((gdir / "lexicon.json").read_text(encoding="utf-8"))
-        lexicon = Lexicon(lex["n_sentences"], lex["df"], lex["words"], np.load(gdir / "word_vectors.npy", mmap_mode="r"))
+        segments = [read_segment(gdir / e["name"], settings.ivf_probe_share, not on_milvus) for e in manifest["segments"]]
+        view = live(segments, [set(e["dead"]) for e in manifest["segments"]])
+        lexicon = json.loads((gdir / LEXICON).read_text(encoding="utf-8"))
         conflicts = read_jsonl(gdir / "conflicts.jsonl")
+        milvus = None
+        if on_milvus:
+            from .milvus_store import stores
+
+            milvus = stores(gdir, settings.milvus_uri, settings.ivf_probe_share)
+        index = assemble(root, manifest, segments, view, lexicon, conflicts, settings, milvus)
     except FileNotFoundError:
         raise
-    except (OSError, ValueError, TypeError, KeyError, RuntimeError) as e:
+    except (OSError, ValueError, TypeError, KeyError, IndexError, RuntimeError) as e:
         raise IndexMismatchError(f"{damaged} ({e}): run `rag index --rebuild`") from e
-    if len(sentence_vectors) != len(sentences) or vector_store.count != len(sentences):
+    if len(index.sentence_vectors) != len(index.sentences) or index.vector_store.count != len(index.sentences):
         raise IndexMismatchError(f"index at {root} is inconsistent: run `rag index --rebuild`")
-    try:
-        return Index(root, manifest, sentences, chunks, sentence_vectors, vector_store, bm25, lexicon, conflicts)
-    except KeyError as e:
-        raise IndexMismatchError(f"{damaged} (chunk table names sentence {e}): run `rag index --rebuild`") from e
+    return index
 
 
-
-def _stores(gdir: Path, settings: Settings) -> tuple[VectorStore, LexicalStore]:
-    """The generation's vector and BM25 stores: in its folder, or on the Milvus server it records."""
-    from .milvus_store import MILVUS_FILE
-
-    if (gdir / MILVUS_FILE).is_file():
-        from .milvus_store import stores
-
-        return stores(gdir, settings.milvus_uri, settings.ivf_probe_share)
-    return FaissVectorStore.load(gdir, settings.ivf_probe_share), Bm25Store.load(gdir)
+def assemble(
+    root: Path,
+    manifest: dict[str, Any],
+    segments: list[Segment],
+    view: Live,
+    lexicon: dict[str, Any],
+    conflicts: list[dict[str, Any]],
+    settings: Settings,
+    milvus: tuple[VectorStore, LexicalStore] | None = None,
+) -> Index:
+    """The index over ``segments`` as ``view`` sees them: searched by FAISS and our BM25 per segment,
+    or by the ``milvus`` stores."""
+    if milvus is not None:
+        vector_store, bm25 = milvus
+    else:
+        vector_store = SegmentedVectorStore([seg.faiss for seg in segments if seg.faiss], view.sentence_rows)
+        bm25 = Bm25Store([seg.postings for seg in segments if seg.postings], view.chunk_rows)
+    return Index(root, manifest, view.sentences, view.chunks, view.vectors, vector_store, bm25,
+                 Lexicon(lexicon["n_sentences"], lexicon["df"], view.words, view.word_vectors), conflicts, segments)

@@ -12,7 +12,7 @@ at one unit. Putting chunk vectors beside the BM25 field would make it a differe
 FAISS one, whose answers it must match; the fusion is the same reciprocal-rank fusion either way.
 
 BM25 reads our own analysis of each chunk (``rag.lexical.terms``: stemmed content words) through the
-standard tokenizer, with bm25s's k1 and b: milvus-lite has no English stemmer, and this way both
+standard tokenizer, with the k1 and b of our own BM25: milvus-lite has no English stemmer, and this way both
 stores count the same terms.
 """
 
@@ -26,14 +26,14 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from .lexical import terms
+from .lexical import K1, B, terms
 from .types import Chunk, ConfigError, IndexMismatchError, StoreError
 
 log = logging.getLogger(__name__)
@@ -42,7 +42,7 @@ DEFAULT_URI = "http://127.0.0.1:19530"  # where `milvus-lite server` and a stand
 MILVUS_FILE = "milvus.json"  # in a generation folder: the server and the collections it searches
 _BATCH = 4096  # rows per insert: 6 MB of 384-d vectors, well under gRPC's 64 MB message limit
 _EMPTY = "_"  # a chunk with no content word still needs a token for the BM25 function
-_BM25 = {"bm25_k1": 1.5, "bm25_b": 0.75}  # bm25s's defaults, so both stores score alike
+_BM25 = {"bm25_k1": K1, "bm25_b": B}  # as rag.lexical scores, so both stores score alike
 
 
 def connect(uri: str) -> Any:
@@ -135,7 +135,7 @@ class MilvusVectorStore:
 class MilvusLexicalStore:
     """``LexicalStore`` over a Milvus collection of chunks with the built-in BM25 function."""
 
-    def __init__(self, uri: str, collection: str | None = None, chunks: list[Chunk] | None = None):
+    def __init__(self, uri: str, collection: str | None = None, chunks: Sequence[Chunk] | None = None):
         self.uri, self.collection, self._pending = uri, collection, chunks
         self.client: Any = None
 

@@ -22,8 +22,6 @@ class VectorStore(Protocol):
         """(scores, rows) for each query, best first; rows -1 past the end."""
         ...
 
-    def save(self, folder: Path) -> None: ...
-
 
 class FaissVectorStore:
     def __init__(self, index: Any):
@@ -83,3 +81,81 @@ def _probes(nlist: int, share: float) -> int:
 def faiss_for(vectors: np.ndarray, ivf_above: int) -> Any:
     """The raw FAISS index ``FaissVectorStore.build`` makes (benchmarks compare it with exact search)."""
     return FaissVectorStore.build(vectors, ivf_above).faiss
+
+
+class RowVectors:
+    """Rows of several segments' vector arrays (memory-mapped) read as one array: ``where[s]`` holds
+    the rows of segment ``s`` that are live, in the order they appear. One segment with every row live
+    is the common case (a fresh build) and is indexed directly."""
+
+    def __init__(self, parts: list[np.ndarray], keep: list[np.ndarray], dim: int):
+        self.parts, self.dim = parts, dim
+        self.segment = np.concatenate([np.full(len(k), s, dtype=np.int32) for s, k in enumerate(keep)] or [np.zeros(0, np.int32)])
+        self.local = np.concatenate(keep or [np.zeros(0, np.int64)]).astype(np.int64)
+        self.direct = parts[0] if len(parts) == 1 and len(keep[0]) == len(parts[0]) else None
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return (len(self.local), self.dim)
+
+    def __len__(self) -> int:
+        return len(self.local)
+
+    def __getitem__(self, rows: Any) -> np.ndarray:
+        if self.direct is not None:
+            return np.asarray(self.direct[rows])
+        if isinstance(rows, (int, np.integer)):
+            return np.asarray(self.parts[self.segment[rows]][self.local[rows]])
+        picked = np.arange(len(self))[rows] if isinstance(rows, slice) else np.asarray(rows, dtype=np.int64)
+        out = np.empty((len(picked), self.dim), dtype=np.float32)
+        segments = self.segment[picked]
+        for s, part in enumerate(self.parts):
+            at = np.flatnonzero(segments == s)
+            if len(at):
+                out[at] = part[self.local[picked[at]]]
+        return out
+
+    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
+        whole = self[slice(None)]
+        return whole if dtype is None else whole.astype(dtype)
+
+
+class SegmentedVectorStore:
+    """The FAISS stores of several segments searched as one: ``rows[s]`` maps segment ``s``'s rows to
+    the index's rows, -1 for a row whose file has changed or gone since the segment was written. Each
+    segment is asked for as many more neighbours as it has dead rows, so dead rows never crowd out
+    live ones."""
+
+    def __init__(self, stores: list[FaissVectorStore], rows: list[np.ndarray]):
+        self.stores, self.rows = stores, rows
+        self._dead = [int((r < 0).sum()) for r in rows]
+
+    @property
+    def count(self) -> int:
+        return int(sum(len(r) - d for r, d in zip(self.rows, self._dead)))
+
+    @property
+    def faiss(self) -> Any:
+        """The base segment's FAISS index (benchmarks and tests read its type and probes)."""
+        return self.stores[0].faiss
+
+    def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        if len(self.stores) == 1 and not self._dead[0]:
+            return self.stores[0].search(queries, k)
+        found = []
+        for store, rows, dead in zip(self.stores, self.rows, self._dead):
+            if store.count:
+                scores, local = store.search(queries, min(k + dead, store.count))
+                found.append((scores, np.where(local >= 0, rows[np.maximum(local, 0)], -1)))
+        n = len(queries)
+        all_scores = np.concatenate([s for s, _ in found], axis=1) if found else np.zeros((n, 0), np.float32)
+        all_rows = np.concatenate([r for _, r in found], axis=1) if found else np.zeros((n, 0), np.int64)
+        all_scores = np.where(all_rows >= 0, all_scores, -np.inf)
+        order = np.lexsort((all_rows, -all_scores), axis=1)[:, :k]  # best first, ties by row
+        scores, rows = np.take_along_axis(all_scores, order, 1), np.take_along_axis(all_rows, order, 1)
+        rows = np.where(np.isfinite(scores), rows, -1)
+        if rows.shape[1] < k:
+            pad = k - rows.shape[1]
+            rows = np.pad(rows, ((0, 0), (0, pad)), constant_values=-1)
+            scores = np.pad(scores, ((0, 0), (0, pad)), constant_values=-np.inf)
+        return scores.astype(np.float32), rows

@@ -120,22 +120,23 @@ def test_empty_missing_and_all_skipped_folders_are_one_line_errors(tmp_path, set
 
 @pytest.mark.parametrize(
     "damage",
-    ["truncate sentences.faiss", "flip a byte of sentence_vectors.npy", "truncate chunks.jsonl", "delete bm25", "garble manifest"],
+    ["truncate sentences.faiss", "flip a byte of vectors.npy", "truncate table.npz", "delete bm25.npz", "garble manifest"],
 )
 def test_a_damaged_index_is_refused_with_the_fix_and_rebuilds(tmp_path, index_dir, corpus, settings, embedder, damage):
     copy = tmp_path / "ix"
     shutil.copytree(index_dir, copy)
-    gdir = copy / json.loads((copy / "manifest.json").read_text())["generation"]
+    manifest = json.loads((copy / "manifest.json").read_text())
+    segment = copy / manifest["generation"] / manifest["segments"][0]["name"]
     if damage.startswith("truncate"):
-        path = gdir / damage.split()[1]
+        path = segment / damage.split()[1]
         path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
     elif damage.startswith("flip"):
-        path = gdir / "sentence_vectors.npy"
+        path = segment / "vectors.npy"
         data = bytearray(path.read_bytes())
         data[len(data) // 2] ^= 0xFF
         path.write_bytes(bytes(data))
-    elif damage == "delete bm25":
-        shutil.rmtree(gdir / "bm25")
+    elif damage == "delete bm25.npz":
+        (segment / "bm25.npz").unlink()
     else:
         (copy / "manifest.json").write_text('{"format": 2, "generation": ')
     with pytest.raises(IndexMismatchError, match="rag index --rebuild"):

@@ -37,7 +37,9 @@ def milvus_index(tmp_path_factory, corpus, settings, embedder, milvus_uri) -> Pa
 def test_the_dev_questions_get_the_same_answers_on_milvus_as_on_faiss(milvus_index, assistant, settings, dev):
     on_milvus = Assistant.from_index(milvus_index, settings.replace(store="milvus"))
     assert type(on_milvus.index.vector_store).__name__ == "MilvusVectorStore"
-    assert not (milvus_index / on_milvus.index.manifest["generation"] / "sentences.faiss").exists()
+    gdir = milvus_index / on_milvus.index.manifest["generation"]
+    (segment,) = on_milvus.index.manifest["segments"]
+    assert (gdir / segment["name"] / "vectors.npy").is_file() and not (gdir / segment["name"] / "sentences.faiss").exists()
     for case in dev:
         a, b = assistant.ask(case["question"]), on_milvus.ask(case["question"])
         assert (b.abstained, b.text) == (a.abstained, a.text), case["question"]
