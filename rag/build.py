@@ -23,6 +23,7 @@ import numpy as np
 
 from . import __version__
 from .config import Settings
+from .conflicts import FileSubjects
 from .conflicts import scan as scan_conflicts
 from .disk import check_folder_is_ours, locked, read_manifest
 from .embed import Embedder, for_index
@@ -32,6 +33,7 @@ from .index import FORMAT_VERSION, Index, assemble, load_index
 from .ingest import Skipped, SourceFile, make_chunks, no_text_message, read_document, scan_corpus, split_sentences
 from .plan import plan_generation
 from .types import Chunk, CorpusError, IndexMismatchError, Sentence
+from .vectors import SegmentedVectorStore
 
 _ABOUT = ("format", "extractor", "title", "date")  # what the manifest records about an extracted file
 
@@ -148,10 +150,13 @@ def _build_locked(
         touched = set(changes.fresh) | set(removed)
         plan = plan_generation(old, changes.fresh, fresh_vectors, touched, list(files), embedder, settings)
         view = plan.live()
-        conflicts = scan_conflicts(view.sentences, view.vectors, touched, old.conflicts if old else None)
-        written = write_generation(root, manifest, plan.segments, plan.lexicon, conflicts, changes.extracted,
-                                   old.manifest if old else None, plan.milvus)
-        index = assemble(root, written, plan.loaded, view, plan.lexicon, conflicts, settings, plan.milvus)
+        store = SegmentedVectorStore([s.faiss for s in plan.loaded if s.faiss], view.sentence_rows) if plan.milvus is None else None
+        known = {f: names for f, names in old.subjects.items() if f not in touched} if old else {}
+        subjects = FileSubjects(view.sentences, known=known)
+        conflicts = scan_conflicts(view.sentences, view.vectors, touched, old.conflicts if old else None, store, subjects)
+        written = write_generation(root, manifest, plan.segments, plan.lexicon, conflicts, subjects.known(),
+                                   changes.extracted, old.manifest if old else None, plan.milvus)
+        index = assemble(root, written, plan.loaded, view, plan.lexicon, conflicts, subjects.known(), settings, plan.milvus)
     n_sentences, n_chunks = len(index.sentences), len(index.chunks)
     report = BuildReport(
         files=len(files),

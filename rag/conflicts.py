@@ -23,8 +23,9 @@ import numpy as np
 
 from .claims import tokens
 from .conflict_rules import Verdict, judge, named, overlap
+from .tables import SentenceTable
 from .types import Citation, Conflict, Sentence
-from .vectors import FaissVectorStore
+from .vectors import FaissVectorStore, VectorStore
 
 if TYPE_CHECKING:
     from .index import Index
@@ -43,6 +44,9 @@ SUBJECT_NAMES = 5
 SCAN_EXACT_UP_TO = 50_000
 SCAN_PROBE_SHARE = 0.05
 MAX_COPIES = 20  # rows of one repeated text judged against another's
+# An update's search depth in the index's own store, where copies of a text take a place each: room
+# for NEIGHBOURS distinct texts and some copies of them.
+SEARCH_DEPTH = 4 * (NEIGHBOURS + 1)
 MIN_WORDS = 5  # headings and fragments ("OpenAI", "(reuters.com)") state nothing to disagree with
 # Probability that a flagged pair truly disagrees, per kind of rule: its precision on the labelled pairs
 # of the SQuAD-train *train* part and the seeds, (right + 1) / (flagged + 2) (benchmarks/conflicts.py
@@ -95,25 +99,69 @@ def candidate_pairs(sentences: Sequence[Sentence], vectors: Any, rows: Iterable[
     return out
 
 
+def neighbour_pairs(sentences: Sequence[Sentence], vectors: Any, rows: list[int], store: VectorStore) -> dict[tuple[int, int], float]:
+    """``candidate_pairs`` for a few ``rows``, through the index's own vector search instead of a search
+    built over every distinct text. Copies of a text have one vector, so they come together in a result
+    list: each found text counts once toward ``NEIGHBOURS``, and its copies there are its rows."""
+    by_text: dict[str, list[int]] = {}
+    for r in rows:
+        s = sentences[r]
+        if states_something(s) and len(by_text.setdefault(s.text, [])) < MAX_COPIES:
+            by_text[s.text].append(r)
+    if not by_text or store.count < 2:
+        return {}
+    queries = [rs[0] for rs in by_text.values()]
+    scores, found = store.search(np.asarray(vectors[queries], dtype=np.float32), min(SEARCH_DEPTH, store.count))
+    out: dict[tuple[int, int], float] = {}
+    for q, row_scores, row_found in zip(queries, scores, found):
+        groups: dict[str, tuple[float, list[int]]] = {}  # text -> (cosine, its rows found)
+        for score, j in zip(row_scores.tolist(), row_found.tolist()):
+            if j < 0 or score < CANDIDATE_COSINE:
+                break  # results come best first
+            s = sentences[j]
+            if not states_something(s):
+                continue
+            if s.text not in groups and len(groups) > NEIGHBOURS:
+                break
+            group = groups.setdefault(s.text, (score, []))[1]
+            if len(group) < MAX_COPIES:
+                group.append(j)
+        q_text = sentences[q].text
+        own = groups.pop(q_text, (1.0, by_text[q_text]))[1]
+        for score, group in groups.values():
+            for a in own:
+                for b in group:
+                    sa, sb = sentences[a], sentences[b]
+                    if sa.file != sb.file:
+                        out[(a, b) if (sa.file, sa.n) < (sb.file, sb.n) else (b, a)] = float(score)
+    return out
+
+
 def scan(
-    sentences: Sequence[Sentence],
+    sentences: SentenceTable,
     vectors: Any,  # (sentences, dim) array-like
     changed: set[str] | None = None,
     old: list[dict[str, Any]] | None = None,
+    store: VectorStore | None = None,
+    subjects: FileSubjects | None = None,
 ) -> list[dict[str, Any]]:
     """The rule-judged conflicts of a corpus, as stored rows ``{a, b, kind, summary, confidence, judge}``
     (``a``, ``b`` sentence keys). With ``changed`` (files added, edited or removed) and the previous
-    rows ``old``, only pairs touching a changed file are searched and judged again."""
-    present = {s.file for s in sentences}
-    subjects = FileSubjects(sentences)
+    rows ``old``, only pairs touching a changed file are searched and judged again: through ``store``,
+    the index's own vector search over ``sentences``, when given (an update then reads no more of the
+    corpus than the neighbours it finds). ``subjects``: the files' subjects, with those the previous
+    build worked out."""
+    present = {sentences.files[i] for i in np.unique(sentences.file_id).tolist()}
+    subjects = subjects or FileSubjects(sentences)
     if changed is None or old is None:
-        queries: Iterable[int] = range(len(sentences))
+        pairs = candidate_pairs(sentences, vectors, range(len(sentences)))
         kept: list[dict[str, Any]] = []
     else:
-        queries = [i for i, s in enumerate(sentences) if s.file in changed]
+        queries = sentences.rows_of(changed).tolist()
+        pairs = neighbour_pairs(sentences, vectors, queries, store) if store is not None else candidate_pairs(sentences, vectors, queries)
         kept = [r for r in old if _file(r["a"]) in present - changed and _file(r["b"]) in present - changed]
     found = []
-    for (i, j), cosine in sorted(candidate_pairs(sentences, vectors, queries).items()):
+    for (i, j), cosine in sorted(pairs.items()):
         if not subjects.shared(sentences[i].file, sentences[j].file):
             continue
         verdict = judge(sentences[i].text, sentences[j].text)
@@ -128,18 +176,21 @@ class FileSubjects:
     """The names each file mentions most: what it is about. Two files can only disagree about a fact
     if they share a subject; "The median age was 34 years." and "...28 years." from articles on two
     cities are both true. Worked out per file on first need, so an update reads only the files its
-    candidate pairs touch, not the whole corpus."""
+    candidate pairs touch, not the whole corpus; ``known`` are those of unchanged files worked out by
+    earlier builds (kept with the index: at 100k passages they were most of an update's time)."""
 
-    def __init__(self, sentences: Sequence[Sentence], top: int = SUBJECT_NAMES):
-        self.top = top
-        self.texts: dict[str, list[str]] = {}
-        for s in sentences:
-            self.texts.setdefault(s.file, []).append(s.text)
-        self._names: dict[str, set[str]] = {}
+    def __init__(self, sentences: SentenceTable, top: int = SUBJECT_NAMES, known: dict[str, list[str]] | None = None):
+        self.top, self.sentences = top, sentences
+        self._names: dict[str, set[str]] = {f: set(names) for f, names in (known or {}).items()}
+
+    def known(self) -> dict[str, list[str]]:
+        """Every file's subjects worked out so far, to keep with the index."""
+        return {f: sorted(names) for f, names in sorted(self._names.items())}
 
     def of(self, file: str) -> set[str]:
         if file not in self._names:
-            counts = Counter(t.low for text in self.texts[file] for t in tokens(text) if t.name)  # every mention counts
+            texts = [self.sentences.text(int(r)) for r in self.sentences.rows_of({file})]
+            counts = Counter(t.low for text in texts for t in tokens(text) if t.name)  # every mention counts
             self._names[file] = {n for n, _ in counts.most_common(self.top)}
         return self._names[file]
 
@@ -230,7 +281,7 @@ def corpus_conflicts(index: Index, min_confidence: float = 0.0, complete: Callab
     if complete is not None and LLM_CONFIDENCE >= min_confidence:
         decided = {(r["a"], r["b"]) for r in rows}
         s = index.sentences
-        subjects = FileSubjects(s)
+        subjects = FileSubjects(s, known=index.subjects)
         for (i, j), cosine in sorted(candidate_pairs(s, index.sentence_vectors, range(len(s))).items()):
             if (s[i].key, s[j].key) in decided or not subjects.shared(s[i].file, s[j].file):
                 continue

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from .disk import MANIFEST, fsync_and_sum, write_atomic, write_jsonl
-from .index import LEXICON, TEXTS
+from .index import LEXICON, SUBJECTS, TEXTS
 from .segments import Segment, link_segment, segment_entry, write_segment
 
 log = logging.getLogger(__name__)
@@ -24,6 +24,7 @@ def write_generation(
     segments: list[tuple[Segment | Path, set[str]]],
     lexicon: dict[str, Any],
     conflicts: list[dict[str, Any]],
+    subjects: dict[str, list[str]],
     extracted: dict[str, str | Path],
     previous: dict[str, Any] | None,
     milvus: tuple[Any, Any] | None = None,  # Milvus's vector and BM25 stores, each with a save()
@@ -50,6 +51,7 @@ def write_generation(
             entries.append(segment_entry(segment.name, dead))
         _write_texts(gdir / TEXTS, extracted)
         write_jsonl(gdir / "conflicts.jsonl", conflicts)
+        (gdir / SUBJECTS).write_text(json.dumps(subjects, ensure_ascii=False), encoding="utf-8")
         (gdir / LEXICON).write_text(json.dumps(lexicon, ensure_ascii=False), encoding="utf-8")
         checksums = {**fsync_and_sum(gdir, skip=set(carried)), **carried}
         manifest = {**manifest, "generation": generation, "segments": entries, "checksums": dict(sorted(checksums.items()))}

@@ -26,6 +26,7 @@ from .vectors import SegmentedVectorStore, VectorStore
 
 FORMAT_VERSION = 5  # 3: conflicts.jsonl; 4: a chunk's row is stored as "row"; 5: segments, tables by column
 LEXICON = "lexicon.json"  # per generation: sentence count and stem document frequencies
+SUBJECTS = "subjects.json"  # per generation: each file's subjects the conflict scan has worked out
 TEXTS = "texts"  # per generation: the extracted text of each PDF, HTML and Word file
 
 
@@ -43,6 +44,7 @@ class Index:
     bm25: LexicalStore
     lexicon: Lexicon
     conflicts: list[dict[str, Any]] = field(default_factory=list)  # rows of rag.conflicts.scan
+    subjects: dict[str, list[str]] = field(default_factory=dict)  # file -> its subjects (rag.conflicts.FileSubjects)
     segments: list[Segment] = field(default_factory=list, repr=False)
     _chunk_span: tuple[np.ndarray, np.ndarray] = field(default=(np.zeros(0), np.zeros(0)), repr=False)
 
@@ -165,12 +167,14 @@ def _load_generation(root: Path, manifest: dict[str, Any], settings: Settings) -
         view = live(segments, [set(e["dead"]) for e in manifest["segments"]])
         lexicon = json.loads((gdir / LEXICON).read_text(encoding="utf-8"))
         conflicts = read_jsonl(gdir / "conflicts.jsonl")
+        # Listed in the checksums when written, so a lost one is caught there; none: worked out on need.
+        subjects = json.loads((gdir / SUBJECTS).read_text(encoding="utf-8")) if (gdir / SUBJECTS).is_file() else {}
         milvus = None
         if on_milvus:
             from .milvus_store import stores
 
             milvus = stores(gdir, settings.milvus_uri, settings.ivf_probe_share)
-        index = assemble(root, manifest, segments, view, lexicon, conflicts, settings, milvus)
+        index = assemble(root, manifest, segments, view, lexicon, conflicts, subjects, settings, milvus)
     except FileNotFoundError:
         raise
     except (OSError, ValueError, TypeError, KeyError, IndexError, RuntimeError) as e:
@@ -187,6 +191,7 @@ def assemble(
     view: Live,
     lexicon: dict[str, Any],
     conflicts: list[dict[str, Any]],
+    subjects: dict[str, list[str]],
     settings: Settings,
     milvus: tuple[VectorStore, LexicalStore] | None = None,
 ) -> Index:
@@ -198,4 +203,4 @@ def assemble(
         vector_store = SegmentedVectorStore([seg.faiss for seg in segments if seg.faiss], view.sentence_rows)
         bm25 = Bm25Store([seg.postings for seg in segments if seg.postings], view.chunk_rows)
     return Index(root, manifest, view.sentences, view.chunks, view.vectors, vector_store, bm25,
-                 Lexicon(lexicon["n_sentences"], lexicon["df"], view.words, view.word_vectors), conflicts, segments)
+                 Lexicon(lexicon["n_sentences"], lexicon["df"], view.words, view.word_vectors), conflicts, subjects, segments)
