@@ -131,7 +131,7 @@ def one_size(n: int) -> dict:
         if hasattr(index, "nprobe"):
             qv = embedder.embed(queries, "query")
             exact = faiss.IndexFlatIP(qv.shape[1])
-            exact.add(assistant.index.sentence_vectors)
+            exact.add(np.asarray(assistant.index.sentence_vectors))
             _, want = exact.search(qv, 10)
             t = time.perf_counter()
             _, got = index.search(qv, 10)

@@ -1,9 +1,11 @@
 """The index on disk, as one import for callers outside the package (tests, benchmarks, scripts).
 
 The work is split along its seams: ``rag.index`` (the loaded index and its manifest), ``rag.build``
-(what changed, the assembly, the writes), ``rag.generation`` (one generation folder written and swapped
-in), ``rag.disk`` (lock, atomic writes, checksums, folder ownership), ``rag.vectors`` (the vector store,
-all of FAISS) and ``rag.lexical`` (the lexicon and the BM25 store).
+(what changed), ``rag.plan`` (what a build writes: one segment, or the base linked and a second one),
+``rag.segments`` (a segment's files, and the live rows of several), ``rag.tables`` (the sentence and
+chunk tables by column), ``rag.generation`` (one generation folder written and swapped in), ``rag.disk``
+(lock, atomic writes, checksums, folder ownership), ``rag.vectors`` (the vector store, all of FAISS) and
+``rag.lexical`` (the lexicon and BM25).
 """
 
 from .build import BuildReport, Progress, build_and_load, build_index
