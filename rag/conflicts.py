@@ -227,15 +227,10 @@ def for_answer(index: Index, cited: Iterable[Citation], reach: int) -> tuple[Con
     """The stored conflicts an answer should show: a side is a cited sentence or lies within ``reach``
     sentences of one, in the passage the answer was read from. (Any side in the retrieved passages was
     too wide: on the seeds, "Who is the CEO of Microsoft?" then showed the for-profit disagreement.)"""
-    near: dict[str, list[int]] = {}
+    rows: set[int] = set()
     for c in cited:
-        near.setdefault(c.file, []).append(c.sentence)
-
-    def close(key: str) -> bool:
-        file, n = _sentence_of(key)
-        return any(abs(n - m) <= reach for m in near.get(file, ()))
-
-    shown = (conflict_of(row, index) for row in index.conflicts if close(row["a"]) or close(row["b"]))
+        rows.update(row for row, n in index.conflict_sides.get(c.file, ()) if abs(n - c.sentence) <= reach)
+    shown = (conflict_of(index.conflicts[row], index) for row in sorted(rows))
     return tuple(x for x in shown if x is not None)
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -66,8 +67,11 @@ class Index:
     def chunks_of(self, sentence_row: int) -> list[int]:
         """Rows of the chunks holding a sentence (two where chunks overlap)."""
         fid, n = self.sentences.file_id[sentence_row], self.sentences.n[sentence_row]
-        lo, hi = self._chunk_span[0][fid], self._chunk_span[1][fid]
-        return [int(r) for r in range(lo, hi) if self.chunks.first[r] <= n <= self.chunks.last[r]]
+        lo, hi = int(self._chunk_span[0][fid]), int(self._chunk_span[1][fid])
+        # A file's chunks are windows in order: both their first and last numbers rise.
+        start = lo + int(np.searchsorted(self.chunks.last[lo:hi], n, "left"))
+        stop = lo + int(np.searchsorted(self.chunks.first[lo:hi], n, "right"))
+        return list(range(start, stop))
 
     def sentence_rows(self, chunk: Chunk) -> slice:
         """The rows of a chunk's sentences (a file's sentences are stored contiguously, in order)."""
@@ -75,6 +79,23 @@ class Index:
         if first is None:
             raise KeyError(f"{chunk.file}:{chunk.first}")
         return slice(first, first + chunk.last - chunk.first + 1)
+
+    @cached_property
+    def conflict_sides(self) -> dict[str, list[tuple[int, int]]]:
+        """file -> (row in ``conflicts``, sentence number) of each conflict side in it: an answer looks up
+        its cited files instead of reading every stored conflict (at 100k passages, 4,469 of them took
+        18 ms an answer)."""
+        sides: dict[str, list[tuple[int, int]]] = {}
+        for row, c in enumerate(self.conflicts):
+            for side in ("a", "b"):
+                file, n = c[side].rsplit(":", 1)
+                sides.setdefault(file, []).append((row, int(n)))
+        return sides
+
+    def chunk_span(self, chunk_row: int) -> slice:
+        """``sentence_rows`` of the chunk at ``chunk_row``, without reading its text."""
+        first = self.chunks.first_row(chunk_row)
+        return slice(first, first + int(self.chunks.last[chunk_row]) - int(self.chunks.first[chunk_row]) + 1)
 
     def chunk_sentences(self, chunk: Chunk) -> list[Sentence]:
         return self.sentences[self.sentence_rows(chunk)]

@@ -65,7 +65,7 @@ def rank(c: Candidates, rankings: Rankings, index: Index, scorer: AnswerScorer, 
     best: dict[int, float] = {}
     by_row = dict(zip(c.pool.rows, prob, strict=True))
     for chunk_row, _, _ in rankings.fused:
-        span = index.sentence_rows(index.chunks[chunk_row])
+        span = index.chunk_span(chunk_row)
         scores = [by_row[r] for r in range(span.start, span.stop) if r in by_row]
         best[chunk_row] = float(max(scores)) if scores else -1.0
     hits = sorted(

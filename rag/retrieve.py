@@ -31,7 +31,7 @@ def dense_rankings(index: Index, query_vectors: np.ndarray, n: int) -> list[list
         candidates = list(dict.fromkeys(c for r in row_ids if r >= 0 for c in index.chunks_of(int(r))))
         scores = []
         for c in candidates:
-            sims = index.sentence_vectors[index.sentence_rows(index.chunks[c])] @ query
+            sims = index.sentence_vectors[index.chunk_span(c)] @ query
             scores.append(float(np.sort(sims)[-2:].mean()))
         order = sorted(range(len(candidates)), key=lambda i: (-scores[i], candidates[i]))
         out.append(distinct(index, [candidates[i] for i in order], n))
@@ -104,7 +104,7 @@ def pool_of(rankings: Rankings, index: Index, keep: Callable[[Sentence], bool]) 
     dense: list[int | None] = []
     bm25: list[int | None] = []
     for rank, (chunk_row, _, _) in enumerate(rankings.fused):
-        span = index.sentence_rows(index.chunks[chunk_row])
+        span = index.chunk_span(chunk_row)
         d, b = dense_at.get(chunk_row), bm25_at.get(chunk_row)
         for row in range(span.start, span.stop):
             if row in at:  # met earlier through a better-ranked chunk: keep the best rank of each list

@@ -106,7 +106,16 @@ class RowVectors:
             return np.asarray(self.direct[rows])
         if isinstance(rows, (int, np.integer)):
             return np.asarray(self.parts[self.segment[rows]][self.local[rows]])
-        picked = np.arange(len(self))[rows] if isinstance(rows, slice) else np.asarray(rows, dtype=np.int64)
+        if isinstance(rows, slice):
+            start, stop, step = rows.indices(len(self))
+            if step == 1 and stop > start and self.segment[start] == self.segment[stop - 1] and \
+                    self.local[stop - 1] - self.local[start] == stop - 1 - start:
+                # Rows of one file (a chunk's sentences): one run of one segment, read as a view.
+                first = int(self.local[start])
+                return np.asarray(self.parts[self.segment[start]][first : first + stop - start])
+            picked = np.arange(start, stop, step)
+        else:
+            picked = np.asarray(rows, dtype=np.int64)
         out = np.empty((len(picked), self.dim), dtype=np.float32)
         segments = self.segment[picked]
         for s, part in enumerate(self.parts):
