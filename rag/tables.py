@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any, overload
+from typing import Any, TypeVar, overload
 
 import numpy as np
 
@@ -23,7 +23,38 @@ FILES_FILE = "files.json"
 _NO_PAGE = -1
 
 
-class SentenceTable(Sequence[Sentence]):
+_Row = TypeVar("_Row")
+
+
+class _Rows(Sequence[_Row]):
+    """A table read row by row: ``_row`` makes one; every column has an entry per row."""
+
+    file_id: np.ndarray
+
+    def _row(self, r: int) -> _Row:
+        raise NotImplementedError
+
+    def __len__(self) -> int:
+        return len(self.file_id)
+
+    @overload
+    def __getitem__(self, i: int) -> _Row: ...
+    @overload
+    def __getitem__(self, i: slice) -> list[_Row]: ...
+    def __getitem__(self, i: int | slice) -> _Row | list[_Row]:
+        if isinstance(i, slice):
+            return [self._row(r) for r in range(*i.indices(len(self)))]
+        if i < 0:
+            i += len(self)
+        if not 0 <= i < len(self):
+            raise IndexError(i)
+        return self._row(i)
+
+    def __iter__(self) -> Iterator[_Row]:
+        return (self._row(r) for r in range(len(self)))
+
+
+class SentenceTable(_Rows[Sentence]):
     """Sentences by column: ``files`` names, every other column has one entry per row."""
 
     def __init__(self, files: list[str], cols: dict[str, np.ndarray], blob: bytes):
@@ -56,25 +87,6 @@ class SentenceTable(Sequence[Sentence]):
             "text_end": ends,
         }
         return cls(files, cols, b"".join(texts))
-
-    def __len__(self) -> int:
-        return len(self.file_id)
-
-    @overload
-    def __getitem__(self, i: int) -> Sentence: ...
-    @overload
-    def __getitem__(self, i: slice) -> list[Sentence]: ...
-    def __getitem__(self, i: int | slice) -> Sentence | list[Sentence]:
-        if isinstance(i, slice):
-            return [self._row(r) for r in range(*i.indices(len(self)))]
-        if i < 0:
-            i += len(self)
-        if not 0 <= i < len(self):
-            raise IndexError(i)
-        return self._row(i)
-
-    def __iter__(self) -> Iterator[Sentence]:
-        return (self._row(r) for r in range(len(self)))
 
     def _row(self, r: int) -> Sentence:
         page = int(self.page[r])
@@ -141,7 +153,7 @@ class SentenceTable(Sequence[Sentence]):
         return cls(files, {k: np.concatenate(v) for k, v in parts.items()}, b"".join(t.blob for t in tables))
 
 
-class ChunkTable(Sequence[Chunk]):
+class ChunkTable(_Rows[Chunk]):
     """Chunks by column (file, first and last sentence number), their text read from ``sentences``."""
 
     def __init__(self, sentences: SentenceTable, file_id: np.ndarray, first: np.ndarray, last: np.ndarray):
@@ -156,25 +168,6 @@ class ChunkTable(Sequence[Chunk]):
             np.array([c.first for c in chunks], dtype=np.int32),
             np.array([c.last for c in chunks], dtype=np.int32),
         )
-
-    def __len__(self) -> int:
-        return len(self.file_id)
-
-    @overload
-    def __getitem__(self, i: int) -> Chunk: ...
-    @overload
-    def __getitem__(self, i: slice) -> list[Chunk]: ...
-    def __getitem__(self, i: int | slice) -> Chunk | list[Chunk]:
-        if isinstance(i, slice):
-            return [self._row(r) for r in range(*i.indices(len(self)))]
-        if i < 0:
-            i += len(self)
-        if not 0 <= i < len(self):
-            raise IndexError(i)
-        return self._row(i)
-
-    def __iter__(self) -> Iterator[Chunk]:
-        return (self._row(r) for r in range(len(self)))
 
     def first_row(self, r: int) -> int:
         """The sentence row of the chunk's first sentence."""
