@@ -151,7 +151,7 @@ def scan(
     the index's own vector search over ``sentences``, when given (an update then reads no more of the
     corpus than the neighbours it finds). ``subjects``: the files' subjects, with those the previous
     build worked out."""
-    present = {sentences.files[i] for i in np.unique(sentences.file_id).tolist()}
+    present = sentences.present()
     subjects = subjects or FileSubjects(sentences)
     if changed is None or old is None:
         pairs = candidate_pairs(sentences, vectors, range(len(sentences)))

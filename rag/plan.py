@@ -72,22 +72,11 @@ def _whole(old: Index | None, touched: set[str], table: SentenceTable, chunks: C
            settings: Settings, position: dict[str, int]) -> Plan:
     """One segment of everything live: the old index's untouched rows and the fresh ones."""
     words = sorted(vocabulary)
+    searched_here: list[list[str]] | None = None if settings.store == "milvus" else chunk_terms
     if old is not None:
-        kept = np.setdiff1d(np.arange(len(old.sentences)), old.sentences.rows_of(touched))
-        kept_chunks = np.flatnonzero(~np.isin(old.chunks.file_id, old.sentences.ids_of(touched)))
-        old_table = old.sentences.take(kept)
-        compact = old_table.compacted()
-        old_chunks = old.chunks.take(kept_chunks, old_table).renumbered(old_table, compact)
-        table = SentenceTable.concat([compact, table])
-        chunks = ChunkTable.concat([old_chunks, chunks], table)
-        vectors = np.vstack([old.sentence_vectors[kept], vectors])
-        if settings.store != "milvus":
-            chunk_terms = [terms(c.text) for c in old_chunks] + chunk_terms
-        known = set(old.lexicon.words)
-        words = list(old.lexicon.words) + sorted(vocabulary - known)
-        table, chunks, vectors, chunk_terms = _in_order(table, chunks, vectors, chunk_terms, position)
-    segment = _segment(table, chunks, vectors, None if settings.store == "milvus" else chunk_terms, words,
-                       word_vectors(words, embedder, old.lexicon if old else None), settings)
+        table, chunks, vectors, searched_here = _joined(old, old.sentences.present() - touched, table, chunks, vectors, searched_here, position)
+        words = list(old.lexicon.words) + sorted(vocabulary - set(old.lexicon.words))
+    segment = _segment(table, chunks, vectors, searched_here, words, word_vectors(words, embedder, old.lexicon if old else None), settings)
     milvus = None
     if settings.store == "milvus":
         from .milvus_store import DEFAULT_URI, MilvusLexicalStore, MilvusVectorStore
@@ -106,26 +95,35 @@ def _update(old: Index, touched: set[str], table: SentenceTable, chunks: ChunkTa
     base_dead = set(old.manifest["segments"][0]["dead"]) | (touched & set(base.sentences.files))
     dead_rows = int(np.isin(base.sentences.file_id, base.sentences.ids_of(base_dead)).sum()) if base_dead else 0
     delta_files = (set(old.segments[1].sentences.files) if len(old.segments) > 1 else set()) - touched
-    kept = old.sentences.rows_of(delta_files)
-    if dead_rows + len(kept) + len(table) > settings.compact_share * len(base.sentences):
+    kept = len(old.sentences.rows_of(delta_files))
+    if dead_rows + kept + len(table) > settings.compact_share * len(base.sentences):
         return None
-    if len(kept):
-        old_table = old.sentences.take(kept)
-        compact = old_table.compacted()
-        kept_chunks = np.flatnonzero(np.isin(old.chunks.file_id, old.sentences.ids_of(delta_files)))
-        old_chunks = old.chunks.take(kept_chunks, old_table).renumbered(old_table, compact)
-        chunk_terms = [terms(c.text) for c in old_chunks] + chunk_terms
-        table = SentenceTable.concat([compact, table])
-        chunks = ChunkTable.concat([old_chunks, chunks], table)
-        vectors = np.vstack([old.sentence_vectors[kept], vectors])
-        table, chunks, vectors, chunk_terms = _in_order(table, chunks, vectors, chunk_terms, position)
+    table, chunks, vectors, joined_terms = _joined(old, delta_files, table, chunks, vectors, chunk_terms, position)
     base_words = set(base.words)
     old_delta_words = old.segments[1].words if len(old.segments) > 1 else []
     words = list(old_delta_words) + sorted(vocabulary - base_words - set(old_delta_words))
-    delta = _segment(table, chunks, vectors, chunk_terms, words, word_vectors(words, embedder, old.lexicon), settings)
+    delta = _segment(table, chunks, vectors, joined_terms, words, word_vectors(words, embedder, old.lexicon), settings)
     old_gdir = old.root / old.manifest["generation"]
     segments: list[tuple[Segment | Path, set[str]]] = [(old_gdir / base.name, base_dead), (delta, set())]
     return Plan(segments, [base, delta], lexicon)
+
+
+def _joined(old: Index, files: set[str], table: SentenceTable, chunks: ChunkTable, vectors: np.ndarray,
+            chunk_terms: list[list[str]] | None, position: dict[str, int]
+            ) -> tuple[SentenceTable, ChunkTable, np.ndarray, list[list[str]] | None]:
+    """The old index's rows of ``files`` joined to the fresh ones, in corpus order; the old chunks' terms
+    are counted only where BM25 is searched here (``chunk_terms`` not None)."""
+    rows = old.sentences.rows_of(files)
+    if not len(rows):
+        return table, chunks, vectors, chunk_terms
+    old_table = old.sentences.take(rows)
+    compact = old_table.compacted()
+    old_chunk_rows = np.flatnonzero(np.isin(old.chunks.file_id, old.sentences.ids_of(files)))
+    old_chunks = old.chunks.take(old_chunk_rows, old_table).renumbered(old_table, compact)
+    if chunk_terms is not None:
+        chunk_terms = [terms(c.text) for c in old_chunks] + chunk_terms
+    table = SentenceTable.concat([compact, table])
+    return _in_order(table, ChunkTable.concat([old_chunks, chunks], table), np.vstack([old.sentence_vectors[rows], vectors]), chunk_terms, position)
 
 
 def _segment(table: SentenceTable, chunks: ChunkTable, vectors: np.ndarray, chunk_terms: list[list[str]] | None,
@@ -144,8 +142,8 @@ def _chunk_terms(chunks: ChunkTable, r: int, sentence_terms: list[list[str]]) ->
     return [t for i in range(first, first + int(chunks.last[r]) - int(chunks.first[r]) + 1) for t in sentence_terms[i]]
 
 
-def _in_order(table: SentenceTable, chunks: ChunkTable, vectors: np.ndarray, chunk_terms: list[list[str]],
-              position: dict[str, int]) -> tuple[SentenceTable, ChunkTable, np.ndarray, list[list[str]]]:
+def _in_order(table: SentenceTable, chunks: ChunkTable, vectors: np.ndarray, chunk_terms: list[list[str]] | None,
+              position: dict[str, int]) -> tuple[SentenceTable, ChunkTable, np.ndarray, list[list[str]] | None]:
     """The rows sorted by their file's place in the corpus, then by number."""
     place = np.array([position.get(f, -1) for f in table.files], dtype=np.int64)
     rows = np.lexsort((table.n, place[table.file_id]))
@@ -155,4 +153,4 @@ def _in_order(table: SentenceTable, chunks: ChunkTable, vectors: np.ndarray, chu
     taken = table.take(rows)
     ordered = taken.compacted()
     return (ordered, chunks.take(chunk_rows, taken).renumbered(taken, ordered), vectors[rows],
-            [chunk_terms[i] for i in chunk_rows.tolist()] if chunk_terms else chunk_terms)
+            [chunk_terms[i] for i in chunk_rows.tolist()] if chunk_terms is not None else None)

@@ -109,6 +109,10 @@ class SentenceTable(_Rows[Sentence]):
         row = int(self._first[fid]) + n - 1
         return row if row < len(self) and self.file_id[row] == fid and self.n[row] == n else None
 
+    def present(self) -> set[str]:
+        """The files this table has rows of."""
+        return {self.files[i] for i in np.unique(self.file_id).tolist()}
+
     def ids_of(self, files: set[str]) -> np.ndarray:
         """The file ids of those of ``files`` this table has rows of."""
         return np.array([self._file_ids[f] for f in files if f in self._file_ids], dtype=np.int32)
