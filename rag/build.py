@@ -154,9 +154,10 @@ def _build_locked(
         known = {f: names for f, names in old.subjects.items() if f not in touched} if old else {}
         subjects = FileSubjects(view.sentences, known=known)
         conflicts = scan_conflicts(view.sentences, view.vectors, touched, old.conflicts if old else None, store, subjects)
-        written = write_generation(root, manifest, plan.segments, plan.lexicon, conflicts, subjects.known(),
+        worked_out = subjects.known()
+        written = write_generation(root, manifest, plan.segments, plan.lexicon, conflicts, worked_out,
                                    changes.extracted, old.manifest if old else None, plan.milvus)
-        index = assemble(root, written, plan.loaded, view, plan.lexicon, conflicts, subjects.known(), settings, plan.milvus)
+        index = assemble(root, written, plan.loaded, view, plan.lexicon, conflicts, worked_out, settings, plan.milvus)
     n_sentences, n_chunks = len(index.sentences), len(index.chunks)
     report = BuildReport(
         files=len(files),
