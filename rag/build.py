@@ -26,7 +26,7 @@ from .config import Settings
 from .conflicts import FileSubjects
 from .conflicts import scan as scan_conflicts
 from .disk import check_folder_is_ours, locked, read_manifest
-from .embed import Embedder, for_index
+from .embed import Embedder, for_index, runtime_of
 from .extract import EXTRACT_VERSION, Extractor
 from .generation import write_generation
 from .index import FORMAT_VERSION, Index, assemble, load_index
@@ -116,10 +116,13 @@ def _build_locked(
     progress: Progress | None,
     t0: float,
 ) -> tuple[BuildReport, Index]:
-    embedder = for_index(embedder)  # torch: the index never depends on how questions are embedded
     old: Index | None = None
     if not rebuild and read_manifest(root) is not None:
         old = load_index(root, settings)
+    # One runtime embeds a whole index: an update keeps the one its index recorded (torch before it was
+    # recorded), so no index mixes vectors from two runtimes.
+    embedder = for_index(embedder, old.manifest.get("embedder", {}).get("runtime", "torch") if old else None)
+    if old is not None:
         if old.manifest.get("embedder", {}).get("dim") != embedder.dim:
             raise IndexMismatchError(f"index at {root} has another vector size: run `rag index --rebuild`")
     old_files = old.manifest["files"] if old else {}
@@ -140,7 +143,7 @@ def _build_locked(
         manifest = {
             "format": FORMAT_VERSION,
             "package_version": __version__,
-            "embedder": {"id": embedder.id, "dim": embedder.dim},
+            "embedder": {"id": embedder.id, "dim": embedder.dim, "runtime": runtime_of(embedder)},
             "settings": settings.index_shaping(),
             "fingerprint": settings.index_fingerprint(),
             "corpus": str(corpus.resolve()),

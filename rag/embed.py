@@ -12,7 +12,7 @@ from typing import Any, Literal, Protocol
 
 import numpy as np
 
-from .types import ConfigError, ModelError
+from .types import ConfigError, IndexMismatchError, ModelError
 
 log = logging.getLogger(__name__)
 
@@ -101,8 +101,24 @@ def load_embedder(model_id: str, threads: int | None = None, batch_size: int = 3
     return SentenceTransformerEmbedder(model_id, threads, batch_size)
 
 
-def for_index(embedder: Embedder) -> Embedder:
-    """The embedder to build an index with: torch for a ``QueryFastEmbedder`` (the index never depends on
-    the ONNX path), the embedder itself otherwise."""
+def for_index(embedder: Embedder, runtime: str | None = None) -> Embedder:
+    """The embedder to build or update an index with (``runtime``: the one that index recorded, if any).
+    A known model goes through ``QueryFastEmbedder.for_index``, even when handed over as a plain torch
+    embedder, so the same corpus gives the same index whichever embedder a caller holds; any other
+    model is embedded by itself, with torch."""
+    if isinstance(embedder, SentenceTransformerEmbedder) and embedder.id in _KNOWN and importlib.util.find_spec("onnxruntime"):
+        from .onnx_embed import QueryFastEmbedder
+
+        torch_embedder = embedder
+        embedder = QueryFastEmbedder(embedder.id, _KNOWN[embedder.id](), None, lambda: torch_embedder)
     make: Any = getattr(embedder, "for_index", None)
-    return make() if make is not None else embedder
+    if make is not None:
+        return make(runtime)  # type: ignore[no-any-return]
+    if runtime not in (None, "torch"):
+        raise IndexMismatchError(f"this index was embedded by the {runtime} runtime, which this embedder is not: run `rag index --rebuild`")
+    return embedder
+
+
+def runtime_of(embedder: Embedder) -> str:
+    """What embedded an index's vectors, for its manifest: "onnx" or "torch"."""
+    return str(getattr(embedder, "runtime", None) or "torch")

@@ -1,5 +1,6 @@
-"""Questions embedded without torch: the ONNX export matches torch, the index does not depend on it, a
-cold `rag ask` never imports torch, and a failed check keeps torch."""
+"""The ONNX export: it matches torch, indexes are embedded by it whichever embedder a caller holds (and an
+older torch-embedded index stays torch), a cold `rag ask` never imports torch, and a failed check keeps
+torch."""
 
 import json
 import os
@@ -32,12 +33,41 @@ def test_the_export_gives_torchs_vectors_on_the_seeds(index_dir, settings, embed
 
 
 def test_the_index_is_the_same_whichever_embedder_built_it(tmp_path, corpus, settings, embedder):
+    """A known model's index is embedded by its checked ONNX export, whether the caller holds the
+    assistant's embedder or a plain torch one, and an update keeps the runtime its index recorded."""
     plain = SentenceTransformerEmbedder(settings.embedder)
-    build_index(corpus, tmp_path / "a", settings, embedder)  # a QueryFastEmbedder: builds with torch
+    build_index(corpus, tmp_path / "a", settings, embedder)
     build_index(corpus, tmp_path / "b", settings, plain)
     a, b = load_index(tmp_path / "a", settings), load_index(tmp_path / "b", settings)
+    assert a.manifest["embedder"]["runtime"] == b.manifest["embedder"]["runtime"] == "onnx"
     assert np.array_equal(a.sentence_vectors, b.sentence_vectors)
     assert np.array_equal(a.lexicon.word_vectors, b.lexicon.word_vectors)
+    # The vectors are the model's: torch's own vectors of the same sentences agree to MIN_COSINE.
+    texts = [s.text for s in a.sentences]
+    assert float((plain.embed(texts) * a.sentence_vectors).sum(1).min()) >= MIN_COSINE
+
+
+def test_an_index_embedded_by_torch_is_updated_by_torch(tmp_path, corpus, settings, embedder):
+    """An index from before runtimes were recorded (torch) is updated with torch, so it never mixes."""
+    import shutil
+
+    root, files = tmp_path / "index", tmp_path / "corpus"
+    shutil.copytree(corpus, files)
+    build_index(files, root, settings, embedder)
+    manifest = json.loads((root / "manifest.json").read_text())
+    del manifest["embedder"]["runtime"]
+    (root / "manifest.json").write_text(json.dumps(manifest))
+    first = sorted(files.glob("*.txt"))[0]
+    first.write_text(first.read_text() + "\nThe committee met again in March to review the plan.\n")
+    build_index(files, root, settings, embedder)
+    index = load_index(root, settings)
+    assert index.manifest["embedder"]["runtime"] == "torch"
+    rows = [i for i, s in enumerate(index.sentences) if s.file == first.name]
+    assert index.sentences[rows[-1]].text.startswith("The committee met again")
+    # The update embedded this file's sentences in one call; torch given the same call gives the same bits.
+    texts = list(dict.fromkeys(index.sentences[i].text for i in rows))
+    by_torch = SentenceTransformerEmbedder(settings.embedder).embed(texts)
+    assert np.array_equal(index.sentence_vectors[rows], by_torch[[texts.index(index.sentences[i].text) for i in rows]])
 
 
 @pytest.mark.slow
@@ -54,6 +84,31 @@ def test_a_cold_ask_answers_without_importing_torch(tmp_path, index_dir):
     assert out.returncode == 0, out.stderr
     text, imported = out.stdout.strip().splitlines()
     assert "$1 billion" in text and imported == "False False"
+
+
+@pytest.mark.slow
+def test_an_update_from_the_command_line_never_imports_torch(tmp_path, corpus, settings, embedder):
+    import shutil
+
+    files, root = tmp_path / "corpus", tmp_path / "index"
+    shutil.copytree(corpus, files)
+    build_index(files, root, settings, embedder)
+    first = sorted(files.glob("*.txt"))[0]
+    first.write_text(first.read_text() + "\nThe committee met again in March to review the plan.\n")
+    script = (
+        "import sys\n"
+        "from rag.cli import app\n"
+        f"sys.argv = ['rag', 'index', {str(files)!r}, '--index-dir', {str(root)!r}]\n"
+        "try:\n"
+        "    app()\n"
+        "except SystemExit as e:\n"
+        "    assert not e.code, e.code\n"
+        "print('torch' in sys.modules, 'sentence_transformers' in sys.modules)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=ROOT, env=os.environ, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip().splitlines()[-1] == "False False"
+    assert any(s.text.startswith("The committee met again") for s in load_index(root, settings).sentences)
 
 
 def test_a_failed_check_keeps_questions_on_torch(tmp_path, monkeypatch, settings):
