@@ -136,14 +136,18 @@ def one_size(n: int) -> dict:
             qv = embedder.embed(queries, "query")
             exact = faiss.IndexFlatIP(qv.shape[1])
             exact.add(np.asarray(assistant.index.sentence_vectors))
-            _, want = exact.search(qv, 10)
+            want_scores, want = exact.search(qv, 10)
             t = time.perf_counter()
-            _, got = assistant.index.vector_store.search(qv, 10)  # segment rows mapped to the index's
+            got_scores, got = assistant.index.vector_store.search(qv, 10)  # segment rows mapped to the index's
             out["ivf_search_ms"] = round((time.perf_counter() - t) / len(queries) * 1000, 3)
             t = time.perf_counter()
             exact.search(qv, 10)
             out["flat_search_ms"] = round((time.perf_counter() - t) / len(queries) * 1000, 3)
             out["ivf_recall_at_10"] = round(float(np.mean([len(set(a) & set(b)) / 10 for a, b in zip(want, got)])), 4)
+            # ann-benchmarks' definition (plotting/metrics.py, knn_threshold with epsilon 1e-3): a returned
+            # row counts when it is as close as the exact 10th. Unlike ids, it does not depend on which of
+            # several equal vectors (this corpus repeats sentences past ~49k) a search happens to return.
+            out["ivf_recall_at_10_by_distance"] = round(float(np.mean(got_scores >= want_scores[:, 9:10] - 1e-3)), 4)
     out["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
     return out
 
@@ -222,11 +226,12 @@ def render(rows: list[dict], cold: dict) -> str:
         )
     lines += [
         "",
-        "| passages | index | query embed p50 | search p50 / p95 | retrieval p50 / p95 | full answer p50 / p95 | batch q/s | one-by-one q/s | IVF recall@10 (IVF / flat ms) |",
+        "| passages | index | query embed p50 | search p50 / p95 | retrieval p50 / p95 | full answer p50 / p95 | batch q/s | one-by-one q/s | IVF recall@10 by id / by distance (IVF / flat ms) |",
         "|---|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
-        ivf = f"{r['ivf_recall_at_10']:.3f} ({r['ivf_search_ms']} / {r['flat_search_ms']})" if "ivf_recall_at_10" in r else "n/a (flat)"
+        ivf = (f"{r['ivf_recall_at_10']:.3f} / {r['ivf_recall_at_10_by_distance']:.3f} ({r['ivf_search_ms']} / {r['flat_search_ms']})"
+               if "ivf_recall_at_10" in r else "n/a (flat)")
         lines.append(
             f"| {r['passages']:,} | {r['faiss']} | {r['embed_p50_ms']} ms | {r['search_p50_ms']} / {r['search_p95_ms']} ms | "
             f"{r['retrieval_p50_ms']} / {r['retrieval_p95_ms']} ms | {r['answer_p50_ms']} / {r['answer_p95_ms']} ms | "
