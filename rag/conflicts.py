@@ -159,7 +159,8 @@ def scan(
     else:
         queries = sentences.rows_of(changed).tolist()
         pairs = neighbour_pairs(sentences, vectors, queries, store) if store is not None else candidate_pairs(sentences, vectors, queries)
-        kept = [r for r in old if _file(r["a"]) in present - changed and _file(r["b"]) in present - changed]
+        unchanged = present - changed  # once, not per stored row: 0.15 s of a 100k update otherwise
+        kept = [r for r in old if _file(r["a"]) in unchanged and _file(r["b"]) in unchanged]
     found = []
     for (i, j), cosine in sorted(pairs.items()):
         if not subjects.shared(sentences[i].file, sentences[j].file):

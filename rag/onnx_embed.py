@@ -187,6 +187,10 @@ class QueryFastEmbedder:
         return IndexEmbedder(self, runtime)
 
 
+_NO_ONNX_HERE = ("this index was embedded by the ONNX export of the model, which failed its check against torch "
+                 "on this machine: run `rag index --rebuild`")
+
+
 class IndexEmbedder:
     """Embeds an index's texts with one runtime for the whole index: the one it was built with when
     updating, else ONNX once exported and checked here (the first build exports and checks it), else
@@ -195,15 +199,16 @@ class IndexEmbedder:
     def __init__(self, owner: QueryFastEmbedder, runtime: str | None):
         self.owner, self.id, self.dim = owner, owner.id, owner.dim
         self.runtime = runtime
-        if runtime == "onnx" and owner._onnx is None:
-            raise IndexMismatchError(
-                "this index was embedded by the ONNX export of the model, which cannot be used on this machine: "
-                "run `rag index --rebuild`"
-            )
+        if runtime == "onnx" and checked(owner.folder) is False:
+            raise IndexMismatchError(_NO_ONNX_HERE)
 
     def embed(self, texts: Sequence[str], kind: str = "document") -> np.ndarray:
-        if self.runtime is None and len(texts):
-            self.runtime = "onnx" if self._exported(texts) else "torch"
+        # Not exported here yet (a first build, or an index built elsewhere): export and check now.
+        if len(texts) and (self.runtime is None or (self.runtime == "onnx" and self.owner._onnx is None)):
+            usable = self._exported(texts)
+            if self.runtime == "onnx" and not usable:
+                raise IndexMismatchError(_NO_ONNX_HERE)
+            self.runtime = self.runtime or ("onnx" if usable else "torch")
         if self.runtime == "onnx":
             assert self.owner._onnx is not None
             return self.owner._onnx.embed(texts, kind)

@@ -86,6 +86,21 @@ def test_a_cold_ask_answers_without_importing_torch(tmp_path, index_dir):
     assert "$1 billion" in text and imported == "False False"
 
 
+def test_an_onnx_index_is_updated_where_no_export_is_cached_yet(tmp_path, monkeypatch, corpus, settings, embedder):
+    """An index built elsewhere (or before the cache was cleared) is updated by exporting again here."""
+    import shutil
+
+    files, root = tmp_path / "corpus", tmp_path / "index"
+    shutil.copytree(corpus, files)
+    build_index(files, root, settings, embedder)
+    monkeypatch.setenv("RAG_ONNX_DIR", str(tmp_path / "empty-cache"))
+    here = QueryFastEmbedder(settings.embedder, _minilm_path(), None, lambda: SentenceTransformerEmbedder(settings.embedder))
+    first = sorted(files.glob("*.txt"))[0]
+    first.write_text(first.read_text() + "\nThe committee met again in March to review the plan.\n")
+    build_index(files, root, settings, here)
+    assert checked(here.folder) is True and load_index(root, settings).manifest["embedder"]["runtime"] == "onnx"
+
+
 @pytest.mark.slow
 def test_an_update_from_the_command_line_never_imports_torch(tmp_path, corpus, settings, embedder):
     import shutil
