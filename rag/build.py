@@ -122,9 +122,8 @@ def _build_locked(
     # One runtime embeds a whole index: an update keeps the one its index recorded (torch before it was
     # recorded), so no index mixes vectors from two runtimes.
     embedder = for_index(embedder, old.manifest.get("embedder", {}).get("runtime", "torch") if old else None)
-    if old is not None:
-        if old.manifest.get("embedder", {}).get("dim") != embedder.dim:
-            raise IndexMismatchError(f"index at {root} has another vector size: run `rag index --rebuild`")
+    if old is not None and old.manifest.get("embedder", {}).get("dim") != embedder.dim:
+        raise IndexMismatchError(f"index at {root} has another vector size: run `rag index --rebuild`")
     old_files = old.manifest["files"] if old else {}
     changes = _read_changes(sources, old, settings, skipped)
     indexed = [src for src in sources if src.file in changes.fresh or _unchanged(old_files.get(src.file), src)]
