@@ -165,11 +165,17 @@ class QueryFastEmbedder:
         self._torch: Any = None
         self._onnx: OnnxEmbedder | None = None
         if checked(self.folder):
-            try:
-                self._onnx = OnnxEmbedder(self.folder, model_dir, model_id, threads)
-            except Exception as e:  # a damaged cache file: fall back, never fail a question over it
-                log.warning("the cached ONNX embedder could not be opened (%s): using torch", e)
+            self._open()
         self.dim = self._onnx.dim if self._onnx else self.torch.dim
+
+    def _open(self) -> bool:
+        """Open the cached, checked export; a damaged cache file falls back to torch, never fails."""
+        try:
+            self._onnx = OnnxEmbedder(self.folder, self.model_dir, self.id, self.threads)
+        except Exception as e:
+            log.warning("the cached ONNX embedder could not be opened (%s): using torch", e)
+            return False
+        return True
 
     @property
     def torch(self) -> Any:
@@ -224,14 +230,11 @@ class IndexEmbedder:
                 export(owner.model_dir, owner.folder)
                 sample = list(texts[:CHECK_TEXTS])
                 reference = owner.torch.embed(sample, "document")
-                verdict = check(owner.folder, OnnxEmbedder(owner.folder, owner.model_dir, owner.id, owner.threads), sample, reference)
+                candidate = OnnxEmbedder(owner.folder, owner.model_dir, owner.id, owner.threads)
+                verdict = check(owner.folder, candidate, sample, reference)
             except Exception as e:  # exporting is an optimisation: never fail an index build over it
                 log.warning("could not export the embedder to ONNX (%s): torch embeds instead", e)
                 return False
-        if verdict and owner._onnx is None:
-            try:
-                owner._onnx = OnnxEmbedder(owner.folder, owner.model_dir, owner.id, owner.threads)
-            except Exception as e:
-                log.warning("the cached ONNX embedder could not be opened (%s): torch embeds instead", e)
-                return False
-        return bool(verdict)
+            if verdict:
+                owner._onnx = candidate  # the session just checked, not a second one
+        return bool(verdict) and (owner._onnx is not None or owner._open())
