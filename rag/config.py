@@ -69,8 +69,11 @@ class Settings(BaseModel):
     rrf_k: int = Field(60, ge=1, description="reciprocal-rank-fusion damping constant")
 
     # -- local extractive answerer --
+    answerable_below: float | None = Field(
+        None, ge=0, le=1, description="probability that the corpus holds the answer under which the answer declines; default: the threshold shipped with the learned scorer, chosen on held-out questions"
+    )
     abstain_below: float | None = Field(
-        None, ge=0, le=1, description="confidence under which the answer declines; default: the threshold shipped with the learned scorer, chosen on held-out questions"
+        None, ge=0, le=1, description="confidence (that the answer is right) under which the answer declines as well; default: the shipped value (0: the answerability gate alone decides)"
     )
     max_answer_sentences: int = Field(2, ge=1, le=10, description="sentences in an extractive answer, its antecedent included")
     second_share: float | None = Field(

@@ -1,6 +1,6 @@
 """The local answerer: answers with the source sentences the learned scorer ranks best, each cited by
-construction, or declines when the calibrated confidence is under the threshold chosen on held-out
-questions."""
+construction, or declines when the calibrated probability that the corpus holds the answer is under the
+threshold chosen on held-out questions."""
 
 from __future__ import annotations
 
@@ -56,8 +56,18 @@ class ExtractiveAnswerer:
 
     @property
     def threshold(self) -> float:
+        """Confidence under which it declines (0 by default: the answerability gate decides)."""
         s = self.settings.abstain_below
         return self.scorer.threshold if s is None else s
+
+    @property
+    def answerable_threshold(self) -> float:
+        """Probability that the corpus holds the answer under which it declines."""
+        s = self.settings.answerable_below
+        return self.scorer.answerable_threshold if s is None else s
+
+    def declines(self, evidence: Evidence) -> bool:
+        return bool(evidence.question.missing) or evidence.answerable < self.answerable_threshold or evidence.confidence < self.threshold
 
     @property
     def second_share(self) -> float:
@@ -65,14 +75,14 @@ class ExtractiveAnswerer:
         return self.scorer.second_share if s is None else s
 
     def answer(self, question: str, evidence: Evidence, id: str | None = None) -> Answer:
-        base = Answer(question, (), True, evidence.hits, id, self.name, confidence=round(evidence.confidence, 4))
+        base = Answer(question, (), True, evidence.hits, id, self.name, confidence=round(evidence.confidence, 4), answerable=round(evidence.answerable, 4))
         if not evidence.ranked:
             return Answer(**{**base.__dict__, "notes": ("no retrieved passage holds a sentence that could answer",)})
         # A question word with no counterpart anywhere in the corpus, not even a paraphrase, names what
         # the articles never discuss: decline whatever the scores say. On large corpora this never fires
         # (no SQuAD-train question of 3,500 over 5,000 paragraphs had such a word), so the learned
-        # confidence decides there; on a small corpus it catches "How many GPUs..." over news about deals.
-        if evidence.question.missing or evidence.confidence < self.threshold:
+        # gates decide there; on a small corpus it catches "How many GPUs..." over news about deals.
+        if self.declines(evidence):
             return Answer(**{**base.__dict__, "notes": (self.decline_reason(evidence),)})
         picked = pick(evidence, self.settings.max_answer_sentences, self.second_share)
         citations: list[Citation] = []
@@ -95,6 +105,8 @@ class ExtractiveAnswerer:
         missing = evidence.question.missing
         if missing:
             return f"the articles never mention {', '.join(repr(w) for w in missing)}"
+        if evidence.answerable < self.answerable_threshold:
+            return f"the articles are unlikely to hold the answer ({evidence.answerable:.2f}, under the {self.answerable_threshold:.2f} needed)"
         return f"confidence {evidence.confidence:.2f} is under the {self.threshold:.2f} needed"
 
 

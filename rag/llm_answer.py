@@ -42,10 +42,10 @@ class Checked:
 class LLMAnswerer:
     """An ``Answerer`` over any OpenAI-compatible endpoint (or llama.cpp serving a GGUF in-process).
 
-    - **Whether to answer** is the calibrated confidence's decision, as for the extractive answerer: the
-      model is not asked when the evidence is too weak. (On 360 held-out questions the local model,
-      asked anyway, declined 0.67 of the absent-article ones; the confidence declines 0.83, with the same
-      0.033 of answerable ones wrongly declined.)
+    - **Whether to answer** is the calibrated answerability's decision, as for the extractive answerer:
+      the model is not asked when the evidence is too weak. (On 360 held-out questions the local model,
+      asked anyway, declined 0.67 of the absent-article ones; the gate, then on the confidence, declined
+      0.83, with the same 0.033 of answerable ones wrongly declined.)
     - **What to say** is the model's, sentence by sentence, each citation checked. With ``agree_first``
       its first kept sentence must also cite a sentence the extractive answer rests on: a small model
       that reads the right sentences but answers from another is caught there.
@@ -107,14 +107,15 @@ class LLMAnswerer:
         return Answer(**{**extractive.__dict__, "generator": self.name})
 
     def _result(self, evidence: Evidence, extractive: Answer, result: Checked) -> Answer:
-        hits, confidence, question, id = evidence.hits, round(evidence.confidence, 4), extractive.question, extractive.id
+        hits, question, id = evidence.hits, extractive.question, extractive.id
         unasked = self._unasked(question, result, extractive)
         if unasked is not None:
             result.notes.append(f"dropped the model's answer: {unasked}")
             result.sentences.clear()
         if any(s.citations for s in result.sentences):
-            return Answer(question, tuple(result.sentences), False, hits, id, self.name, tuple(result.notes), confidence=confidence)
-        # The model found nothing, or nothing it wrote survived: the confidence has already said the
+            return Answer(question, tuple(result.sentences), False, hits, id, self.name, tuple(result.notes),
+                          confidence=extractive.confidence, answerable=extractive.answerable)
+        # The model found nothing, or nothing it wrote survived: the answerability has already said the
         # evidence answers, so the extractive answer stands in. (Of 360 held-out questions, the model said
         # "no answer" to 8 answerable ones the extractive answerer got right, and to 1 absent-article one
         # it answered.)

@@ -1,5 +1,6 @@
 """The learned rerank: every sentence of the fused passages is scored by the answerer's network, the
-passages are reordered by their best sentence, and the best candidates give a calibrated confidence."""
+passages are reordered by their best sentence, and the best candidates give two calibrated
+probabilities: that the answer is right, and that the corpus holds one at all."""
 
 from __future__ import annotations
 
@@ -39,7 +40,8 @@ class Evidence:
     question: QuestionInfo
     hits: tuple[Hit, ...]
     ranked: tuple[Scored, ...]
-    confidence: float
+    confidence: float  # P(the answer built from ``ranked`` holds the answer)
+    answerable: float  # P(the corpus holds the answer): the answerers decline under its threshold
 
 
 @dataclass(frozen=True)
@@ -60,7 +62,8 @@ def rank(c: Candidates, rankings: Rankings, index: Index, scorer: AnswerScorer, 
     prob = shares(logits)
     order = np.argsort(-logits, kind="stable")
     ranked = tuple(Scored(index.sentences[c.pool.rows[i]], float(prob[i])) for i in order)
-    confidence = scorer.confidence(question_features(c.question, c.features, logits))
+    about_question = question_features(c.question, c.features, logits)
+    confidence, answerable = scorer.confidence(about_question), scorer.answerable(about_question)
     # A passage ranks by its best sentence; passages with no candidate sentence keep their fused order after.
     best: dict[int, float] = {}
     by_row = dict(zip(c.pool.rows, prob, strict=True))
@@ -72,4 +75,4 @@ def rank(c: Candidates, rankings: Rankings, index: Index, scorer: AnswerScorer, 
         (Hit(index.chunks[row], max(best[row], 0.0), via) for row, _, via in rankings.fused),
         key=lambda h: -best[h.chunk.row],
     )
-    return Evidence(c.question, tuple(hits[:k]), ranked, confidence)
+    return Evidence(c.question, tuple(hits[:k]), ranked, confidence, answerable)

@@ -1,5 +1,7 @@
 """The learned parts of the answerer, run with numpy alone: a small network scoring each candidate
-sentence, and a logistic model turning the best candidates into a calibrated confidence.
+sentence, and two logistic models over the best candidates: the calibrated confidence that the answer
+is right, and the calibrated probability that the corpus holds an answer at all, which decides whether
+to answer.
 
 The weights ship in ``rag/answerer.json`` with the command that made them, the data they saw and their
 held-out figures (``python -m train.fit_answerer``; see train/README.md).
@@ -41,14 +43,32 @@ def network_logits(h: np.ndarray, layers: tuple[tuple[np.ndarray, np.ndarray], .
 
 
 @dataclass(frozen=True)
+class CalibratedLogistic:
+    """A logistic model over standardised QUESTION_FEATURES, Platt-scaled on validation:
+    p = sigmoid(a * (x @ coef + intercept) + b)."""
+
+    coef: np.ndarray
+    intercept: float
+    calibration: tuple[float, float]
+
+    def __call__(self, x: np.ndarray) -> float:
+        a, b = self.calibration
+        return float(1.0 / (1.0 + np.exp(-(a * float(x @ self.coef + self.intercept) + b))))
+
+    @classmethod
+    def from_dict(cls, model: dict[str, Any], calibration: dict[str, float]) -> CalibratedLogistic:
+        return cls(np.asarray(model["coef"], dtype=np.float32), float(model["intercept"]), (float(calibration["a"]), float(calibration["b"])))
+
+
+@dataclass(frozen=True)
 class AnswerScorer:
     sentence_input: Standardized
     layers: tuple[tuple[np.ndarray, np.ndarray], ...]  # (W, b); ReLU between, the last gives one logit
-    question_input: Standardized
-    coef: np.ndarray
-    intercept: float
-    calibration: tuple[float, float]  # Platt (a, b) fitted on validation: p = sigmoid(a * z + b)
-    threshold: float  # confidence under which the answerer declines, chosen on validation
+    question_input: Standardized  # both question models read the same standardised row
+    confidence_model: CalibratedLogistic  # P(the answer holds the answer)
+    answerable_model: CalibratedLogistic  # P(the corpus holds the answer)
+    threshold: float  # confidence under which the answerer declines (0: the answerability gate alone decides)
+    answerable_threshold: float  # answerability under which it declines, chosen on validation
     second_share: float  # the runner-up joins the answer at this share of the best's probability (validation)
     meta: dict[str, Any]
 
@@ -58,9 +78,11 @@ class AnswerScorer:
 
     def confidence(self, question_features: np.ndarray) -> float:
         """Calibrated probability that the answer built from the best candidates holds the answer."""
-        z = float(self.question_input(question_features) @ self.coef + self.intercept)
-        a, b = self.calibration
-        return float(1.0 / (1.0 + np.exp(-(a * z + b))))
+        return self.confidence_model(self.question_input(question_features))
+
+    def answerable(self, question_features: np.ndarray) -> float:
+        """Calibrated probability that the corpus holds the answer (the question's source is in it)."""
+        return self.answerable_model(self.question_input(question_features))
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> AnswerScorer:
@@ -72,12 +94,12 @@ class AnswerScorer:
             Standardized(arr(s["mean"]), arr(s["scale"])),
             tuple((arr(layer["W"]), arr(layer["b"])) for layer in s["layers"]),
             Standardized(arr(q["mean"]), arr(q["scale"])),
-            arr(q["coef"]),
-            float(q["intercept"]),
-            (float(d["calibration"]["a"]), float(d["calibration"]["b"])),
+            CalibratedLogistic.from_dict(q, d["calibration"]),
+            CalibratedLogistic.from_dict(d["answerable_model"], d["answerable_calibration"]),
             float(d["threshold"]),
+            float(d["answerable_threshold"]),
             float(d["second_share"]),
-            {k: v for k, v in d.items() if k not in {"sentence_model", "confidence_model"}},
+            {k: v for k, v in d.items() if k not in {"sentence_model", "confidence_model", "answerable_model"}},
         )
 
 

@@ -191,9 +191,11 @@ class Answer:
     notes: tuple[str, ...] = ()  # what happened on the way: dropped citations, why it abstained
     fallback: bool = False  # the LLM's answer had no supported sentence: this is the extractive answer
     timings: dict[str, float] = field(default_factory=dict)
-    # Calibrated probability that the best evidence answers the question (held-out ECE in
-    # rag/answerer.json); answers under the threshold are declined.
+    # Calibrated probability that the answer is right (held-out ECE in rag/answerer.json).
     confidence: float | None = None
+    # Calibrated probability that the articles hold an answer at all; questions under the threshold
+    # chosen on held-out questions are declined.
+    answerable: float | None = None
     # Title and date of each cited file that has them (from the file's metadata): file -> {title, date}.
     documents: dict[str, dict[str, str]] = field(default_factory=dict)
     # Sources that disagree about what this question's evidence says (stored with the index).
@@ -230,6 +232,7 @@ class Answer:
             "answer": self.text,
             "abstained": self.abstained,
             "confidence": self.confidence,
+            "answerable": self.answerable,
             "generator": self.generator,
             "sentences": [s.to_dict() for s in self.sentences],
             "passages": [h.to_dict() for h in self.passages],
