@@ -3,6 +3,7 @@ SQuAD-train questions, with its speed and its own drafted claims for measuring t
 
     .venv/bin/python -m benchmarks.local_llm [--answerable 300] [--absent 60] [--paragraphs 2000]
     .venv/bin/python -m benchmarks.local_llm --report      # figures from the saved records only
+    .venv/bin/python -m benchmarks.local_llm --only R.jsonl --records NEW.jsonl   # R's questions again
 
 The corpus is the **valid** part of train/squad.py's split (its own articles, less the left-out ones,
 filled to 2,000 paragraphs with training paragraphs). Questions are a seeded sample of that part's
@@ -67,6 +68,9 @@ def run(args: argparse.Namespace) -> None:
     )
     used = frozenset(json.loads(line)["id"] for f in args.exclude for line in f.read_text().splitlines() if line.strip())
     questions = sample(split.questions, args.answerable, args.absent, args.seed, used)
+    if args.only is not None:  # the same questions as an earlier run, to compare a changed prompt on them
+        wanted = {json.loads(line)["id"] for line in args.only.read_text().splitlines() if line.strip()}
+        questions = [q for q in split.questions if q.id in wanted and q.kind in args.kinds]
     records: Path = args.records
     records.parent.mkdir(parents=True, exist_ok=True)
     done = {json.loads(line)["id"] for line in records.read_text().splitlines()} if records.is_file() else set()
@@ -218,6 +222,8 @@ def main() -> None:
     ap.add_argument("--records", type=Path, default=RECORDS, help="where the per-question records go")
     ap.add_argument("--seed", type=int, default=SEED, help="the question draw")
     ap.add_argument("--exclude", type=Path, action="append", default=[], help="records whose questions are not drawn (a fresh held-out set)")
+    ap.add_argument("--only", type=Path, default=None, help="ask only the questions of these records (instead of a draw)")
+    ap.add_argument("--kinds", nargs="+", default=["answerable", "absent"], help="with --only: the kinds of question asked")
     ap.add_argument("--report", action="store_true", help="only print the figures of the saved records")
     ap.add_argument("--replay", action="store_true", help="re-check the recorded drafts with the current verifier first")
     args = ap.parse_args()
