@@ -106,7 +106,7 @@ class ExtractiveAnswerer:
         if missing:
             return f"the articles never mention {', '.join(repr(w) for w in missing)}"
         if evidence.answerable < self.answerable_threshold:
-            return f"the articles are unlikely to hold the answer ({evidence.answerable:.2f}, under the {self.answerable_threshold:.2f} needed)"
+            return f"the articles are unlikely to hold the answer: {evidence.answerable:.2f}, under the {self.answerable_threshold:.2f} needed"
         return f"confidence {evidence.confidence:.2f} is under the {self.threshold:.2f} needed"
 
 
