@@ -66,9 +66,6 @@ class ExtractiveAnswerer:
         s = self.settings.answerable_below
         return self.scorer.answerable_threshold if s is None else s
 
-    def declines(self, evidence: Evidence) -> bool:
-        return bool(evidence.question.missing) or evidence.answerable < self.answerable_threshold or evidence.confidence < self.threshold
-
     @property
     def second_share(self) -> float:
         s = self.settings.second_share
@@ -82,8 +79,9 @@ class ExtractiveAnswerer:
         # the articles never discuss: decline whatever the scores say. On large corpora this never fires
         # (no SQuAD-train question of 3,500 over 5,000 paragraphs had such a word), so the learned
         # gates decide there; on a small corpus it catches "How many GPUs..." over news about deals.
-        if self.declines(evidence):
-            return Answer(**{**base.__dict__, "notes": (self.decline_reason(evidence),)})
+        declined = self.decline_reason(evidence)
+        if declined is not None:
+            return Answer(**{**base.__dict__, "notes": (declined,)})
         picked = pick(evidence, self.settings.max_answer_sentences, self.second_share)
         citations: list[Citation] = []
         keys: set[str] = set()
@@ -101,13 +99,16 @@ class ExtractiveAnswerer:
         yield from answer.sentences
         yield answer
 
-    def decline_reason(self, evidence: Evidence) -> str:
+    def decline_reason(self, evidence: Evidence) -> str | None:
+        """Why the answerer declines on this evidence, or None when it answers."""
         missing = evidence.question.missing
         if missing:
             return f"the articles never mention {', '.join(repr(w) for w in missing)}"
         if evidence.answerable < self.answerable_threshold:
             return f"the articles are unlikely to hold the answer: {evidence.answerable:.2f}, under the {self.answerable_threshold:.2f} needed"
-        return f"confidence {evidence.confidence:.2f} is under the {self.threshold:.2f} needed"
+        if evidence.confidence < self.threshold:
+            return f"confidence {evidence.confidence:.2f} is under the {self.threshold:.2f} needed"
+        return None
 
 
 def _antecedent(s: Sentence, index: Index) -> Sentence | None:

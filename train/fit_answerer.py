@@ -143,8 +143,13 @@ def _choose_second_share(data: list[QuestionData], logits: list[np.ndarray]) -> 
     return max(s for s in np.round(np.arange(0.0, 1.01, 0.05), 2) if holds(float(s)) >= ceiling - SHAPE_SLACK)
 
 
+def _answerable(data: list[QuestionData]) -> np.ndarray:
+    """Per question: its paragraph is in the corpus (the answerability model's label)."""
+    return np.array([d.qa.kind == "answerable" for d in data])
+
+
 def _choose_threshold(p: np.ndarray, data: list[QuestionData]) -> float:
-    answerable = np.array([d.qa.kind == "answerable" for d in data])
+    answerable = _answerable(data)
     best = 0.0
     for t in np.round(np.arange(0.01, 0.9, 0.005), 3):
         if (p[answerable] < t).mean() <= MAX_WRONGLY_DECLINED:
@@ -210,15 +215,14 @@ def main() -> None:
     xq, yq = _question_rows(train, oof, second_share)
     qscaler = StandardScaler().fit(xq)
     conf_model = LogisticRegression(C=1.0, max_iter=2000).fit(qscaler.transform(xq), yq)
-    present = np.array([d.qa.kind == "answerable" for d in train])
-    answerable_model = LogisticRegression(C=1.0, max_iter=3000).fit(qscaler.transform(xq), present)
+    answerable_model = LogisticRegression(C=1.0, max_iter=3000).fit(qscaler.transform(xq), _answerable(train))
 
     net = _fit_scorer(train, args.seed)
     valid_logits = [net.logits(d.features) for d in valid]
     xv, yv = _question_rows(valid, valid_logits, second_share)
-    a, b, conf = _calibrated(conf_model, qscaler.transform(xv), yv)
-    present_v = np.array([d.qa.kind == "answerable" for d in valid])
-    aa, ab, answerable = _calibrated(answerable_model, qscaler.transform(xv), present_v)
+    xv_scaled = qscaler.transform(xv)
+    a, b, conf = _calibrated(conf_model, xv_scaled, yv)
+    aa, ab, answerable = _calibrated(answerable_model, xv_scaled, _answerable(valid))
     answerable_threshold = _choose_threshold(answerable, valid)
     figures = _report("valid", valid, valid_logits, conf, answerable < answerable_threshold, second_share)
 
