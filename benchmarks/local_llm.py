@@ -176,6 +176,11 @@ def report(path: Path = RECORDS, replay_paragraphs: int | None = None) -> dict:
     def holds(r: dict, who: str) -> bool:
         return not r[who]["abstained"] and holds_answer(r[who]["answer"], qa[r["id"]])
 
+    def shown(r: dict, who: str) -> bool:
+        """The answer as ``rag ask`` prints it: its sentences, then the source list quoting each cited sentence."""
+        quoted = " ".join(c["text"] for s in r[who].get("sentences", []) for c in s["citations"])
+        return not r[who]["abstained"] and holds_answer(f"{r[who]['answer']} {quoted}", qa[r["id"]])
+
     local_sentences = [s for r in rows for s in r["local"]["sentences"] if not r["local"]["fallback"]]
     # The objective proxy for citation precision on SQuAD: a model sentence that states the gold answer
     # must cite a sentence that states it too.
@@ -189,6 +194,8 @@ def report(path: Path = RECORDS, replay_paragraphs: int | None = None) -> dict:
         "local_holds_gold": _mean(holds(r, "local") for r in ans),
         "extractive_holds_gold_any_order": _mean(not r["extractive"]["abstained"] and holds_answer_words(r["extractive"]["answer"], qa[r["id"]]) for r in ans),
         "local_holds_gold_any_order": _mean(not r["local"]["abstained"] and holds_answer_words(r["local"]["answer"], qa[r["id"]]) for r in ans),
+        "extractive_holds_gold_as_shown": _mean(shown(r, "extractive") for r in ans),
+        "local_holds_gold_as_shown": _mean(shown(r, "local") for r in ans),
         "local_holds_gold_own_words": _mean(holds(r, "local") and not r["local"]["fallback"] for r in ans),
         "local_fallback_share": _mean(r["local"]["fallback"] for r in rows),
         "local_wrongly_declined": _mean(r["local"]["abstained"] for r in ans),

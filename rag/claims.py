@@ -17,6 +17,8 @@ local model's kept answers (issue 10), each a rule that fires only on a pattern 
   from "Beyoncé released...");
 - **singled out**: the claim gives a figure to one name that the text gives to a group ("SoftBank is
   putting $500 billion" from "OpenAI, with SoftBank and Oracle, announced a $500 billion project").
+- **hedged**: a figure the text gives as approximate or as a bound, stated as exact, or the reverse
+  ("2,000 died" from "nearly 2,000 more were injured"; "a little over 20 km" from "20 km").
 
 Each returns a one-line reason, or None. Precision and recall per kind are measured on controlled edits
 of SQuAD-train sentences and on the local model's own claims: benchmarks/verify_claims.py.
@@ -162,6 +164,31 @@ def _from_to(toks: tuple[Token, ...]) -> set[tuple[str, str]]:
     return out
 
 
+# Words that make a figure approximate or a bound: "almost 2,000", "more than 20", "up to 5".
+_HEDGES = frozenset({"almost", "nearly", "about", "approximately", "around", "roughly", "some", "over", "under",
+                     "than", "least", "most", "circa", "estimated"})
+
+
+def hedged(claim: tuple[Token, ...], source: tuple[Token, ...]) -> str | None:
+    """A figure the cited text gives as approximate or a bound, stated as exact, or the reverse."""
+    for i, t in enumerate(claim):
+        if not t.low.lstrip("$")[:1].isdigit():
+            continue
+        found = [j for j, u in enumerate(source) if u.low == t.low]
+        if found and all(bool(_hedge(source, j)) != bool(_hedge(claim, i)) for j in found):
+            word = _hedge(source, found[0]) or _hedge(claim, i)
+            where = "the cited text" if _hedge(source, found[0]) else "the claim"
+            return f"{where} says {word!r} {t.text}, the other text {t.text} alone"
+    return None
+
+
+def _hedge(toks: tuple[Token, ...], i: int) -> str | None:
+    before = [t.low for t in toks[max(0, i - 2) : i]]
+    if before[-2:] == ["up", "to"]:
+        return "up to"
+    return next((w for w in before if w in _HEDGES), None)
+
+
 def _names(toks: tuple[Token, ...]) -> list[tuple[int, str]]:
     return [(i, t.low) for i, t in enumerate(toks) if t.name]
 
@@ -272,6 +299,7 @@ def _cross_named(toks: tuple[Token, ...], other: tuple[Token, ...]) -> tuple[Tok
 RULES = {
     "qualifier": qualifier, "predicate": predicate, "negation": negation, "direction": direction,
     "reversed": reversed_roles, "unlinked": unlinked, "singled_out": singled_out, "substituted": substituted,
+    "hedged": hedged,
 }
 
 

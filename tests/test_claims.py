@@ -15,6 +15,8 @@ FIRST = "Microsoft first invested $1 billion in OpenAI in 2019."
 STARGATE = "OpenAI, in collaboration with SoftBank and Oracle, announced the 'Stargate' project"
 FTC = "launched a comprehensive antitrust investigation into Microsoft"
 TRANSITION = "transition from a for-profit to a non-profit entity"
+STAKE = "raised Microsoft's total stake to over $10 billion"
+SHARE = "from the current 20% to approximately 10% by 2030"
 
 FALSE = [  # (claim, quote of the cited sentence, the rule that must catch it)
     ("The total investment by Microsoft in OpenAI was $1 billion.", FIRST, "qualifier"),
@@ -24,6 +26,8 @@ FALSE = [  # (claim, quote of the cited sentence, the rule that must catch it)
     ("OpenAI invested $1 billion in Microsoft in 2019.", FIRST, "reversed"),
     ("OpenAI announced a move from a non-profit to a for-profit entity.", TRANSITION, "direction"),
     ("Microsoft did not invest in OpenAI in 2019.", FIRST, "negation"),
+    ("Microsoft's total stake in OpenAI is $10 billion.", STAKE, "hedged"),
+    ("OpenAI plans to cut Microsoft's revenue share to 10% by 2030.", SHARE, "hedged"),
 ]
 TRUE = [
     ("Microsoft initially invested $1 billion in OpenAI in 2019.", FIRST),
@@ -32,6 +36,8 @@ TRUE = [
     ("OpenAI announced the $500 billion Stargate project with SoftBank and Oracle.", STARGATE),
     ("The FTC launched an antitrust investigation into Microsoft.", FTC),
     ("OpenAI announced a transition from a for-profit to a non-profit entity.", TRANSITION),
+    ("Microsoft's total stake in OpenAI has been raised to more than $10 billion.", STAKE),
+    ("OpenAI plans to reduce Microsoft's revenue share to about 10% by 2030.", SHARE),
 ]
 
 
