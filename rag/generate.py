@@ -151,9 +151,10 @@ class OpenAIGenerator:
         self.temperature = temperature
         self.client = openai.OpenAI(api_key=key, base_url=self.base_url, timeout=timeout, max_retries=max_retries)
 
-    def complete(self, messages: list[dict[str, str]]) -> str:
+    def complete(self, messages: list[dict[str, str]], max_tokens: int | None = None) -> str:
         with self._errors():
-            reply = self.client.chat.completions.create(model=self.model, messages=messages, temperature=self.temperature)  # type: ignore[arg-type]
+            limit = {} if max_tokens is None else {"max_tokens": max_tokens}
+            reply = self.client.chat.completions.create(model=self.model, messages=messages, temperature=self.temperature, **limit)  # type: ignore[arg-type,call-overload]
             if not reply.choices or reply.choices[0].message is None:
                 raise GeneratorError(f"malformed reply from {self.base_url}: no choices")
             return reply.choices[0].message.content or ""

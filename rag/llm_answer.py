@@ -12,6 +12,7 @@ from typing import Any
 
 from .asked import why_not_an_answer
 from .config import Settings
+from .cross_check import MAX_TOKENS, clashes, prompt, reading
 from .embed import Embedder
 from .extractive import ExtractiveAnswerer
 from .generate import Context, Draft, OpenAIGenerator, parse_reply, split_complete
@@ -108,7 +109,7 @@ class LLMAnswerer:
 
     def _result(self, evidence: Evidence, extractive: Answer, result: Checked) -> Answer:
         hits, question, id = evidence.hits, extractive.question, extractive.id
-        unasked = self._unasked(question, result, extractive)
+        unasked = self._unasked(question, result, extractive) or self._read_otherwise(question, result)
         if unasked is not None:
             result.notes.append(f"dropped the model's answer: {unasked}")
             result.sentences.clear()
@@ -129,6 +130,18 @@ class LLMAnswerer:
         if not result.anchors or not result.sentences:
             return None
         return why_not_an_answer(question, _plain(result.sentences), _plain(extractive.sentences))
+
+    def _read_otherwise(self, question: str, result: Checked) -> str | None:
+        """With ``cross_check``: why the model, asked again for the phrase the sentences its first answer
+        sentence cites give in answer, reads something that sentence does not say (rag/cross_check.py)."""
+        if not cross_check(self.settings) or not result.sentences or not result.sentences[0].citations:
+            return None
+        first = result.sentences[0]
+        reply = self.generator.complete([{"role": "user", "content": prompt(question, [c.text for c in first.citations])}], MAX_TOKENS)
+        phrase = reading(reply)
+        if phrase is None or not clashes(question, first.text, phrase):
+            return None
+        return f"asked again, it reads {phrase!r} in the sentence it cites, which its answer does not say"
 
     def draft(self, question: str, evidence: Evidence, result: Checked) -> Checked:
         """The model's reply to the passages, parsed and checked sentence by sentence into ``result``."""
@@ -235,6 +248,11 @@ def context_sentences(settings: Settings) -> int:
 def agree_first(settings: Settings) -> bool:
     """Settings.agree_first, or by default: on for the local model (measured to help it), off for API models."""
     return runs_locally(settings) if settings.agree_first is None else settings.agree_first
+
+
+def cross_check(settings: Settings) -> bool:
+    """Settings.cross_check, or by default: on for the local model (measured to help it), off for API models."""
+    return runs_locally(settings) if settings.cross_check is None else settings.cross_check
 
 
 def local_model() -> Path:

@@ -376,3 +376,67 @@ def test_why_not_an_answer_table(question, answer, reference, why):
 
     found = why_not_an_answer(question, answer, reference)
     assert (found is None) if why is None else (found is not None and why in found)
+
+
+def _reads(phrase):
+    """The answer prompt gets the right sentence, cited; the cross-check's prompt gets ``phrase``."""
+
+    def script(request):
+        if "Answer the question with a short phrase" in request["messages"][-1]["content"]:
+            return {"reply": phrase}
+        return {"reply": f"Microsoft was supposed to be OpenAI's sole provider of computational resources. [{sid(request, SOLE)}]"}
+
+    return script
+
+
+def test_the_cross_check_drops_an_answer_the_model_reads_otherwise(server, llm):
+    server.script = _reads("Oracle")
+    answer = llm(cross_check=True).ask(SUPPLIER)
+    assert answer.fallback and any("reads 'Oracle' in the sentence it cites" in n for n in answer.notes)
+    assert any(SOLE in c.text for c in answer.citations)
+    check = server.requests[1]["messages"][-1]["content"]
+    assert check.rstrip().endswith(f"Question: {SUPPLIER}\nAnswer:") and SOLE in check and server.requests[1]["max_tokens"] == 24
+    assert "[S" not in check  # only the cited sentence, without the ids of the answer prompt
+
+
+@pytest.mark.parametrize("phrase", ["Microsoft", "NONE", "  microsoft.\nThe rest is ignored."])
+def test_the_cross_check_keeps_an_answer_it_reads_alike_or_cannot_read(server, llm, phrase):
+    server.script = _reads(phrase)
+    answer = llm(cross_check=True).ask(SUPPLIER)
+    assert not answer.fallback and answer.generator == "openai" and len(server.requests) == 2
+
+
+def test_the_cross_check_is_on_for_the_local_model_only_by_default(server, llm):
+    from rag.config import Settings
+    from rag.llm_answer import cross_check
+
+    assert cross_check(Settings(generator="local")) and not cross_check(Settings(generator="openai"))
+    assert cross_check(Settings(generator="openai", cross_check=True)) and not cross_check(Settings(generator="local", cross_check=False))
+    server.script = _reads("Oracle")
+    assert not llm().ask(SUPPLIER).fallback and len(server.requests) == 1
+
+
+@pytest.mark.parametrize(
+    "question, first, phrase, clash",
+    [
+        # Held-out answers of the local model (benchmarks/cross_check.py): a wrong member of the sentence...
+        ("One company that IBM acquired in 2002 is?", "One company that IBM acquired in 2002 is Lexmark (1991).", "PwC", True),
+        ("The microprocessor does what in a digital RGB LED?", "It sources the data in of the first LED.", "controls the brightness and color of each LED", True),
+        # ...and right ones, figures written either way.
+        ("How many boroughs are in NYC?", "There are five boroughs (counties) in New York City.", "5", False),
+        ("How many Japanese merchant ships did Allied submarines sink during the war?",
+         "The number of Japanese merchant ships destroyed by Allied submarines during the war was 1,200.", "1200", False),
+        ("Who designed the museum?", "It was designed by Ana Ruiz.", "the museum", False),  # nothing the question lacks
+    ],
+)
+def test_clashes_table(question, first, phrase, clash):
+    from rag.cross_check import clashes
+
+    assert clashes(question, first, phrase) is clash
+
+
+def test_a_reading_of_none_or_of_a_worked_example_is_no_verdict():
+    from rag.cross_check import reading
+
+    assert reading("NONE") is None and reading("") is None and reading("Ana Ruiz") is None
+    assert reading(' "PwC."\nmore') == "PwC"
