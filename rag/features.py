@@ -18,6 +18,7 @@ from .index import Index
 from .lexical import numbers, stem, words
 from .match import SOFT_FLOOR, ContentWords
 from .profile import CAPITAL, QUALIFIERS, bigrams, profile, tokens
+from .reader import READER_FEATURES
 from .types import Sentence
 
 # A question word whose closest corpus word is under this cosine has no counterpart in the corpus
@@ -245,6 +246,7 @@ QUESTION_FEATURES = (
     "top_logit", "second_logit", "logit_gap", "top_share", "top_dense", "max_dense", "top_cover", "top_window_cover",
     "top_cover_exact", "top_rare_cover", "top_type_fit", "max_rare_cover", "max_cover", "unseen_names", "pool_unseen", "log_terms",
     *(f"kind_{k}" for k in KINDS),
+    *READER_FEATURES,  # rag/reader.combine's, appended by the caller
 )
 _AT = {name: i for i, name in enumerate(SENTENCE_FEATURES)}
 

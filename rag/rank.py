@@ -1,6 +1,7 @@
 """The learned rerank: every sentence of the fused passages is scored by the answerer's network, the
-passages are reordered by their best sentence, and the best candidates give two calibrated
-probabilities: that the answer is right, and that the corpus holds one at all."""
+passages are reordered by their best sentence, and the best candidates, with the reader's say on the
+best few, give two calibrated probabilities: that the answer is right, and that the corpus holds one
+at all."""
 
 from __future__ import annotations
 
@@ -59,10 +60,11 @@ def candidates(question: str, query_vector: np.ndarray, rankings: Rankings, inde
 
 def rank(c: Candidates, rankings: Rankings, index: Index, scorer: AnswerScorer, k: int) -> Evidence:
     logits = scorer.sentence_logits(c.features)
+    read = scorer.read(c.question.text, logits, lambda i: index.sentences[c.pool.rows[i]].text)
     prob = shares(logits)
     order = np.argsort(-logits, kind="stable")
     ranked = tuple(Scored(index.sentences[c.pool.rows[i]], float(prob[i])) for i in order)
-    about_question = question_features(c.question, c.features, logits)
+    about_question = np.concatenate([question_features(c.question, c.features, logits), read])
     confidence, answerable = scorer.confidence(about_question), scorer.answerable(about_question)
     # A passage ranks by its best sentence; passages with no candidate sentence keep their fused order after.
     best: dict[int, float] = {}

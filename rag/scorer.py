@@ -10,6 +10,7 @@ held-out figures (``python -m train.fit_answerer``; see train/README.md).
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -18,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from .features import QUESTION_FEATURES, SENTENCE_FEATURES
+from .reader import load_reader, reader_features
 from .types import ModelError
 
 PARAMS = Path(__file__).with_name("answerer.json")
@@ -70,11 +72,18 @@ class AnswerScorer:
     threshold: float  # confidence under which the answerer declines (0: the answerability gate alone decides)
     answerable_threshold: float  # answerability under which it declines, chosen on validation
     second_share: float  # the runner-up joins the answer at this share of the best's probability (validation)
+    reader_top: int  # the best candidates the reader reads (rag/reader.py)
     meta: dict[str, Any]
 
     def sentence_logits(self, features: np.ndarray) -> np.ndarray:
         """One logit per row of SENTENCE_FEATURES: how likely that sentence holds the answer."""
         return network_logits(self.sentence_input(features), self.layers)
+
+    def read(self, question: str, logits: np.ndarray, text_of: Callable[[int], str]) -> np.ndarray:
+        """READER_FEATURES: the reader's say on the ``reader_top`` best candidates by ``logits``;
+        ``text_of(i)`` is candidate i's sentence."""
+        order = np.argsort(-logits, kind="stable")[: self.reader_top]
+        return reader_features(load_reader().logits(question, [text_of(int(i)) for i in order]))
 
     def confidence(self, question_features: np.ndarray) -> float:
         """Calibrated probability that the answer built from the best candidates holds the answer."""
@@ -99,6 +108,7 @@ class AnswerScorer:
             float(d["threshold"]),
             float(d["answerable_threshold"]),
             float(d["second_share"]),
+            int(d["reader"]["top"]),
             {k: v for k, v in d.items() if k not in {"sentence_model", "confidence_model", "answerable_model"}},
         )
 

@@ -1,0 +1,96 @@
+"""The reader: the shipped cross-encoder loads without torch, reads the real seeds' sentences the way its
+training says it should, and its say is combined with the scorer's as documented. Nothing is trained here."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from rag.reader import NO_READING, READER_FEATURES, READER_PARAMS, load_reader, reader_features
+from rag.scorer import PARAMS, load_scorer
+from rag.types import ModelError
+
+QUESTION = "Who was meant to be OpenAI's only supplier of computing resources?"
+
+
+def _seed_sentences(assistant, *parts):
+    return [next(s.text for s in assistant.index.sentences if p in s.text) for p in parts]
+
+
+def test_the_shipped_reader_carries_its_recipe_and_was_fitted_with_the_question_models():
+    reader = load_reader()
+    assert reader.meta.startswith("python -m train.fit_reader") and "SQuAD" in reader.meta
+    params = json.loads(PARAMS.read_text())
+    # The question models learned from this reader's logits: a reader swapped alone would mislead them.
+    assert params["reader"]["file"] == READER_PARAMS.name and params["reader"]["meta"] == reader.meta
+    assert 1 <= params["reader"]["top"] <= 8
+
+
+def test_the_reader_reads_the_answering_sentence_above_ones_that_share_its_words(assistant):
+    """The known case: the sentence that answers against seed sentences about the same two companies."""
+    answering, *others = _seed_sentences(
+        assistant, "sole provider of computational resources", "Microsoft first invested", "exclusive rights to sell",
+        "collaborate with more cloud service providers",
+    )
+    logits = load_reader().logits(QUESTION, [answering, *others])
+    # A paraphrase ("only supplier of computing resources" for "sole provider of computational
+    # resources"): the answering sentence reads far above the others, though not surely yes on its own.
+    assert logits[0] > max(logits[1:]) + 2, logits
+
+
+def test_the_reader_says_no_to_a_sentence_on_another_subject(assistant):
+    (sentence,) = _seed_sentences(assistant, "sole provider of computational resources")
+    assert load_reader().logits("What is the capital city of Australia?", [sentence])[0] < 0
+
+
+def test_a_pair_reads_the_same_whatever_is_read_with_it(assistant):
+    """The int8 graph scales activations by the whole input's range, so pairs are run one at a time: a
+    sentence reads the same in an answer's three, in a training batch, and alone."""
+    texts = [s.text for s in assistant.index.sentences[:12]]
+    reader = load_reader()
+    together = reader.logits(QUESTION, texts)
+    alone = np.array([reader.logits(QUESTION, [t])[0] for t in texts])
+    reversed_ = reader.logits(QUESTION, texts[::-1])[::-1]
+    np.testing.assert_allclose(together, alone, atol=1e-5)
+    np.testing.assert_allclose(together, reversed_, atol=1e-5)
+
+
+def test_the_question_path_reads_without_torch():
+    code = (
+        "import sys; from rag.reader import load_reader; "
+        "print(load_reader().logits('Who?', ['Ana Ruiz designed it.'])[0]); assert 'torch' not in sys.modules"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+
+
+def test_a_damaged_reader_is_a_model_error_naming_the_fix(tmp_path):
+    broken = tmp_path / "reader.onnx"
+    broken.write_bytes(READER_PARAMS.read_bytes()[:1000])
+    with pytest.raises(ModelError, match="reinstall"):
+        load_reader(broken)
+
+
+def test_reader_features_are_the_best_candidates_logit_the_highest_and_the_runner_up():
+    assert reader_features(np.array([-3.0, 4.0, 1.0], np.float32)).tolist() == [-3.0, 4.0, 1.0]
+    assert reader_features(np.array([2.0], np.float32)).tolist() == [2.0, 2.0, NO_READING]
+    assert reader_features(np.zeros(0, np.float32)).tolist() == [NO_READING] * len(READER_FEATURES)
+
+
+def test_the_evidence_carries_the_readers_say_and_the_scorers_order(assistant):
+    """Every answer runs the reader on the scorer's best few; it informs the probabilities and leaves the
+    order to the scorer, which reads qualifiers ("total" against "first") the reader reads past."""
+    from tests.test_answerer import _evidence
+
+    scorer = load_scorer()
+    question = "How much did Microsoft invest in OpenAI in total?"
+    c, evidence = _evidence(assistant, question)
+    logits = scorer.sentence_logits(c.features)
+    first = evidence.ranked[0].sentence.text
+    assert first == assistant.index.sentences[c.pool.rows[int(np.argmax(logits))]].text and "total stake" in first
+    read = scorer.read(question, logits, lambda i: assistant.index.sentences[c.pool.rows[i]].text)
+    assert read[0] == load_reader().logits(question, [first])[0] and read[1] >= read[0]
