@@ -149,7 +149,7 @@ def main() -> None:
         loss.backward()
         opt.step()
         schedule.step()
-        seen_loss.append(float(loss))
+        seen_loss.append(loss.item())
         if step % 100 == 0 or step == len(batches) - 1:
             log.info("step %d/%d loss %.4f (%.0f s)", step + 1, len(batches), np.mean(seen_loss[-100:]), time.perf_counter() - t0)
 
