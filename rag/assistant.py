@@ -25,6 +25,7 @@ from .index import Index, load_index
 from .lexical import content_words
 from .match import word_vectors
 from .rank import Evidence, candidates, rank
+from .reader import load_reader
 from .retrieve import Rankings, rankings_many
 from .scorer import load_scorer
 from .types import Answer, AnswerSentence, InputError, RagError
@@ -179,7 +180,7 @@ class Assistant:
         """The learned rerank of one question's pool; its time counts as retrieval."""
         t = time.perf_counter()
         c = candidates(question, vector, rankings, self.index, self.embedder)
-        evidence = rank(c, rankings, self.index, self.scorer, k or self.settings.k)
+        evidence = rank(c, rankings, self.index, self.scorer, k or self.settings.k, load_reader(threads=self.settings.threads))
         timings["retrieve"] += time.perf_counter() - t
         return evidence
 

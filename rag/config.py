@@ -127,7 +127,7 @@ class Settings(BaseModel):
     keep_unsupported: bool = False
 
     # -- runtime --
-    threads: int | None = Field(None, ge=1, description="threads of the embedding model (onnxruntime or torch); default all cores")
+    threads: int | None = Field(None, ge=1, description="threads of the embedding model and the reader (onnxruntime or torch); default all cores")
     batch_size: int = Field(32, ge=1, description="texts per torch model call; 32 measured fastest for sentences on CPU (the ONNX path batches by token count, rag/onnx_embed.py)")
 
     @model_validator(mode="after")

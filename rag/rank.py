@@ -14,6 +14,7 @@ from .embed import Embedder
 from .features import Pool, QuestionInfo, analyse, question_features, sentence_features, shares
 from .index import Index
 from .lexical import words
+from .reader import Reader
 from .retrieve import Rankings, pool_of
 from .scorer import AnswerScorer
 from .types import Hit, Sentence
@@ -58,9 +59,9 @@ def candidates(question: str, query_vector: np.ndarray, rankings: Rankings, inde
     return Candidates(q, pool, sentence_features(q, query_vector, pool, index))
 
 
-def rank(c: Candidates, rankings: Rankings, index: Index, scorer: AnswerScorer, k: int) -> Evidence:
+def rank(c: Candidates, rankings: Rankings, index: Index, scorer: AnswerScorer, k: int, reader: Reader | None = None) -> Evidence:
     logits = scorer.sentence_logits(c.features)
-    read = scorer.read(c.question.text, logits, lambda i: index.sentences[c.pool.rows[i]].text)
+    read = scorer.read(c.question.text, logits, lambda i: index.sentences[c.pool.rows[i]].text, reader)
     prob = shares(logits)
     order = np.argsort(-logits, kind="stable")
     ranked = tuple(Scored(index.sentences[c.pool.rows[i]], float(prob[i])) for i in order)

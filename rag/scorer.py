@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from .features import QUESTION_FEATURES, SENTENCE_FEATURES
-from .reader import load_reader, reader_features
+from .reader import Reader, load_reader, reader_features
 from .types import ModelError
 
 PARAMS = Path(__file__).with_name("answerer.json")
@@ -79,11 +79,11 @@ class AnswerScorer:
         """One logit per row of SENTENCE_FEATURES: how likely that sentence holds the answer."""
         return network_logits(self.sentence_input(features), self.layers)
 
-    def read(self, question: str, logits: np.ndarray, text_of: Callable[[int], str]) -> np.ndarray:
+    def read(self, question: str, logits: np.ndarray, text_of: Callable[[int], str], reader: Reader | None = None) -> np.ndarray:
         """READER_FEATURES: the reader's say on the ``reader_top`` best candidates by ``logits``;
-        ``text_of(i)`` is candidate i's sentence."""
+        ``text_of(i)`` is candidate i's sentence. ``reader``: the shipped one on all cores unless given."""
         order = np.argsort(-logits, kind="stable")[: self.reader_top]
-        return reader_features(load_reader().logits(question, [text_of(int(i)) for i in order]))
+        return reader_features((reader or load_reader()).logits(question, [text_of(int(i)) for i in order]))
 
     def confidence(self, question_features: np.ndarray) -> float:
         """Calibrated probability that the answer built from the best candidates holds the answer."""

@@ -94,3 +94,15 @@ def test_the_evidence_carries_the_readers_say_and_the_scorers_order(assistant):
     assert first == assistant.index.sentences[c.pool.rows[int(np.argmax(logits))]].text and "total stake" in first
     read = scorer.read(question, logits, lambda i: assistant.index.sentences[c.pool.rows[i]].text)
     assert read[0] == load_reader().logits(question, [first])[0] and read[1] >= read[0]
+
+
+def test_the_threads_setting_governs_the_reader_too(assistant):
+    from rag.assistant import Assistant
+
+    load_reader.cache_clear()
+    one = Assistant(assistant.index, assistant.embedder, assistant.settings.replace(threads=1))
+    assert not one.ask(QUESTION).abstained
+    hits = load_reader.cache_info().hits
+    reader = load_reader(threads=1)  # the one the answer used: found, not made anew
+    assert load_reader.cache_info().hits == hits + 1
+    assert reader.session.get_session_options().intra_op_num_threads == 1
