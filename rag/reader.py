@@ -12,8 +12,8 @@ does not reorder the candidates. Added to the scorer's logits it ranked an answe
 more often (0.726 -> 0.752 of train questions), but it reads past qualifiers: for "How much did
 Microsoft invest in OpenAI in total?" it prefers "Microsoft first invested $1 billion" (+2.3) to
 "...raised Microsoft's total stake to over $10 billion" (-0.3), which the scorer ranks first. On
-valid, the reorder added one point of absent-article questions declined and 0.2 of answers holding
-gold, and made every answer two sentences long unless the shape rule was refitted.
+valid, the reorder added one point of absent-article questions declined and 0.2 points of answers
+holding gold, and made every answer two sentences long unless the shape rule was refitted.
 """
 
 from __future__ import annotations
@@ -60,7 +60,8 @@ class Reader:
         """One logit per (question, sentence) pair, each pair run alone. The int8 graph scales each
         activation by the range of the whole input, so a pair batched with others read up to 0.19 off
         its own logit; alone, a pair reads the same in training, in a batch of questions and in an
-        answer. Unpadded, three pairs alone cost about what they cost as one padded batch."""
+        answer. In answers on the 5,000-paragraph test corpus, three pairs alone took 20.1 ms p50 against
+        19.6 ms as one padded batch."""
         out = np.zeros(len(pairs), np.float32)
         for i, e in enumerate(self.tokenizer.encode_batch(list(pairs))):
             ids = np.asarray([e.ids], np.int64)
