@@ -246,7 +246,7 @@ QUESTION_FEATURES = (
     "top_logit", "second_logit", "logit_gap", "top_share", "top_dense", "max_dense", "top_cover", "top_window_cover",
     "top_cover_exact", "top_rare_cover", "top_type_fit", "max_rare_cover", "max_cover", "unseen_names", "pool_unseen", "log_terms",
     *(f"kind_{k}" for k in KINDS),
-    *READER_FEATURES,  # rag/reader.combine's, appended by the caller
+    *READER_FEATURES,  # rag/reader.reader_features, appended by rank.rank
 )
 _AT = {name: i for i, name in enumerate(SENTENCE_FEATURES)}
 

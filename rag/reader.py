@@ -18,7 +18,6 @@ holding gold, and made every answer two sentences long unless the shape rule was
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Sequence
 from functools import cache
 from pathlib import Path
@@ -26,8 +25,6 @@ from pathlib import Path
 import numpy as np
 
 from .types import ModelError
-
-log = logging.getLogger(__name__)
 
 READER_PARAMS = Path(__file__).with_name("reader.onnx")
 MAX_TOKENS = 128  # question and sentence together; the sentence is cut when longer (SQuAD pairs: ~45 tokens)
