@@ -2,7 +2,7 @@
 whether the sentence answers it, and writes it as an int8 ONNX graph to rag/reader.onnx: the seeded
 command that reproduces it.
 
-    .venv/bin/python -m train.fit_reader       # ~35 min here (2 cores), after train.collect has cached the train part
+    .venv/bin/python -m train.fit_reader       # ~31 min here (2 cores), after train.collect has cached the train part
 
 Why: the learned scorer sees features of a sentence (cosine, coverage, answer type) and cannot tell a
 sentence that answers from one on another subject that shares the question's words, which is why
@@ -10,7 +10,7 @@ questions whose article is absent were still answered (benchmarks/ANSWERS.md). R
 together can.
 
 - **The model**: all-MiniLM-L6-v2 (the embedder's own weights, installed with the product) with every
-  layer fine-tuned and a linear head over the mean-pooled tokens. An earlier try trained only the last
+  layer but the word embeddings fine-tuned and a linear head over the mean-pooled tokens. An earlier try trained only the last
   two layers (benchmarks/experiments/reader.patch) and separated answerable from absent-article
   questions at AUC 0.80 alone; the lower layers of a bi-encoder never learned to attend across two texts.
 - **The data**: questions of half the ``train`` part's articles (the other half is left for fitting the
@@ -20,7 +20,8 @@ together can.
   their best ``NEGATIVES + 1``, all negatives.
 - **Shipped** as ONNX with dynamic int8 weights (onnxruntime.quantization), so questions need neither
   torch nor a float copy of the weights; the float graph's and the int8 graph's logits are compared on
-  held-out pairs before writing, and the figures go into the log.
+  2,000 of the training pairs before writing, and the figures go into the log (they are not a
+  held-out score: 0.915 against 0.904 accuracy at the shipped fit).
 """
 
 from __future__ import annotations
