@@ -59,6 +59,12 @@ _PAIRS = (
     ("support favor favour back", "oppos"),
     ("profit", "nonprofit non-profit"),
     ("success succeed", "fail failur"),
+    # Comparisons: "the open-grown tree has thinner sapwood" kept against "...have thicker sapwood"
+    # (the local model, 2026-12-04 live run). Stems as rag.claims.tokens gives them.
+    ("thick thicker thickest", "thin thinner thinnest"),
+    ("wide wider widest broad broader", "narrow"),
+    ("strong stronger strongest", "weak weaker weakest"),
+    ("fast faster fastest quick rapid", "slow slower slowest"),
 )
 ANTONYMS = tuple((frozenset(a.split()), frozenset(b.split())) for a, b in _PAIRS)
 NEGATIONS = frozenset({"not", "never", "no", "n't", "neither", "nor", "without", "cannot"})

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .embed import Embedder
-from .features import Pool, QuestionInfo, analyse, question_features, sentence_features, shares
+from .features import Pool, QuestionInfo, analyse, question_features, sentence_features, shares, unnamed_near
 from .index import Index
 from .lexical import words
 from .reader import Reader
@@ -65,7 +65,8 @@ def rank(c: Candidates, rankings: Rankings, index: Index, scorer: AnswerScorer, 
     prob = shares(logits)
     order = np.argsort(-logits, kind="stable")
     ranked = tuple(Scored(index.sentences[c.pool.rows[i]], float(prob[i])) for i in order)
-    about_question = np.concatenate([question_features(c.question, c.features, logits), read])
+    unnamed = unnamed_near(c.question.names, index, ranked[0].sentence.file, ranked[0].sentence.n) if ranked else 1.0
+    about_question = np.concatenate([question_features(c.question, c.features, logits, unnamed), read])
     confidence, answerable = scorer.confidence(about_question), scorer.answerable(about_question)
     # A passage ranks by its best sentence; passages with no candidate sentence keep their fused order after.
     best: dict[int, float] = {}

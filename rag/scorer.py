@@ -1,7 +1,7 @@
 """The learned parts of the answerer, run with numpy alone: a small network scoring each candidate
-sentence, and two logistic models over the best candidates: the calibrated confidence that the answer
-is right, and the calibrated probability that the corpus holds an answer at all, which decides whether
-to answer.
+sentence, and two models over the best candidates: the calibrated confidence that the answer is right
+(a logistic regression), and the calibrated probability that the corpus holds an answer at all, which
+decides whether to answer (a small network, or a logistic regression; both read as ``Calibrated``).
 
 The weights ship in ``rag/answerer.json`` with the command that made them, the data they saw and their
 held-out figures (``python -m train.fit_answerer``; see train/README.md).
@@ -44,31 +44,39 @@ def network_logits(h: np.ndarray, layers: tuple[tuple[np.ndarray, np.ndarray], .
     return h[:, 0] if len(h) else np.zeros(0, np.float32)
 
 
-@dataclass(frozen=True)
-class CalibratedLogistic:
-    """A logistic model over standardised QUESTION_FEATURES, Platt-scaled on validation:
-    p = sigmoid(a * (x @ coef + intercept) + b)."""
+Layers = tuple[tuple[np.ndarray, np.ndarray], ...]  # (W, b) per layer; ReLU between, the last gives one logit
 
-    coef: np.ndarray
-    intercept: float
+
+@dataclass(frozen=True)
+class Calibrated:
+    """A model over a standardised row of QUESTION_FEATURES, Platt-scaled on validation:
+    p = sigmoid(a * f(x) + b), with f the network over ``layers`` (one layer: a logistic regression)."""
+
+    layers: Layers
     calibration: tuple[float, float]
 
     def __call__(self, x: np.ndarray) -> float:
         a, b = self.calibration
-        return float(1.0 / (1.0 + np.exp(-(a * float(x @ self.coef + self.intercept) + b))))
+        z = float(network_logits(np.asarray(x, np.float32)[None, :], self.layers)[0])
+        return float(1.0 / (1.0 + np.exp(-(a * z + b))))
 
     @classmethod
-    def from_dict(cls, model: dict[str, Any], calibration: dict[str, float]) -> CalibratedLogistic:
-        return cls(np.asarray(model["coef"], dtype=np.float32), float(model["intercept"]), (float(calibration["a"]), float(calibration["b"])))
+    def from_dict(cls, model: dict[str, Any], calibration: dict[str, float]) -> Calibrated:
+        arr = lambda x: np.asarray(x, dtype=np.float32)  # noqa: E731
+        if "layers" in model:
+            layers = tuple((arr(layer["W"]), arr(layer["b"])) for layer in model["layers"])
+        else:  # a logistic regression: coef and intercept
+            layers = ((arr(model["coef"])[:, None], arr([model["intercept"]])),)
+        return cls(layers, (float(calibration["a"]), float(calibration["b"])))
 
 
 @dataclass(frozen=True)
 class AnswerScorer:
     sentence_input: Standardized
-    layers: tuple[tuple[np.ndarray, np.ndarray], ...]  # (W, b); ReLU between, the last gives one logit
+    layers: Layers  # the sentence scorer's
     question_input: Standardized  # both question models read the same standardised row
-    confidence_model: CalibratedLogistic  # P(the answer holds the answer)
-    answerable_model: CalibratedLogistic  # P(the corpus holds the answer)
+    confidence_model: Calibrated  # P(the answer holds the answer)
+    answerable_model: Calibrated  # P(the corpus holds the answer)
     threshold: float  # confidence under which the answerer declines (0: the answerability gate alone decides)
     answerable_threshold: float  # answerability under which it declines, chosen on validation
     second_share: float  # the runner-up joins the answer at this share of the best's probability (validation)
@@ -103,8 +111,8 @@ class AnswerScorer:
             Standardized(arr(s["mean"]), arr(s["scale"])),
             tuple((arr(layer["W"]), arr(layer["b"])) for layer in s["layers"]),
             Standardized(arr(q["mean"]), arr(q["scale"])),
-            CalibratedLogistic.from_dict(q, d["calibration"]),
-            CalibratedLogistic.from_dict(d["answerable_model"], d["answerable_calibration"]),
+            Calibrated.from_dict(q, d["calibration"]),
+            Calibrated.from_dict(d["answerable_model"], d["answerable_calibration"]),
             float(d["threshold"]),
             float(d["answerable_threshold"]),
             float(d["second_share"]),

@@ -10,8 +10,8 @@ import pytest
 
 from rag.answerer import Answerer
 from rag.extractive import ExtractiveAnswerer, pick
-from rag.features import KINDS, SENTENCE_FEATURES, question_kind
-from rag.scorer import PARAMS, AnswerScorer, load_scorer
+from rag.features import KINDS, SENTENCE_FEATURES, question_kind, question_names, unnamed_near
+from rag.scorer import PARAMS, AnswerScorer, Calibrated, load_scorer
 from rag.types import ModelError
 
 QUICK_START = "Who was meant to be OpenAI's only supplier of computing resources?"
@@ -135,6 +135,35 @@ def test_feature_rows_are_finite_and_named(assistant):
     c, _ = _evidence(assistant, QUICK_START)
     assert c.features.shape == (len(c.pool.rows), len(SENTENCE_FEATURES))
     assert np.isfinite(c.features).all()
+
+
+def test_names_the_sentences_around_the_answer_never_use_are_counted(assistant):
+    """A question about Greece answered from the seeds' sentence on Microsoft's first investment: one of
+    its two names is used there, the other nowhere near it."""
+    index = assistant.index
+    s = next(x for x in index.sentences if "Microsoft first invested" in x.text)
+    names = question_names("How much did Microsoft invest in Greece?")
+    assert names == {"microsoft", "greece"}
+    assert unnamed_near(names, index, s.file, s.n) == 0.5
+    assert unnamed_near(question_names("How much did Microsoft invest in OpenAI?"), index, s.file, s.n) == 0.0
+    assert unnamed_near(frozenset(), index, s.file, s.n) == 0.0
+    # Oracle is in the articles, but not in this one: missing near the answer all the same.
+    assert any("Oracle" in x.text for x in index.sentences)
+    assert unnamed_near(question_names("How much did Oracle invest in Microsoft?"), index, s.file, s.n) == 0.5
+
+
+def test_a_logistic_and_a_network_are_read_alike():
+    """The question models ship as a logistic regression (coef, intercept) or as layers; either is
+    Platt-scaled the same way."""
+    coef, intercept = [0.5, -1.0], 0.25
+    x = np.array([2.0, 1.0], np.float32)
+    logistic = Calibrated.from_dict({"coef": coef, "intercept": intercept}, {"a": 2.0, "b": -0.5})
+    one_layer = Calibrated.from_dict({"layers": [{"W": [[0.5], [-1.0]], "b": [0.25]}]}, {"a": 2.0, "b": -0.5})
+    expected = 1 / (1 + np.exp(-(2.0 * (1.0 - 1.0 + 0.25) - 0.5)))
+    assert logistic(x) == pytest.approx(expected) and one_layer(x) == pytest.approx(expected)
+    # Two layers: ReLU between, so a negative hidden unit adds nothing.
+    two = Calibrated.from_dict({"layers": [{"W": [[1.0, -1.0], [0.0, 0.0]], "b": [0.0, 0.0]}, {"W": [[1.0], [1.0]], "b": [0.0]}]}, {"a": 1.0, "b": 0.0})
+    assert two(x) == pytest.approx(1 / (1 + np.exp(-2.0)))
 
 
 def _evidence(assistant, question):

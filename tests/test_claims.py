@@ -115,3 +115,12 @@ def test_a_name_from_the_sentence_before_cannot_stand_in_for_the_cited_sentences
     assert support.score == 0.0 and support.reason
     kept = verifier.support("Microsoft invested $1 billion in OpenAI in 2019.", [source])
     assert kept.score >= verifier.threshold
+
+
+def test_a_comparison_turned_around_is_caught():
+    """The local model's own sentence on a held-out SQuAD-train question (live run, 2026-12-04): every
+    word but one is in the cited sentence, and that one is the opposite."""
+    source = "Hence trees making rapid growth in the open have thicker sapwood for their size than trees of the same species growing in dense forests."
+    claim = "Yes, a tree growing quickly out in the open has thinner sapwood for its size than the same kind of tree in a dense forest."
+    assert contradiction(claim, source) == ("predicate", "the cited text says 'thicker', not 'thinner'")
+    assert contradiction("Trees growing quickly in the open have thicker sapwood.", source) is None
