@@ -45,7 +45,10 @@ from train.squad import QA, holds_answer, split_articles  # noqa: E402
 SEED = 31
 CACHE = ROOT / "benchmarks" / ".cache" / "verify_claims"
 DRAWS = ROOT / "benchmarks" / ".cache" / "local_llm"
-MODEL_DRAWS = {"first": DRAWS / "records.jsonl", "fresh": DRAWS / "fresh_asked.jsonl"}
+# The first two draws' records were lost with an earlier machine; their hand labels remain. "live": the
+# 300-question run of 2026-12-04 (--seed 1205), whose kept sentences without the gold answer are
+# labelled by hand (35; the 24 the check dropped are not).
+MODEL_DRAWS = {"first": DRAWS / "records.jsonl", "fresh": DRAWS / "fresh_asked.jsonl", "live": DRAWS / "live_300b.jsonl"}
 MODEL_LABELS = ROOT / "benchmarks" / "data" / "model_claims.json"
 LLM_INDEX = ROOT / "benchmarks" / ".cache" / "squad-valid-2000" / "index"
 
