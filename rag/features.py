@@ -53,7 +53,7 @@ class QuestionInfo:
     unseen_names: float  # share of the question's names (capitalised words) that the corpus never uses
     qualifiers: frozenset[str]
     words: frozenset[str]  # every lower-cased question word, to tell a new name from a repeated one
-    names: frozenset[str] = frozenset()  # question_names
+    names: frozenset[str]  # question_names: what unnamed_near looks for near the answer
 
 
 def question_kind(question: str) -> str:

@@ -34,7 +34,10 @@ class Standardized:
         return (x - self.mean) / self.scale
 
 
-def network_logits(h: np.ndarray, layers: tuple[tuple[np.ndarray, np.ndarray], ...] | list[tuple[np.ndarray, np.ndarray]]) -> np.ndarray:
+Layers = tuple[tuple[np.ndarray, np.ndarray], ...]  # (W, b) per layer; ReLU between, the last gives one logit
+
+
+def network_logits(h: np.ndarray, layers: Layers | list[tuple[np.ndarray, np.ndarray]]) -> np.ndarray:
     """The scorer's forward pass over standardised rows: ``h @ W + b`` per layer, ReLU between, one logit
     out. Training (train/fit_answerer.py) evaluates its network with this same function."""
     for i, (w, b) in enumerate(layers):
@@ -44,7 +47,9 @@ def network_logits(h: np.ndarray, layers: tuple[tuple[np.ndarray, np.ndarray], .
     return h[:, 0] if len(h) else np.zeros(0, np.float32)
 
 
-Layers = tuple[tuple[np.ndarray, np.ndarray], ...]  # (W, b) per layer; ReLU between, the last gives one logit
+def layers_from(stored: list[dict[str, Any]]) -> Layers:
+    """Layers as answerer.json stores them: ``[{"W": ..., "b": ...}, ...]``."""
+    return tuple((np.asarray(layer["W"], np.float32), np.asarray(layer["b"], np.float32)) for layer in stored)
 
 
 @dataclass(frozen=True)
@@ -62,11 +67,10 @@ class Calibrated:
 
     @classmethod
     def from_dict(cls, model: dict[str, Any], calibration: dict[str, float]) -> Calibrated:
-        arr = lambda x: np.asarray(x, dtype=np.float32)  # noqa: E731
         if "layers" in model:
-            layers = tuple((arr(layer["W"]), arr(layer["b"])) for layer in model["layers"])
+            layers = layers_from(model["layers"])
         else:  # a logistic regression: coef and intercept
-            layers = ((arr(model["coef"])[:, None], arr([model["intercept"]])),)
+            layers = ((np.asarray(model["coef"], np.float32)[:, None], np.asarray([model["intercept"]], np.float32)),)
         return cls(layers, (float(calibration["a"]), float(calibration["b"])))
 
 
@@ -109,7 +113,7 @@ class AnswerScorer:
         s, q = d["sentence_model"], d["confidence_model"]
         return cls(
             Standardized(arr(s["mean"]), arr(s["scale"])),
-            tuple((arr(layer["W"]), arr(layer["b"])) for layer in s["layers"]),
+            layers_from(s["layers"]),
             Standardized(arr(q["mean"]), arr(q["scale"])),
             Calibrated.from_dict(q, d["calibration"]),
             Calibrated.from_dict(d["answerable_model"], d["answerable_calibration"]),

