@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import re
 
-from .features import question_kind
 from .lexical import STOPWORDS, numbers, words
 from .profile import profile, tokens
+from .question import question_kind
 
 
 def has_asked_type(question: str, text: str) -> bool:

@@ -11,9 +11,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from .embed import Embedder
-from .features import Pool, QuestionInfo, analyse, question_features, sentence_features, shares, unnamed_near
+from .features import Pool, question_features, sentence_features, shares
 from .index import Index
 from .lexical import words
+from .question import QuestionInfo, analyse, unnamed_near
 from .reader import Reader
 from .retrieve import Rankings, pool_of
 from .scorer import AnswerScorer

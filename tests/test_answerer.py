@@ -10,7 +10,8 @@ import pytest
 
 from rag.answerer import Answerer
 from rag.extractive import ExtractiveAnswerer, pick
-from rag.features import KINDS, SENTENCE_FEATURES, question_kind, question_names, unnamed_near
+from rag.features import SENTENCE_FEATURES
+from rag.question import KINDS, question_kind, question_names, unnamed_near
 from rag.scorer import PARAMS, AnswerScorer, Calibrated, load_scorer
 from rag.types import ModelError
 

@@ -42,16 +42,9 @@ from sklearn.preprocessing import StandardScaler
 
 from rag.config import POOL, Settings
 from rag.extractive import takes_runner_up
-from rag.features import (
-    KINDS,
-    QUESTION_FEATURES,
-    SENTENCE_FEATURES,
-    question_features,
-    question_names,
-    shares,
-    unnamed_near,
-)
+from rag.features import QUESTION_FEATURES, SENTENCE_FEATURES, question_features, shares
 from rag.index import Index
+from rag.question import KINDS, question_names, unnamed_near
 from rag.reader import READER_PARAMS, Reader, load_reader, reader_features
 from rag.scorer import PARAMS, network_logits
 from rag.store import load_index
