@@ -12,10 +12,10 @@ from typing import Any
 
 from .asked import why_not_an_answer
 from .config import Settings
-from .cross_check import MAX_TOKENS, clashes, prompt, reading
+from .cross_check import MAX_TOKENS, clashes, evidence_text, prompt, reading
 from .embed import Embedder
 from .extractive import ExtractiveAnswerer
-from .generate import Context, Draft, OpenAIGenerator, parse_reply, split_complete
+from .generate import ANSWER_MAX_TOKENS, Context, Draft, OpenAIGenerator, parse_reply, split_complete
 from .index import Index
 from .rank import Evidence
 from .types import Answer, AnswerSentence, Citation, ConfigError, GeneratorError, Sentence
@@ -109,7 +109,7 @@ class LLMAnswerer:
 
     def _result(self, evidence: Evidence, extractive: Answer, result: Checked) -> Answer:
         hits, question, id = evidence.hits, extractive.question, extractive.id
-        unasked = self._unasked(question, result, extractive) or self._read_otherwise(question, result)
+        unasked = self._unasked(question, result, extractive) or self._read_otherwise(question, result, extractive)
         if unasked is not None:
             result.notes.append(f"dropped the model's answer: {unasked}")
             result.sentences.clear()
@@ -131,24 +131,26 @@ class LLMAnswerer:
             return None
         return why_not_an_answer(question, _plain(result.sentences), _plain(extractive.sentences))
 
-    def _read_otherwise(self, question: str, result: Checked) -> str | None:
-        """With ``cross_check``: why the model, asked again for the phrase the sentences its first answer
-        sentence cites give in answer, reads something that sentence does not say (rag/cross_check.py)."""
+    def _read_otherwise(self, question: str, result: Checked, extractive: Answer) -> str | None:
+        """With ``cross_check``: why the model, asked again for the phrase that answers the question in
+        the sentences its first answer sentence cites and those of the extractive answer, reads something
+        its answer does not say (rag/cross_check.py)."""
         if not cross_check(self.settings) or not result.sentences or not result.sentences[0].citations:
             return None
         first = result.sentences[0]
-        reply = self.generator.complete([{"role": "user", "content": prompt(question, [c.text for c in first.citations])}], MAX_TOKENS)
+        reply = self.generator.complete([{"role": "user", "content": prompt(question, evidence_text(first, extractive))}], MAX_TOKENS)
         phrase = reading(reply)
-        if phrase is None or not clashes(question, first.text, phrase):
+        if phrase is None or not clashes(question, _plain(result.sentences), phrase):
             return None
-        return f"asked again, it reads {phrase!r} in the sentence it cites, which its answer does not say"
+        return f"asked again, it reads {phrase!r} in the sentences it was given, which its answer does not say"
 
     def draft(self, question: str, evidence: Evidence, result: Checked) -> Checked:
         """The model's reply to the passages, parsed and checked sentence by sentence into ``result``."""
         context = self.context(evidence)
-        drafts, no_answer = parse_reply(self.generator.complete(context.prompt(question)))
+        drafts, no_answer = parse_reply(self.generator.complete(context.prompt(question), ANSWER_MAX_TOKENS))
         result.said_no_answer = no_answer  # parse_reply gives no drafts with it
-        for d in drafts:
+        fresh = _until_repeated(drafts, set(), result)
+        for d in fresh:
             self._check(d, context, result)
         return result
 
@@ -157,15 +159,23 @@ class LLMAnswerer:
         context = self.context(evidence)
         pending = ""
         seen_text = ""
-        for delta in self.generator.stream(context.prompt(question)):
+        written: set[str] = set()
+        replies = self.generator.stream(context.prompt(question), ANSWER_MAX_TOKENS)
+        for delta in replies:
             pending += delta
             seen_text += delta
             done, pending = split_complete(pending)
             if done:
-                yield from self._check_all(parse_reply(done)[0], context, result)
+                drafts = parse_reply(done)[0]
+                fresh = _until_repeated(drafts, written, result)
+                yield from self._check_all(fresh, context, result)
+                if len(fresh) < len(drafts):
+                    replies.close()  # the request is closed, so the server stops writing
+                    pending = ""
+                    break
         drafts, _ = parse_reply(pending)
         result.said_no_answer = parse_reply(seen_text)[1] if not result.drafted else False
-        yield from self._check_all(drafts, context, result)
+        yield from self._check_all(_until_repeated(drafts, written, result), context, result)
 
     def _check_all(self, drafts: list[Draft], context: Context, result: Checked) -> Iterator[AnswerSentence]:
         for d in drafts:
@@ -225,6 +235,17 @@ class LLMAnswerer:
         address = self._server.listening_address
         log.info("llama.cpp serving %s at %s", gguf, address)
         return f"{address}/v1", Path(gguf).stem, "local"
+
+
+def _until_repeated(drafts: list[Draft], written: set[str], result: Checked) -> list[Draft]:
+    """The drafts up to the first that repeats one already written (adding them to ``written``): a small
+    model that starts repeating itself does not stop (ANSWER_MAX_TOKENS)."""
+    for i, d in enumerate(drafts):
+        if d.text in written:
+            result.notes.append(f"stopped reading the model's reply at {d.text[:60]!r}: it repeats a sentence it wrote")
+            return drafts[:i]
+        written.add(d.text)
+    return drafts
 
 
 def _plain(sentences: Iterable[AnswerSentence]) -> str:

@@ -155,6 +155,20 @@ def test_streaming_yields_checked_sentences_then_the_answer(server, llm):
     assert server.requests[0]["stream"] is True
 
 
+def test_a_reply_that_repeats_itself_is_cut_at_the_first_repeat_and_bounded(server, llm):
+    """The local model once wrote one sentence 130 times (278 s); asked or streamed, one copy stands."""
+    from rag.generate import ANSWER_MAX_TOKENS
+
+    line = "Microsoft was supposed to be OpenAI's sole provider of computational resources."
+    server.script = lambda r: {"reply": " ".join([f"{line} [{sid(r, SOLE)}]"] * 40)}
+    asked = llm().ask(SUPPLIER)
+    streamed = list(llm().ask_stream(SUPPLIER))[-1]
+    for answer in (asked, streamed):
+        assert [s.text for s in answer.sentences] == [line] and not answer.fallback
+        assert any("repeats a sentence it wrote" in n for n in answer.notes)
+    assert [r["max_tokens"] for r in server.requests] == [ANSWER_MAX_TOKENS] * 2 and server.requests[1]["stream"] is True
+
+
 def test_llm_verify_asks_the_model_to_judge(server, llm):
     def script(request):
         if "Premise:" in request["messages"][-1]["content"]:
@@ -392,7 +406,7 @@ def _reads(phrase):
 def test_the_cross_check_drops_an_answer_the_model_reads_otherwise(server, llm):
     server.script = _reads("Oracle")
     answer = llm(cross_check=True).ask(SUPPLIER)
-    assert answer.fallback and any("reads 'Oracle' in the sentence it cites" in n for n in answer.notes)
+    assert answer.fallback and any("reads 'Oracle' in the sentences it was given" in n for n in answer.notes)
     assert any(SOLE in c.text for c in answer.citations)
     check = server.requests[1]["messages"][-1]["content"]
     assert check.rstrip().endswith(f"Question: {SUPPLIER}\nAnswer:") and SOLE in check and server.requests[1]["max_tokens"] == 24
@@ -404,6 +418,24 @@ def test_the_cross_check_keeps_an_answer_it_reads_alike_or_cannot_read(server, l
     server.script = _reads(phrase)
     answer = llm(cross_check=True).ask(SUPPLIER)
     assert not answer.fallback and answer.generator == "openai" and len(server.requests) == 2
+
+
+EXCLUSIVE = "exclusive rights to sell OpenAI software tools"
+
+
+def test_the_cross_check_reads_the_extractive_answers_sentences_after_the_cited_ones(server, llm):
+    """An answer resting on another sentence than the extractive answer's is read again with both."""
+
+    def script(request):
+        if "Answer the question with a short phrase" in request["messages"][-1]["content"]:
+            return {"reply": "Microsoft"}
+        return {"reply": f"Microsoft has exclusive rights to sell OpenAI software tools on Azure. [{sid(request, EXCLUSIVE)}]"}
+
+    server.script = script
+    answer = llm(cross_check=True).ask(SUPPLIER)
+    assert not answer.fallback and EXCLUSIVE in answer.sentences[0].citations[0].text
+    check = server.requests[1]["messages"][-1]["content"]
+    assert EXCLUSIVE in check and SOLE in check and check.index(EXCLUSIVE) < check.index(SOLE)
 
 
 def test_the_cross_check_is_on_for_the_local_model_only_by_default(server, llm):
@@ -422,6 +454,9 @@ def test_the_cross_check_is_on_for_the_local_model_only_by_default(server, llm):
         # Held-out answers of the local model (benchmarks/cross_check.py): a wrong member of the sentence...
         ("One company that IBM acquired in 2002 is?", "One company that IBM acquired in 2002 is Lexmark (1991).", "PwC", True),
         ("The microprocessor does what in a digital RGB LED?", "It sources the data in of the first LED.", "controls the brightness and color of each LED", True),
+        # ...or a rewording that keeps some of the phrase's words and loses the one asked for...
+        ("What are the ways an operator can malpractice?", "An operator can malpractice by intentionally or accidentally deviating from secure procedures.",
+         "Due to them being tricked into deviating from secure procedures", True),
         # ...and right ones, figures written either way.
         ("How many boroughs are in NYC?", "There are five boroughs (counties) in New York City.", "5", False),
         ("How many Japanese merchant ships did Allied submarines sink during the war?",
