@@ -27,7 +27,6 @@ import re
 from collections.abc import Sequence
 
 from .lexical import content_words, stem
-from .types import Answer, AnswerSentence
 
 PROMPT = """Answer the question with a short phrase copied from the text. If the text does not answer the question, write NONE.
 
@@ -56,12 +55,11 @@ def prompt(question: str, texts: Sequence[str]) -> str:
     return PROMPT.format(text=" ".join(texts), question=question.strip())
 
 
-def evidence_text(first: AnswerSentence, extractive: Answer) -> list[str]:
+def evidence_text(cited: Sequence[str], extractive: Sequence[str]) -> list[str]:
     """What the model reads again: the sentences the answer's first sentence cites, then those of the
     extractive answer it does not already cite (the extractive answer's second sentence often holds
     what a one-sentence answer left out)."""
-    cited = [c.text for c in first.citations]
-    return cited + [t for t in dict.fromkeys(c.text for s in extractive.sentences for c in s.citations) if t not in cited]
+    return [*cited, *(t for t in dict.fromkeys(extractive) if t not in cited)]
 
 
 def reading(reply: str) -> str | None:
@@ -75,9 +73,9 @@ def reading(reply: str) -> str | None:
 def clashes(question: str, answer: str, phrase: str) -> bool:
     """The phrase brings words the question does not have, and the answer lacks one of them ("seven"
     and "7" count as one word)."""
-    return bool(_terms(phrase) - _terms(question) - _terms(answer))
+    return bool(terms_of(phrase) - terms_of(question) - terms_of(answer))
 
 
-def _terms(text: str) -> set[str]:
+def terms_of(text: str) -> set[str]:
     low = re.sub(r"(?<=\d),(?=\d)", "", text.lower())  # 1,200 and 1200
     return {_NUMBER_WORDS.get(w, stem(w)) for w in content_words(low)} | set(re.findall(r"\d+", low))
