@@ -4,8 +4,8 @@ The citation check (rag/verify.py) confirms that every word, name and figure of 
 in the sentence it cites. It cannot see the wrong member of that sentence picked as the answer: "One
 company that IBM acquired in 2002 is Lexmark (1991)", citing "IBM acquired ... PwC's consulting business
 (2002), spinning off companies like printer manufacturer Lexmark (1991)". Nor a rewording that drops
-what was asked: "Pain medicine is often under disciplines such as anesthesiology...", where the
-sentence says it is "a subspecialty under" them. So the model is asked once more, with only the
+part of what was asked: "An operator can malpractice by intentionally or accidentally deviating from
+secure procedures", where the sentence adds "or due to them being tricked". So the model is asked once more, with only the
 question, the sentences its first answer sentence cites and those of the extractive answer, for the
 short phrase that answers it. When that phrase has words the question does not, and the answer lacks
 any of them, the two readings clash and the answer gives way to the extractive one.
@@ -17,7 +17,9 @@ questions; seed 1205), against answers holding the gold span:
   new words) dropped 8 and left 166 of 188 holding it;
 - the extractive answer's sentences added to what the model reads: 169;
 - and a clash on *any* missing word as well: 170 (15 dropped; 8 wrong where the extractive answer was
-  right, 1 right where it was wrong). Both are shipped; a fresh draw measures them (closing note).
+  right, 1 right where it was wrong). Both are shipped. On a fresh draw of 300 questions, run live with
+  them, the local model held gold in 0.837 of answers against 0.853 extractive (0.803 against 0.840
+  on the draw above, before): README, "With the cross-check's new rule".
 A "NONE" reading is no verdict: the model says it for about 16% of answers, most of them right.
 """
 

@@ -124,3 +124,11 @@ def test_a_comparison_turned_around_is_caught():
     claim = "Yes, a tree growing quickly out in the open has thinner sapwood for its size than the same kind of tree in a dense forest."
     assert contradiction(claim, source) == ("predicate", "the cited text says 'thicker', not 'thinner'")
     assert contradiction("Trees growing quickly in the open have thicker sapwood.", source) is None
+
+
+def test_public_stated_as_public_and_private_is_caught():
+    """The local model's own sentence, fresh-draw live run (2026-12-04)."""
+    source = "In 2000, public schools enrolled nearly 280,000 of the Bronx's residents over 3 years old (out of 333,100 enrolled in all pre-college schools)."
+    claim = "The Bronx public and private schools enrolled nearly 280,000 students over 3 years old in 2000."
+    assert contradiction(claim, source) == ("predicate", "the cited text says 'public', not 'private'")
+    assert contradiction("The Bronx public schools enrolled nearly 280,000 students over 3 years old in 2000.", source) is None
