@@ -10,8 +10,8 @@
    a swapped qualifier (first/total, current/former, largest/smallest), an antonym predicate, an
    inserted negation, a reversed "from X to Y", two names swapped, a name from elsewhere in the
    paragraph, a hedge dropped from a figure ("nearly 2,000" to "2,000").
-3. **model**: every sentence the local model drafted with a citation on the two recorded draws of
-   benchmarks/local_llm.py (first and fresh), each with the sentences it cited. A sentence that states
+3. **model**: every sentence the local model drafted with a citation on the recorded draws of
+   benchmarks/local_llm.py (``MODEL_DRAWS``), each with the sentences it cited. A sentence that states
    the gold answer is *supported* when a cited sentence states it too; one that copies a cited sentence
    is supported; the rest (116) are labelled by hand in benchmarks/data/model_claims.json. Until
    2026-11-25 only the first kind was counted, which left out most of the model's false claims.
@@ -47,8 +47,13 @@ CACHE = ROOT / "benchmarks" / ".cache" / "verify_claims"
 DRAWS = ROOT / "benchmarks" / ".cache" / "local_llm"
 # The first two draws' records were lost with an earlier machine; their hand labels remain. "live": the
 # 300-question run of 2026-12-04 (--seed 1205), whose kept sentences without the gold answer are
-# labelled by hand (35; the 24 the check dropped are not).
-MODEL_DRAWS = {"first": DRAWS / "records.jsonl", "fresh": DRAWS / "fresh_asked.jsonl", "live": DRAWS / "live_300b.jsonl"}
+# labelled by hand (35; the 24 the check dropped are not). "seed1206": the fresh draw run after the
+# cross-check's new rule (--seed 1206), every drafted sentence without the gold answer that copies no
+# cited sentence labelled by hand, kept or dropped (54), so its recall is complete.
+MODEL_DRAWS = {
+    "first": DRAWS / "records.jsonl", "fresh": DRAWS / "fresh_asked.jsonl", "live": DRAWS / "live_300b.jsonl",
+    "seed1206": DRAWS / "live_300c.jsonl",
+}
 MODEL_LABELS = ROOT / "benchmarks" / "data" / "model_claims.json"
 LLM_INDEX = ROOT / "benchmarks" / ".cache" / "squad-valid-2000" / "index"
 
