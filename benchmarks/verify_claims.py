@@ -13,7 +13,7 @@
 3. **model**: every sentence the local model drafted with a citation on the recorded draws of
    benchmarks/local_llm.py (``MODEL_DRAWS``), each with the sentences it cited. A sentence that states
    the gold answer is *supported* when a cited sentence states it too; one that copies a cited sentence
-   is supported; the rest (116) are labelled by hand in benchmarks/data/model_claims.json. Until
+   is supported; the rest (205) are labelled by hand in benchmarks/data/model_claims.json. Until
    2026-11-25 only the first kind was counted, which left out most of the model's false claims.
 
 Precision: of the claims the verifier keeps, the share truly supported. For each kind of edit,
@@ -234,7 +234,7 @@ def main() -> None:
     if LLM_INDEX.is_dir():
         llm_index = fresh_index(LLM_INDEX.parent / "corpus", LLM_INDEX, settings, embedder)
         llm_verifier = Verifier(llm_index, embedder, settings.support_threshold)
-        score("the local model's own claims, both draws", model_pairs(llm_index), llm_verifier)
+        score("the local model's own claims, every draw", model_pairs(llm_index), llm_verifier)
         for draw in MODEL_DRAWS:
             pairs = model_pairs(llm_index, [draw])
             kept = [label for c, cited, label, _ in pairs if llm_verifier.check(c, cited)[0]]
