@@ -5,9 +5,9 @@ in the sentence it cites. It cannot see the wrong member of that sentence picked
 company that IBM acquired in 2002 is Lexmark (1991)", citing "IBM acquired ... PwC's consulting business
 (2002), spinning off companies like printer manufacturer Lexmark (1991)". Nor a rewording that drops
 part of what was asked: "An operator can malpractice by intentionally or accidentally deviating from
-secure procedures", where the sentence adds "or due to them being tricked". So the model is asked once more, with only the
-question, the sentences its first answer sentence cites and those of the extractive answer, for the
-short phrase that answers it. When that phrase has words the question does not, and the answer lacks
+secure procedures", where the sentence adds "or due to them being tricked". So the model is asked
+once more, with only the question, the sentences its first answer sentence cites and those of the
+extractive answer, for the short phrase that answers it. When that phrase has words the question does not, and the answer lacks
 any of them, the two readings clash and the answer gives way to the extractive one.
 
 Measured by replaying the cross-check (benchmarks/cross_check.py) on the local model's 188 answers in

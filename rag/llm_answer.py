@@ -138,7 +138,8 @@ class LLMAnswerer:
         if not cross_check(self.settings) or not result.sentences or not result.sentences[0].citations:
             return None
         first = result.sentences[0]
-        reply = self.generator.complete([{"role": "user", "content": prompt(question, evidence_text([c.text for c in first.citations], [c.text for s in extractive.sentences for c in s.citations]))}], MAX_TOKENS)
+        texts = evidence_text([c.text for c in first.citations], [c.text for s in extractive.sentences for c in s.citations])
+        reply = self.generator.complete([{"role": "user", "content": prompt(question, texts)}], MAX_TOKENS)
         phrase = reading(reply)
         if phrase is None or not clashes(question, _plain(result.sentences), phrase):
             return None

@@ -35,6 +35,7 @@ _KIND_RES = [(k, re.compile(p, re.I)) for k, p in _KIND_PATTERNS]
 _TYPE_WORD = re.compile(r"\b(?:which|whose|what)\s+(?:(?:is|was|are|were)\s+(?:the|a|an)\s+)?([a-z][\w-]*)", re.I)
 _AUX = frozenset("do does did is was are were has have had can could will would should".split())
 
+
 @dataclass(frozen=True)
 class QuestionInfo:
     """What scoring needs to know about a question, computed once."""
