@@ -18,6 +18,8 @@ from .extractive import ExtractiveAnswerer
 from .generate import ANSWER_MAX_TOKENS, Context, Draft, OpenAIGenerator, parse_reply, split_complete
 from .index import Index
 from .rank import Evidence
+from .reader import load_reader
+from .reader_check import weaker_answer
 from .types import Answer, AnswerSentence, Citation, ConfigError, GeneratorError, Sentence
 from .verify import Verifier, llm_judge
 
@@ -109,7 +111,8 @@ class LLMAnswerer:
 
     def _result(self, evidence: Evidence, extractive: Answer, result: Checked) -> Answer:
         hits, question, id = evidence.hits, extractive.question, extractive.id
-        unasked = self._unasked(question, result, extractive) or self._read_otherwise(question, result, extractive)
+        unasked = (self._unasked(question, result, extractive) or self._reads_weaker(question, result, extractive)
+                   or self._read_otherwise(question, result, extractive))
         if unasked is not None:
             result.notes.append(f"dropped the model's answer: {unasked}")
             result.sentences.clear()
@@ -130,6 +133,14 @@ class LLMAnswerer:
         if not result.anchors or not result.sentences:
             return None
         return why_not_an_answer(question, _plain(result.sentences), _plain(extractive.sentences))
+
+    def _reads_weaker(self, question: str, result: Checked, extractive: Answer) -> str | None:
+        """With ``reader_check``: why the answer reads as less of an answer than the extractive one (rag/reader_check.py)."""
+        if not reader_check(self.settings) or not result.sentences:
+            return None
+        mine, theirs = [s.text for s in result.sentences], [s.text for s in extractive.sentences]
+        read = weaker_answer(load_reader(threads=self.settings.threads), question, mine, theirs)
+        return None if read is None else f"the reader scores it {read[0]:.1f} as an answer to the question, the extractive answer {read[1]:.1f}"
 
     def _read_otherwise(self, question: str, result: Checked, extractive: Answer) -> str | None:
         """With ``cross_check``: why the model, asked again for the phrase that answers the question in
@@ -275,6 +286,11 @@ def agree_first(settings: Settings) -> bool:
 def cross_check(settings: Settings) -> bool:
     """Settings.cross_check, or by default: on for the local model (measured to help it), off for API models."""
     return runs_locally(settings) if settings.cross_check is None else settings.cross_check
+
+
+def reader_check(settings: Settings) -> bool:
+    """Settings.reader_check, or by default: on for the local model (measured to help it), off for API models."""
+    return runs_locally(settings) if settings.reader_check is None else settings.reader_check
 
 
 def local_model() -> Path:

@@ -475,3 +475,44 @@ def test_a_reading_of_none_or_of_a_worked_example_is_no_verdict():
 
     assert reading("NONE") is None and reading("") is None and reading("Ana Ruiz") is None
     assert reading(' "PwC."\nmore') == "PwC"
+
+
+STARGATE = "Microsoft allowed OpenAI to launch a self-built data center project called Stargate."
+
+
+@pytest.mark.parametrize("reader_check", [True, False])
+def test_the_reader_check_drops_a_true_cited_sentence_that_does_not_answer(server, llm, reader_check):
+    # Every word is in the cited sentence, which is the one the extractive answer rests on, so the
+    # citation check keeps it; read with the question, it is no answer to who the supplier was.
+    server.script = reply(lambda r: f"{STARGATE} [{sid(r, SOLE)}]")
+    answer = llm(reader_check=reader_check).ask(SUPPLIER)
+    if reader_check:
+        assert answer.fallback and any("the reader scores it" in n for n in answer.notes)
+        assert SOLE in answer.sentences[0].text and answer.sentences[0].text != STARGATE
+    else:
+        assert not answer.fallback and answer.sentences[0].text == STARGATE
+
+
+def test_the_reader_check_keeps_an_answer_that_reads_as_well_and_is_local_only_by_default(server, llm):
+    from rag.config import Settings
+    from rag.llm_answer import reader_check
+
+    server.script = reply(lambda r: f"Microsoft was supposed to be OpenAI's sole provider of computational resources. [{sid(r, SOLE)}]")
+    answer = llm(reader_check=True).ask(SUPPLIER)
+    assert not answer.fallback and answer.generator == "openai"
+    assert reader_check(Settings(generator="local")) and not reader_check(Settings(generator="openai"))
+    assert reader_check(Settings(generator="openai", reader_check=True)) and not reader_check(Settings(generator="local", reader_check=False))
+
+
+def test_weaker_answer_compares_the_best_sentences_by_the_margin():
+    from rag.reader import load_reader
+    from rag.reader_check import weaker_answer
+
+    reader = load_reader(threads=1)
+    answering = ["Although Microsoft is supposed to be the sole provider of computational resources for OpenAI, last year "
+                 "Microsoft allowed OpenAI to launch a self-built data center project called Stargate."]
+    read = weaker_answer(reader, SUPPLIER, [STARGATE], answering)
+    assert read is not None and read[0] < read[1] - 1
+    assert weaker_answer(reader, SUPPLIER, [STARGATE, *answering], answering) is None  # the best sentence counts
+    assert weaker_answer(reader, SUPPLIER, [STARGATE], answering, margin=100.0) is None
+    assert weaker_answer(reader, SUPPLIER, [], answering) is None

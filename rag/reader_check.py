@@ -1,0 +1,41 @@
+"""Does an LLM's answer read as an answer to the question? The reader (rag/reader.py), the cross-encoder
+that scores "this sentence answers the question", reads the model's answer sentences and the extractive
+answer's, each with the question. When the model's best sentence reads clearly weaker than the
+extractive answer's best, the model has written something true and cited that does not answer what was
+asked, and the extractive answer stands in.
+
+The case it was built for, from the local model's held-out answers (benchmarks/reader_check.py):
+"Which credentials did Liebig lack despite being a leading organic chemist?" answered "Liebig grew rich
+making food extracts like beef bouillon and infant formula...", citing the sentence that begins "With a
+reputation as the leading organic chemist of his day but with no credentials in animal physiology".
+Every word is in the cited sentence, so the citation check keeps it; the model asked again for the
+answering phrase may read the right one and still not clash; the reader gives the answer -2.1 and the
+extractive sentence +3.0.
+
+It costs a few reader passes (about 3 ms each here), next to seconds of generation.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from .reader import Reader
+
+# How much weaker the model's best sentence may read than the extractive answer's before it gives way.
+# Chosen on the local model's live run of 2026-12-04 (benchmarks/reader_check.py, draw "tuning"): any
+# margin from 0 to 1 turned 3 or 4 wrong answers into right ones and no right one into a wrong one; 1
+# drops the fewest answers (5 of 181) for that. Held out, on the fresh draw of the same night (166
+# answers in the model's own words): 13 dropped, 2 wrong made right, none the other way; answers holding
+# the gold span 0.837 -> 0.843, against 0.853 for the extractive answerer.
+MARGIN = 1.0
+
+
+def weaker_answer(
+    reader: Reader, question: str, answer: Sequence[str], extractive: Sequence[str], margin: float = MARGIN
+) -> tuple[float, float] | None:
+    """The reader's best logit over the model's answer sentences and over the extractive answer's, when the
+    first falls more than ``margin`` under the second; None otherwise (or with nothing to compare)."""
+    if not answer or not extractive:
+        return None
+    mine, theirs = float(reader.logits(question, answer).max()), float(reader.logits(question, extractive).max())
+    return (mine, theirs) if mine < theirs - margin else None
