@@ -13,7 +13,7 @@
 3. **model**: every sentence the local model drafted with a citation on the recorded draws of
    benchmarks/local_llm.py (``MODEL_DRAWS``), each with the sentences it cited. A sentence that states
    the gold answer is *supported* when a cited sentence states it too; one that copies a cited sentence
-   is supported; the rest (205) are labelled by hand in benchmarks/data/model_claims.json. Until
+   is supported; the rest (256) are labelled by hand in benchmarks/data/model_claims.json. Until
    2026-11-25 only the first kind was counted, which left out most of the model's false claims.
 
 Precision: of the claims the verifier keeps, the share truly supported. For each kind of edit,
@@ -49,10 +49,11 @@ DRAWS = ROOT / "benchmarks" / ".cache" / "local_llm"
 # 300-question run of 2026-12-04 (--seed 1205), whose kept sentences without the gold answer are
 # labelled by hand (35; the 24 the check dropped are not). "seed1206": the fresh draw run after the
 # cross-check's new rule (--seed 1206), every drafted sentence without the gold answer that copies no
-# cited sentence labelled by hand, kept or dropped (54), so its recall is complete.
+# cited sentence labelled by hand, kept or dropped (54), so its recall is complete. "seed1207": the
+# third fresh draw (2026-12-05, with the reader check), labelled the same way (51).
 MODEL_DRAWS = {
     "first": DRAWS / "records.jsonl", "fresh": DRAWS / "fresh_asked.jsonl", "live": DRAWS / "live_300b.jsonl",
-    "seed1206": DRAWS / "live_300c.jsonl",
+    "seed1206": DRAWS / "live_300c.jsonl", "seed1207": DRAWS / "live_300d.jsonl",
 }
 MODEL_LABELS = ROOT / "benchmarks" / "data" / "model_claims.json"
 LLM_INDEX = ROOT / "benchmarks" / ".cache" / "squad-valid-2000" / "index"
