@@ -123,7 +123,10 @@ class LLMAnswerer:
         # evidence answers, so the extractive answer stands in. (Of 360 held-out questions, the model said
         # "no answer" to 8 answerable ones the extractive answerer got right, and to 1 absent-article one
         # it answered.)
-        said = "the model found no answer in the passages; the extractive answer stands in" if result.said_no_answer else no_supported_sentence_note(result, self.name)
+        if result.said_no_answer:
+            said = "the model found no answer in the passages; the extractive answer stands in"
+        else:  # its answer was dropped whole (the note above says why), or no sentence of it survived
+            said = "the extractive answer stands in" if unasked is not None else no_supported_sentence_note(result, self.name)
         notes = (*result.notes, said, *extractive.notes)
         return Answer(**{**extractive.__dict__, "notes": notes, "fallback": True})
 

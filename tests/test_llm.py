@@ -488,6 +488,7 @@ def test_the_reader_check_drops_a_true_cited_sentence_that_does_not_answer(serve
     answer = llm(reader_check=reader_check).ask(SUPPLIER)
     if reader_check:
         assert answer.fallback and any("the reader scores it" in n for n in answer.notes)
+        assert "the extractive answer stands in" in answer.notes and not any("survived the checks" in n for n in answer.notes)
         assert SOLE in answer.sentences[0].text and answer.sentences[0].text != STARGATE
     else:
         assert not answer.fallback and answer.sentences[0].text == STARGATE
