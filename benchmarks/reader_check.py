@@ -22,10 +22,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.local_llm import CACHE  # noqa: E402
+from benchmarks.local_llm import CACHE, _mean  # noqa: E402
 from rag.ingest import split_sentences  # noqa: E402
 from rag.reader import load_reader  # noqa: E402
-from rag.reader_check import MARGIN, weaker_answer  # noqa: E402
+from rag.reader_check import MARGIN, best_readings  # noqa: E402
 from rag.types import Document  # noqa: E402
 from train.squad import QA, build_split, holds_answer  # noqa: E402
 
@@ -44,23 +44,16 @@ def replay(path: Path, qa: dict[str, QA], margins: tuple[float, ...]) -> dict:
         q = qa[r["id"]]
         mine = [s["text"] for s in r["local"]["sentences"]]
         theirs = [s.text for s in split_sentences(Document("extractive", r["extractive"]["answer"]))]
-        best_mine, best_theirs = float(reader.logits(q.question, mine).max()), float(reader.logits(q.question, theirs).max())
-        read[r["id"]] = (best_mine, best_theirs, holds[r["id"]], holds_answer(r["extractive"]["answer"], q))
-        assert (weaker_answer(reader, q.question, mine, theirs) is not None) == (best_mine < best_theirs - MARGIN)
-    out = {"answerable": len(answerable), "own_words": len(own), "extractive_holds": _share(
+        read[r["id"]] = (*best_readings(reader, q.question, mine, theirs), holds[r["id"]], holds_answer(r["extractive"]["answer"], q))
+    out = {"answerable": len(answerable), "own_words": len(own), "extractive_holds": _mean(
         not r["extractive"]["abstained"] and holds_answer(r["extractive"]["answer"], qa[r["id"]]) for r in answerable),
-        "local_holds": _share(holds.values()), "margins": {}}
-    for m in margins:
+        "local_holds": _mean(holds.values()), "margins": {}}
+    for m in margins:  # as weaker_answer decides at margin m
         dropped = [v for v in read.values() if v[0] < v[1] - m]
         fixed, broken = sum(not v[2] and v[3] for v in dropped), sum(v[2] and not v[3] for v in dropped)
         out["margins"][m] = {"dropped": len(dropped), "fixed": fixed, "broken": broken,
                              "local_holds": round((sum(holds.values()) + fixed - broken) / len(answerable), 4)}
     return out
-
-
-def _share(xs) -> float:
-    xs = list(xs)
-    return round(sum(xs) / len(xs), 4)
 
 
 def main() -> None:

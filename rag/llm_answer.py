@@ -283,17 +283,22 @@ def context_sentences(settings: Settings) -> int:
 
 def agree_first(settings: Settings) -> bool:
     """Settings.agree_first, or by default: on for the local model (measured to help it), off for API models."""
-    return runs_locally(settings) if settings.agree_first is None else settings.agree_first
+    return _on_for_local(settings, settings.agree_first)
 
 
 def cross_check(settings: Settings) -> bool:
     """Settings.cross_check, or by default: on for the local model (measured to help it), off for API models."""
-    return runs_locally(settings) if settings.cross_check is None else settings.cross_check
+    return _on_for_local(settings, settings.cross_check)
 
 
 def reader_check(settings: Settings) -> bool:
     """Settings.reader_check, or by default: on for the local model (measured to help it), off for API models."""
-    return runs_locally(settings) if settings.reader_check is None else settings.reader_check
+    return _on_for_local(settings, settings.reader_check)
+
+
+def _on_for_local(settings: Settings, chosen: bool | None) -> bool:
+    """A check's setting as chosen, or by default on for the local model and off for API models."""
+    return runs_locally(settings) if chosen is None else chosen
 
 
 def local_model() -> Path:

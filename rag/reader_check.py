@@ -30,12 +30,17 @@ from .reader import Reader
 MARGIN = 1.0
 
 
+def best_readings(reader: Reader, question: str, answer: Sequence[str], extractive: Sequence[str]) -> tuple[float, float]:
+    """The reader's best logit over the model's answer sentences, and over the extractive answer's."""
+    return float(reader.logits(question, answer).max()), float(reader.logits(question, extractive).max())
+
+
 def weaker_answer(
     reader: Reader, question: str, answer: Sequence[str], extractive: Sequence[str], margin: float = MARGIN
 ) -> tuple[float, float] | None:
-    """The reader's best logit over the model's answer sentences and over the extractive answer's, when the
-    first falls more than ``margin`` under the second; None otherwise (or with nothing to compare)."""
+    """``best_readings`` when the first falls more than ``margin`` under the second; None otherwise (or
+    with nothing to compare)."""
     if not answer or not extractive:
         return None
-    mine, theirs = float(reader.logits(question, answer).max()), float(reader.logits(question, extractive).max())
+    mine, theirs = best_readings(reader, question, answer, extractive)
     return (mine, theirs) if mine < theirs - margin else None
