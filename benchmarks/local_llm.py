@@ -165,16 +165,23 @@ def _key(key: str) -> tuple[str, int]:
     return file, int(n)
 
 
+def record_qa(r: dict) -> QA:
+    """The question of a record, as the split gave it (its id, text, gold answers, file and kind)."""
+    return QA(r["id"], r["question"], tuple(r["answers"]), 0, r["file"], r["kind"])
+
+
+def answer_holds(r: dict, who: str) -> bool:
+    """``who``'s answer in record ``r`` ("local" or "extractive") was given and holds a gold answer."""
+    return not r[who]["abstained"] and holds_answer(r[who]["answer"], record_qa(r))
+
+
 def report(path: Path = RECORDS, replay_paragraphs: int | None = None) -> dict:
     rows = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
     if replay_paragraphs is not None:
         rows = replay(rows, replay_paragraphs)
-    qa = {r["id"]: QA(r["id"], r["question"], tuple(r["answers"]), 0, r["file"], r["kind"]) for r in rows}
+    qa = {r["id"]: record_qa(r) for r in rows}
     ans = [r for r in rows if r["kind"] == "answerable"]
     absent = [r for r in rows if r["kind"] == "absent"]
-
-    def holds(r: dict, who: str) -> bool:
-        return not r[who]["abstained"] and holds_answer(r[who]["answer"], qa[r["id"]])
 
     def shown(r: dict, who: str) -> bool:
         """The answer as ``rag ask`` prints it: its sentences, then the source list quoting each cited sentence."""
@@ -190,13 +197,13 @@ def report(path: Path = RECORDS, replay_paragraphs: int | None = None) -> dict:
     totals = [r["local"]["total_s"] for r in rows]
     return {
         "questions": len(rows), "answerable": len(ans), "absent": len(absent),
-        "extractive_holds_gold": _mean(holds(r, "extractive") for r in ans),
-        "local_holds_gold": _mean(holds(r, "local") for r in ans),
+        "extractive_holds_gold": _mean(answer_holds(r, "extractive") for r in ans),
+        "local_holds_gold": _mean(answer_holds(r, "local") for r in ans),
         "extractive_holds_gold_any_order": _mean(not r["extractive"]["abstained"] and holds_answer_words(r["extractive"]["answer"], qa[r["id"]]) for r in ans),
         "local_holds_gold_any_order": _mean(not r["local"]["abstained"] and holds_answer_words(r["local"]["answer"], qa[r["id"]]) for r in ans),
         "extractive_holds_gold_as_shown": _mean(shown(r, "extractive") for r in ans),
         "local_holds_gold_as_shown": _mean(shown(r, "local") for r in ans),
-        "local_holds_gold_own_words": _mean(holds(r, "local") and not r["local"]["fallback"] for r in ans),
+        "local_holds_gold_own_words": _mean(answer_holds(r, "local") and not r["local"]["fallback"] for r in ans),
         "local_fallback_share": _mean(r["local"]["fallback"] for r in rows),
         "local_wrongly_declined": _mean(r["local"]["abstained"] for r in ans),
         "extractive_wrongly_declined": _mean(r["extractive"]["abstained"] for r in ans),

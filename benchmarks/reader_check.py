@@ -22,31 +22,28 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.local_llm import CACHE, _mean  # noqa: E402
+from benchmarks.local_llm import CACHE, _mean, answer_holds  # noqa: E402
 from rag.ingest import split_sentences  # noqa: E402
 from rag.reader import load_reader  # noqa: E402
 from rag.reader_check import MARGIN, best_readings  # noqa: E402
 from rag.types import Document  # noqa: E402
-from train.squad import QA, build_split, holds_answer  # noqa: E402
 
 DRAWS = {"tuning": CACHE / "local_llm" / "live_300b.jsonl", "held-out": CACHE / "local_llm" / "live_300c.jsonl"}
 MARGINS = (0.0, 0.5, 1.0, 1.5, 2.0, 3.0)
 
 
-def replay(path: Path, qa: dict[str, QA], margins: tuple[float, ...]) -> dict:
+def replay(path: Path, margins: tuple[float, ...]) -> dict:
     reader = load_reader(threads=2)
     rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
-    answerable = [r for r in rows if qa[r["id"]].kind == "answerable"]
+    answerable = [r for r in rows if r["kind"] == "answerable"]
     own = [r for r in answerable if not r["local"]["abstained"] and not r["local"]["fallback"] and not r["extractive"]["abstained"]]
-    holds = {r["id"]: (not r["local"]["abstained"] and holds_answer(r["local"]["answer"], qa[r["id"]])) for r in answerable}
+    holds = {r["id"]: answer_holds(r, "local") for r in answerable}
     read = {}
     for r in own:
-        q = qa[r["id"]]
         mine = [s["text"] for s in r["local"]["sentences"]]
         theirs = [s.text for s in split_sentences(Document("extractive", r["extractive"]["answer"]))]
-        read[r["id"]] = (*best_readings(reader, q.question, mine, theirs), holds[r["id"]], holds_answer(r["extractive"]["answer"], q))
-    out = {"answerable": len(answerable), "own_words": len(own), "extractive_holds": _mean(
-        not r["extractive"]["abstained"] and holds_answer(r["extractive"]["answer"], qa[r["id"]]) for r in answerable),
+        read[r["id"]] = (*best_readings(reader, r["question"], mine, theirs), holds[r["id"]], answer_holds(r, "extractive"))
+    out = {"answerable": len(answerable), "own_words": len(own), "extractive_holds": _mean(answer_holds(r, "extractive") for r in answerable),
         "local_holds": _mean(holds.values()), "margins": {}}
     for m in margins:  # as weaker_answer decides at margin m
         dropped = [v for v in read.values() if v[0] < v[1] - m]
@@ -60,9 +57,8 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--margins", type=float, nargs="+", default=list(MARGINS))
     args = ap.parse_args()
-    qa = {q.id: q for q in build_split("valid").questions}
     for name, path in DRAWS.items():
-        r = replay(path, qa, tuple(args.margins))
+        r = replay(path, tuple(args.margins))
         print(f"{name} ({path.name}): {r['answerable']} answerable, {r['own_words']} answered in the model's own words; "
               f"holds gold: extractive {r['extractive_holds']}, local {r['local_holds']}")
         print("  margin  dropped  wrong->right  right->wrong  local holds gold")
