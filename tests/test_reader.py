@@ -105,4 +105,4 @@ def test_the_threads_setting_governs_the_reader_too(assistant):
     hits = load_reader.cache_info().hits
     reader = load_reader(threads=1)  # the one the answer used: found, not made anew
     assert load_reader.cache_info().hits == hits + 1
-    assert reader.session.get_session_options().intra_op_num_threads == 1
+    assert reader.workers == 1 and reader.session.get_session_options().intra_op_num_threads == 1
