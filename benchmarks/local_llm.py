@@ -48,20 +48,28 @@ def sample(split_questions: list[QA], answerable: int, absent: int, seed: int = 
     return chosen
 
 
-def run(args: argparse.Namespace) -> None:
+def assistants(paragraphs: int, threads: int, **local_settings):  # type: ignore[no-untyped-def]
+    """The valid part over ``paragraphs`` paragraphs, and two assistants over one index of it: the
+    extractive one and the local model's (``local_settings`` on top of ``generator="local"``)."""
     from rag.assistant import Assistant
     from rag.config import Settings
-    from rag.types import Answer, AnswerSentence, IndexMismatchError
+    from rag.types import IndexMismatchError
 
-    split = build_split("valid", min_paragraphs=args.paragraphs)
-    corpus = write_corpus(split, CACHE / f"squad-valid-{args.paragraphs}" / "corpus")
-    index_dir = CACHE / f"squad-valid-{args.paragraphs}" / "index"
-    settings = Settings.load(threads=args.threads)
+    split = build_split("valid", min_paragraphs=paragraphs)
+    corpus = write_corpus(split, CACHE / f"squad-valid-{paragraphs}" / "corpus")
+    index_dir = CACHE / f"squad-valid-{paragraphs}" / "index"
+    settings = Settings.load(threads=threads)
     try:
         extractive = Assistant.from_dir(corpus, index_dir, settings)
     except IndexMismatchError:
         extractive = Assistant.from_dir(corpus, index_dir, settings, rebuild=True)
-    local = Assistant(extractive.index, extractive.embedder, settings.replace(generator="local", context_sentences=args.context_sentences))
+    return split, extractive, Assistant(extractive.index, extractive.embedder, settings.replace(generator="local", **local_settings))
+
+
+def run(args: argparse.Namespace) -> None:
+    from rag.types import Answer, AnswerSentence
+
+    split, extractive, local = assistants(args.paragraphs, args.threads, context_sentences=args.context_sentences)
     drafts: list[dict] = []
     local.answerer.on_check = lambda d, cited, kept: drafts.append(  # type: ignore[attr-defined]
         {"text": d.text, "cited": [{"key": s.key, "text": s.text} for s in cited], "kept": [c.key for c in kept]}

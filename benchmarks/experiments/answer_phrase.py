@@ -24,8 +24,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.local_llm import CACHE, sample  # noqa: E402
-from train.squad import build_split, holds_answer, write_corpus  # noqa: E402
+from benchmarks.local_llm import CACHE, assistants, sample  # noqa: E402
+from train.squad import holds_answer  # noqa: E402
 
 NO_ANSWER = "NO_ANSWER"
 SYSTEM = f"""You answer a question from numbered source sentences.
@@ -66,19 +66,7 @@ def ask_phrase(answerer, question: str, evidence) -> dict:  # type: ignore[no-un
 
 
 def run(args: argparse.Namespace) -> None:
-    from rag.assistant import Assistant
-    from rag.config import Settings
-    from rag.types import IndexMismatchError
-
-    split = build_split("valid", min_paragraphs=args.paragraphs)
-    corpus = write_corpus(split, CACHE / f"squad-valid-{args.paragraphs}" / "corpus")
-    index_dir = CACHE / f"squad-valid-{args.paragraphs}" / "index"
-    settings = Settings.load(threads=args.threads)
-    try:
-        extractive = Assistant.from_dir(corpus, index_dir, settings)
-    except IndexMismatchError:
-        extractive = Assistant.from_dir(corpus, index_dir, settings, rebuild=True)
-    local = Assistant(extractive.index, extractive.embedder, settings.replace(generator="local"))
+    split, _, local = assistants(args.paragraphs, args.threads)
     answerer = local.answerer
     seen: dict = {}
 
