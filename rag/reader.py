@@ -19,6 +19,7 @@ holding gold, and made every answer two sentences long unless the shape rule was
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from functools import cache
@@ -58,6 +59,7 @@ class Reader:
         self.meta = self.session.get_modelmeta().custom_metadata_map.get("meta", "")
         self._pool: ThreadPoolExecutor | None = None
         self._pool_pid = 0
+        self._pool_lock = threading.Lock()  # `rag serve` answers on several threads at once
 
     def logits(self, question: str, sentences: Sequence[str]) -> np.ndarray:
         return self.logits_of_pairs([(question, s) for s in sentences])
@@ -71,10 +73,14 @@ class Reader:
         encoded = self.tokenizer.encode_batch(list(pairs))
         if self.workers < 2 or len(encoded) < 2:
             return np.array([self._read(e) for e in encoded], np.float32)
-        if self._pool_pid != os.getpid():  # made on first use, and anew in a forked child, whose threads are gone
-            self._pool, self._pool_pid = ThreadPoolExecutor(self.workers, thread_name_prefix="reader"), os.getpid()
-        assert self._pool is not None
-        return np.array(list(self._pool.map(self._read, encoded)), np.float32)
+        return np.array(list(self._workers().map(self._read, encoded)), np.float32)
+
+    def _workers(self) -> ThreadPoolExecutor:
+        """The reading threads: made on first use, and anew in a forked child, whose threads are gone."""
+        with self._pool_lock:
+            if self._pool is None or self._pool_pid != os.getpid():
+                self._pool, self._pool_pid = ThreadPoolExecutor(self.workers, thread_name_prefix="reader"), os.getpid()
+            return self._pool
 
     def _read(self, e) -> float:  # type: ignore[no-untyped-def]
         ids = np.asarray([e.ids], np.int64)

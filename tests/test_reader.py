@@ -4,6 +4,7 @@ training says it should, and its say is combined with the scorer's as documented
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 
@@ -106,3 +107,25 @@ def test_the_threads_setting_governs_the_reader_too(assistant):
     reader = load_reader(threads=1)  # the one the answer used: found, not made anew
     assert load_reader.cache_info().hits == hits + 1
     assert reader.workers == 1 and reader.session.get_session_options().intra_op_num_threads == 1
+
+
+def _read_in_child(texts, out):  # type: ignore[no-untyped-def]
+    out.put(load_reader().logits(QUESTION, texts).tolist())
+
+
+@pytest.mark.skipif(not hasattr(os, "fork") or len(os.sched_getaffinity(0)) < 2, reason="needs fork and two cores")
+def test_pairs_read_side_by_side_read_the_same_in_a_forked_child(assistant):
+    """The reading threads do not survive a fork; a child makes its own instead of waiting on dead ones."""
+    import multiprocessing
+
+    texts = [s.text for s in assistant.index.sentences[:4]]
+    reader = load_reader()
+    assert reader.workers >= 2
+    here = reader.logits(QUESTION, texts).tolist()  # the parent's threads exist before the fork
+    ctx = multiprocessing.get_context("fork")
+    out = ctx.Queue()
+    child = ctx.Process(target=_read_in_child, args=(texts, out))
+    child.start()
+    there = out.get(timeout=60)
+    child.join(timeout=60)
+    assert child.exitcode == 0 and there == here
