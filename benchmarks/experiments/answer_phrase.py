@@ -24,7 +24,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.local_llm import CACHE, assistants, sample  # noqa: E402
+from benchmarks.local_llm import CACHE, answer_holds, assistants, record_qa, sample  # noqa: E402
 from train.squad import holds_answer  # noqa: E402
 
 NO_ANSWER = "NO_ANSWER"
@@ -98,11 +98,9 @@ def run(args: argparse.Namespace) -> None:
 
 
 def report(path: Path) -> dict:
-    from train.squad import QA
-
     rows = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
     ans = [r for r in rows if r["kind"] == "answerable"]
-    qa = {r["id"]: QA(r["id"], r["question"], tuple(r["answers"]), 0, r["file"], r["kind"]) for r in rows}
+    qa = {r["id"]: record_qa(r) for r in rows}
 
     def shown(r: dict) -> str:
         """The phrase form's answer as shown: the phrase and its sentence, or the extractive answer it falls back to."""
@@ -120,13 +118,13 @@ def report(path: Path) -> dict:
     secs = [r["phrase"]["seconds"] for r in rows if "seconds" in r["phrase"]]
     return {
         "answerable": len(ans), "absent": len(rows) - len(ans), "outcomes": outcomes,
-        "extractive_holds": round(statistics.mean(holds(r, r["extractive"]["answer"]) for r in ans), 4),
+        "extractive_holds": round(statistics.mean(answer_holds(r, "extractive") for r in ans), 4),
         "phrase_form_holds": round(statistics.mean(holds(r, shown(r)) for r in ans), 4),
         "phrase_form_holds_if_no_answer_declines": round(statistics.mean(
             holds(r, shown(r)) and r["phrase"].get("outcome") != "no_answer" for r in ans), 4),
         "kept_phrase_alone_holds": round(statistics.mean(holds_answer(r["phrase"]["phrase"], qa[r["id"]]) for r in kept), 4) if kept else None,
         "kept_sentence_holds": round(statistics.mean(holds_answer(r["phrase"]["sentence"], qa[r["id"]]) for r in kept), 4) if kept else None,
-        "kept_extractive_holds": round(statistics.mean(holds(r, r["extractive"]["answer"]) for r in kept), 4) if kept else None,
+        "kept_extractive_holds": round(statistics.mean(answer_holds(r, "extractive") for r in kept), 4) if kept else None,
         "absent_said_no_answer": sum(r["phrase"].get("outcome") == "no_answer" for r in rows if r["kind"] == "absent"),
         "model_seconds_p50": round(statistics.median(secs), 2) if secs else None,
     }
