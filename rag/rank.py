@@ -1,7 +1,7 @@
-"""The learned rerank: every sentence of the fused passages is scored by the answerer's network, the
-passages are reordered by their best sentence, and the best candidates, with the reader's say on the
-best few, give two calibrated probabilities: that the answer is right, and that the corpus holds one
-at all."""
+"""The learned rerank: every sentence of the fused passages is scored by the answerer's network, and the
+reader reads the best few. Its say and the scorer's give two calibrated probabilities, that the answer is
+right and that the corpus holds one at all, and the reader reorders what it read (``scorer.reordered``).
+The passages follow their best sentence in that order."""
 
 from __future__ import annotations
 
@@ -11,15 +11,16 @@ from dataclasses import dataclass
 import numpy as np
 
 from .embed import Embedder
-from .features import Pool, question_features, sentence_features, shares
+from .features import SENTENCE_FEATURES, Pool, question_features, sentence_features, shares
 from .index import Index
 from .lexical import words
 from .question import QuestionInfo, analyse, unnamed_near
-from .reader import Reader
+from .reader import Reader, reader_features
 from .retrieve import Rankings, pool_of
 from .scorer import AnswerScorer
 from .types import Hit, Sentence
 
+QUALIFIER = SENTENCE_FEATURES.index("qualifier")
 _TERMINAL = re.compile(r"""[.!?]["'”’)\]]*$""")
 
 
@@ -63,21 +64,24 @@ def candidates(question: str, query_vector: np.ndarray, rankings: Rankings, inde
 def rank(c: Candidates, rankings: Rankings, index: Index, scorer: AnswerScorer, k: int, reader: Reader | None = None) -> Evidence:
     logits = scorer.sentence_logits(c.features)
     read = scorer.read(c.question.text, logits, lambda i: index.sentences[c.pool.rows[i]].text, reader)
-    prob = shares(logits)
-    order = np.argsort(-logits, kind="stable")
-    ranked = tuple(Scored(index.sentences[c.pool.rows[i]], float(prob[i])) for i in order)
-    unnamed = unnamed_near(c.question.names, index, ranked[0].sentence.file, ranked[0].sentence.n) if ranked else 1.0
-    about_question = np.concatenate([question_features(c.question, c.features, logits, unnamed), read])
+    # The question models see the scorer's order, as in training: its best candidate, and the reader's
+    # logits for its best few. The answer takes the reordered one.
+    best = index.sentences[c.pool.rows[int(np.argmax(logits))]] if len(logits) else None
+    unnamed = unnamed_near(c.question.names, index, best.file, best.n) if best is not None else 1.0
+    about_question = np.concatenate([question_features(c.question, c.features, logits, unnamed), reader_features(read)])
     confidence, answerable = scorer.confidence(about_question), scorer.answerable(about_question)
-    # A passage ranks by its best sentence; passages with no candidate sentence keep their fused order after.
-    best: dict[int, float] = {}
-    by_row = dict(zip(c.pool.rows, prob, strict=True))
-    for chunk_row, _, _ in rankings.fused:
+    answer_logits = scorer.reordered(logits, read, c.features[:, QUALIFIER])
+    prob = shares(answer_logits)
+    order = np.argsort(-answer_logits, kind="stable")
+    ranked = tuple(Scored(index.sentences[c.pool.rows[i]], float(prob[i])) for i in order)
+    # A passage ranks by its best sentence in the answer's order, and shows that sentence's share;
+    # passages with no candidate sentence keep their fused order after.
+    place = {c.pool.rows[i]: n for n, i in enumerate(order)}
+    placed: list[tuple[int, Hit]] = []
+    for chunk_row, _, via in rankings.fused:
         span = index.chunk_span(chunk_row)
-        scores = [by_row[r] for r in range(span.start, span.stop) if r in by_row]
-        best[chunk_row] = float(max(scores)) if scores else -1.0
-    hits = sorted(
-        (Hit(index.chunks[row], max(best[row], 0.0), via) for row, _, via in rankings.fused),
-        key=lambda h: -best[h.chunk.row],
-    )
+        rows = [r for r in range(span.start, span.stop) if r in place]
+        at = min((place[r] for r in rows), default=len(place))
+        placed.append((at, Hit(index.chunks[chunk_row], float(prob[order[at]]) if rows else 0.0, via)))
+    hits = [h for _, h in sorted(placed, key=lambda p: p[0])]
     return Evidence(c.question, tuple(hits[:k]), ranked, confidence, answerable)

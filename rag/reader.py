@@ -7,13 +7,12 @@ tokens, shipped as an int8 ONNX graph (``rag/reader.onnx``, ``python -m train.fi
 train/README.md). It reads only the scorer's best few candidates: each pair costs about as much as
 embedding a question.
 
-Its say goes to the two question models, the answerability (whether to answer) and the confidence; it
-does not reorder the candidates. Added to the scorer's logits it ranked an answering sentence first
-more often (0.726 -> 0.752 of train questions), but it reads past qualifiers: for "How much did
-Microsoft invest in OpenAI in total?" it prefers "Microsoft first invested $1 billion" (+2.3) to
-"...raised Microsoft's total stake to over $10 billion" (-0.3), which the scorer ranks first. On
-valid, the reorder added one point of absent-article questions declined and 0.2 points of answers
-holding gold, and made every answer two sentences long unless the shape rule was refitted.
+Its say goes to the two question models, the answerability (whether to answer) and the confidence,
+and it reorders the candidates it read (``rag.scorer.reordered``): on valid, a sentence holding the
+answer came first for 0.767 of answerable questions against 0.734 by the scorer alone. Where a read
+candidate states the question's qualifier the scorer's order stands, since the reader reads past
+qualifiers: for "How much did Microsoft invest in OpenAI in total?" it scores "Microsoft first invested
+$1 billion" +2.9 and "...raised Microsoft's total stake to over $10 billion" -1.6.
 """
 
 from __future__ import annotations

@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from .features import QUESTION_FEATURES, SENTENCE_FEATURES
-from .reader import Reader, load_reader, reader_features
+from .reader import Reader, load_reader
 from .types import ModelError
 
 PARAMS = Path(__file__).with_name("answerer.json")
@@ -85,6 +85,7 @@ class AnswerScorer:
     answerable_threshold: float  # answerability under which it declines, chosen on validation
     second_share: float  # the runner-up joins the answer at this share of the best's probability (validation)
     reader_top: int  # the best candidates the reader reads (rag/reader.py)
+    reader_weight: float  # the reader's logit, so weighted, reorders those candidates (``reordered``)
     meta: dict[str, Any]
 
     def sentence_logits(self, features: np.ndarray) -> np.ndarray:
@@ -92,10 +93,14 @@ class AnswerScorer:
         return network_logits(self.sentence_input(features), self.layers)
 
     def read(self, question: str, logits: np.ndarray, text_of: Callable[[int], str], reader: Reader | None = None) -> np.ndarray:
-        """READER_FEATURES: the reader's say on the ``reader_top`` best candidates by ``logits``;
+        """The reader's logits for the ``reader_top`` best candidates by ``logits``, best first;
         ``text_of(i)`` is candidate i's sentence. ``reader``: the shipped one on all cores unless given."""
         order = np.argsort(-logits, kind="stable")[: self.reader_top]
-        return reader_features((reader or load_reader()).logits(question, [text_of(int(i)) for i in order]))
+        return (reader or load_reader()).logits(question, [text_of(int(i)) for i in order])
+
+    def reordered(self, logits: np.ndarray, read: np.ndarray, qualifier: np.ndarray) -> np.ndarray:
+        """The answer's order (``reordered`` with the shipped weight)."""
+        return reordered(logits, read, qualifier, self.reader_weight)
 
     def confidence(self, question_features: np.ndarray) -> float:
         """Calibrated probability that the answer built from the best candidates holds the answer."""
@@ -121,8 +126,37 @@ class AnswerScorer:
             float(d["answerable_threshold"]),
             float(d["second_share"]),
             int(d["reader"]["top"]),
+            float(d["reader"]["weight"]),
             {k: v for k, v in d.items() if k not in {"sentence_model", "confidence_model", "answerable_model"}},
         )
+
+
+UNREAD = 100.0  # how far under its own logit a candidate the reader did not read ranks: after every read one
+
+
+def reordered(logits: np.ndarray, read: np.ndarray, qualifier: np.ndarray, weight: float) -> np.ndarray:
+    """Logits in the order the answer takes its sentences: the candidates the reader read (the scorer's
+    best ``len(read)``) by the scorer's logit plus ``weight`` times the reader's, then the rest in the
+    scorer's order.
+
+    On valid (train/README.md) this put a sentence holding the answer first for 0.767 of answerable
+    questions against the scorer's 0.734, and answers held the gold answer more often (0.853 against
+    0.843) in fewer sentences (1.45 against 1.51). One exception: when a read candidate states the
+    question's qualifier (``qualifier`` > 0, the SENTENCE_FEATURES column: "total" asked, "total"
+    stated), the scorer's order stands. The reader reads past qualifiers: for "How much did Microsoft
+    invest in OpenAI in total?" it scores "Microsoft first invested $1 billion" +2.9 and "...raised
+    Microsoft's total stake to over $10 billion" -1.6. On the question models' training questions the
+    exception cost 0.0003 of answers holding gold (6.8% of valid's answerable questions carry a
+    qualifier)."""
+    out = logits.astype(np.float32)
+    if not len(out) or not len(read):
+        return out
+    order = np.argsort(-out, kind="stable")
+    top, rest = order[: len(read)], order[len(read) :]
+    out[rest] -= UNREAD
+    if weight and not (qualifier[top] > 0).any():
+        out[top] += weight * read[: len(top)]
+    return out
 
 
 @cache

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from rag.reader import NO_READING, READER_FEATURES, READER_PARAMS, _cores, load_reader, reader_features
-from rag.scorer import PARAMS, load_scorer
+from rag.scorer import PARAMS, load_scorer, reordered
 from rag.types import ModelError
 
 QUESTION = "Who was meant to be OpenAI's only supplier of computing resources?"
@@ -82,9 +82,9 @@ def test_reader_features_are_the_best_candidates_logit_the_highest_and_the_runne
     assert reader_features(np.zeros(0, np.float32)).tolist() == [NO_READING] * len(READER_FEATURES)
 
 
-def test_the_evidence_carries_the_readers_say_and_the_scorers_order(assistant):
-    """Every answer runs the reader on the scorer's best few; it informs the probabilities and leaves the
-    order to the scorer, which reads qualifiers ("total" against "first") the reader reads past."""
+def test_where_a_candidate_states_the_asked_qualifier_the_scorers_order_stands(assistant):
+    """The reader reads past qualifiers ("total" against "first"): it prefers the first $1 billion, so
+    where a read candidate states the question's qualifier, the answer keeps the scorer's order."""
     from tests.test_answerer import _evidence
 
     scorer = load_scorer()
@@ -94,7 +94,32 @@ def test_the_evidence_carries_the_readers_say_and_the_scorers_order(assistant):
     first = evidence.ranked[0].sentence.text
     assert first == assistant.index.sentences[c.pool.rows[int(np.argmax(logits))]].text and "total stake" in first
     read = scorer.read(question, logits, lambda i: assistant.index.sentences[c.pool.rows[i]].text)
-    assert read[0] == load_reader().logits(question, [first])[0] and read[1] >= read[0]
+    assert read[0] == load_reader().logits(question, [first])[0] and read.max() > read[0]  # it would have reordered
+
+
+def test_the_reader_reorders_the_best_candidates_to_the_answering_one(assistant):
+    """"How much did OpenAI pay for Windsurf?": the scorer ranks a sentence about $20 billion of funding
+    first; the reader lifts the one with the $3 billion Windsurf deal over it, and the answer opens with it."""
+    from tests.test_answerer import _evidence
+
+    c, evidence = _evidence(assistant, "How much did OpenAI pay for Windsurf?")
+    by_scorer = assistant.index.sentences[c.pool.rows[int(np.argmax(assistant.scorer.sentence_logits(c.features)))]].text
+    assert "Windsurf" not in by_scorer
+    answer = assistant.ask("How much did OpenAI pay for Windsurf?")
+    assert not answer.abstained and "Windsurf for $3 billion" in answer.sentences[0].text
+
+
+def test_reordered_lifts_by_the_reader_only_among_what_it_read():
+    scorer_logits = np.array([2.0, 1.0, 0.5, 1.5], np.float32)  # the best 3 by the scorer: rows 0, 3, 1
+    read = np.array([-2.0, 0.0, 3.0], np.float32)  # for rows 0, 3, 1
+    none = np.zeros(4, np.float32)
+    out = reordered(scorer_logits, read, none, 1.0)
+    assert np.argsort(-out, kind="stable").tolist() == [1, 3, 0, 2]  # 4.0, 1.5, 0.0, then the unread row
+    assert np.argsort(-reordered(scorer_logits, read, none, 0.0), kind="stable").tolist() == [0, 3, 1, 2]
+    stated = np.array([0.0, -1.0, 0.0, 1.0], np.float32)  # row 3 states the question's qualifier
+    assert np.argsort(-reordered(scorer_logits, read, stated, 1.0), kind="stable").tolist() == [0, 3, 1, 2]
+    unread_only = np.array([0.0, 0.0, 1.0, 0.0], np.float32)  # stated by a candidate the reader never read
+    assert reordered(scorer_logits, read, unread_only, 1.0)[1] == 4.0
 
 
 def test_the_threads_setting_governs_the_reader_too(assistant):

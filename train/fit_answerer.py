@@ -19,7 +19,10 @@
    logistic answerability 0.69 before the reader; a confidence floor on top of it declined no more of
    them at the same budget). With today's reader and features, on valid: a logistic regression 0.787,
    one network 0.758-0.810 by seed, the average of five 0.810 (AUC against answerable 0.968 / 0.966).
-5. On ``valid``: Platt scaling of both, and the abstention threshold on the answerability: the highest
+5. The answer's order: the reader's logit, weighted, reorders the scorer's best READ_TOP candidates
+   (rag.scorer.reordered); the weight and the shape's second_share are chosen together on the question
+   models' questions, and the confidence learns whether the answer so built holds the gold answer.
+6. On ``valid``: Platt scaling of both, and the abstention threshold on the answerability: the highest
    that declines at most MAX_WRONGLY_DECLINED of answerable questions.
 The ``test`` part is never read here; benchmarks/answer_quality.py reports on it.
 """
@@ -45,8 +48,9 @@ from rag.extractive import takes_runner_up
 from rag.features import QUESTION_FEATURES, SENTENCE_FEATURES, question_features, shares
 from rag.index import Index
 from rag.question import KINDS, question_names, unnamed_near
+from rag.rank import QUALIFIER
 from rag.reader import READER_PARAMS, Reader, load_reader, reader_features
-from rag.scorer import PARAMS, network_logits
+from rag.scorer import PARAMS, network_logits, reordered
 from rag.store import load_index
 from train.collect import QuestionData, collect
 from train.fit_reader import article, reader_articles
@@ -67,6 +71,13 @@ QUESTION_MODEL_ROWS = 14000  # questions of the articles the reader never saw, f
 # random tenth); four averages of 5 gave 0.805-0.813.
 ANSWERABLE_HIDDEN = 32
 ANSWERABLE_NETS = 5
+# The reader's weight in the answer's order (rag.scorer.reordered), chosen with the shape on the
+# question models' questions. On them, the answer held gold 0.818 at weight 0 and 0.833-0.837 from
+# 0.5 to 1.0 (each with its own second_share).
+READER_WEIGHTS = (0.0, 0.25, 0.5, 0.75, 1.0, 1.25, 1.5)
+# The runner-up's share of the best's probability, tried for the shape: finer near 0, since the
+# reordered shares are sharper than the scorer's alone.
+SECOND_SHARES = (0.0, 0.001, 0.002, 0.005, *np.round(np.arange(0.01, 0.1, 0.01), 2), *np.round(np.arange(0.1, 1.01, 0.05), 2))
 MAX_WRONGLY_DECLINED = 0.04  # the target is 0.05; the margin absorbs the step from valid to unseen data
 
 
@@ -153,13 +164,39 @@ def _unnamed(d: QuestionData, logits: np.ndarray, index: Index) -> float:
     return unnamed_near(question_names(d.qa.question), index, *d.keys[int(np.argsort(-logits, kind="stable")[0])])
 
 
-def _question_rows(data: list[QuestionData], logits: list[np.ndarray], read: list[np.ndarray], second_share: float, index: Index) -> tuple[np.ndarray, np.ndarray]:
+def _question_rows(data: list[QuestionData], logits: list[np.ndarray], read: list[np.ndarray], answer_logits: list[np.ndarray], second_share: float, index: Index) -> tuple[np.ndarray, np.ndarray]:
+    """The question models' rows (from the scorer's logits and the reader's, as rank.rank computes them)
+    and the confidence's label: the answer, built in the reordered order, holds the gold answer."""
     x = np.vstack([
         np.concatenate([question_features(_Q(d), d.features, z, _unnamed(d, z, index)), reader_features(r)])
         for d, z, r in zip(data, logits, read, strict=True)
     ])
-    y = np.array([outcome(d, z, second_share)[0] for d, z in zip(data, logits, strict=True)])
+    y = np.array([outcome(d, z, second_share)[0] for d, z in zip(data, answer_logits, strict=True)])
     return x, y
+
+
+def _answer_logits(data: list[QuestionData], logits: list[np.ndarray], read: list[np.ndarray], weight: float) -> list[np.ndarray]:
+    """Per question, the logits in the answer's order (rag.scorer.reordered, as rank.rank applies it)."""
+    return [reordered(z, r, d.features[:, QUALIFIER], weight) for d, z, r in zip(data, logits, read, strict=True)]
+
+
+def _choose_reader_weight(data: list[QuestionData], logits: list[np.ndarray], read: list[np.ndarray]) -> tuple[float, float]:
+    """The reader's weight in the answer's order and the shape's second_share for it: the pair whose
+    answers hold the gold answer most often, among those whose answers are on average no longer than
+    the scorer's order alone gives (more sentences would hold more by padding)."""
+    best: tuple[float, float, float] | None = None
+    longest = np.inf
+    for weight in READER_WEIGHTS:
+        answer_logits = _answer_logits(data, logits, read, weight)
+        share = _choose_second_share(data, answer_logits)
+        shaped = [outcome(d, z, share) for d, z in zip(data, answer_logits, strict=True) if d.qa.kind == "answerable"]
+        held, length = float(np.mean([h for h, _ in shaped])), float(np.mean([n for _, n in shaped]))
+        log.info("reader weight %.2f: second_share %.3f, answers hold gold %.4f in %.3f sentences", weight, share, held, length)
+        longest = length if weight == 0 else longest
+        if length <= longest and (best is None or held > best[0]):
+            best = (held, weight, share)
+    assert best is not None and READER_WEIGHTS[0] == 0
+    return best[1], best[2]
 
 
 def _reader_logits(reader: Reader, part: str, data: list[QuestionData], logits: list[np.ndarray]) -> list[np.ndarray]:
@@ -195,7 +232,7 @@ def _choose_second_share(data: list[QuestionData], logits: list[np.ndarray]) -> 
     def holds(share: float) -> float:
         return float(np.mean([outcome(d, z, share)[0] for d, z in pairs]))
     ceiling = holds(0.0)
-    return max(s for s in np.round(np.arange(0.0, 1.01, 0.05), 2) if holds(float(s)) >= ceiling - SHAPE_SLACK)
+    return max(s for s in SECOND_SHARES if holds(float(s)) >= ceiling - SHAPE_SLACK)
 
 
 def _answerable(data: list[QuestionData]) -> np.ndarray:
@@ -295,8 +332,9 @@ def main() -> None:
     held = [int(i) for i in rng.permutation(len(train)) if article(train[i]) not in theirs][:QUESTION_MODEL_ROWS]
     held_data, held_logits = [train[i] for i in held], [oof[i] for i in held]
     held_read = _reader_logits(reader, "train", held_data, held_logits)
-    second_share = _choose_second_share(held_data, held_logits)
-    xq, yq = _question_rows(held_data, held_logits, held_read, second_share, _index("train"))
+    reader_weight, second_share = _choose_reader_weight(held_data, held_logits, held_read)
+    held_answer = _answer_logits(held_data, held_logits, held_read, reader_weight)
+    xq, yq = _question_rows(held_data, held_logits, held_read, held_answer, second_share, _index("train"))
     qscaler = StandardScaler().fit(xq)
     conf_model = LogisticRegression(C=1.0, max_iter=2000).fit(qscaler.transform(xq), yq)
     answerable_layers = _fit_answerable(qscaler.transform(xq), _answerable(held_data), args.seed)
@@ -304,12 +342,13 @@ def main() -> None:
     net = _fit_scorer(train, args.seed)
     valid_logits = [net.logits(d.features) for d in valid]
     valid_read = _reader_logits(reader, "valid", valid, valid_logits)
-    xv, yv = _question_rows(valid, valid_logits, valid_read, second_share, _index("valid"))
+    valid_answer = _answer_logits(valid, valid_logits, valid_read, reader_weight)
+    xv, yv = _question_rows(valid, valid_logits, valid_read, valid_answer, second_share, _index("valid"))
     xv_scaled = qscaler.transform(xv)
     a, b, conf = _calibrated(conf_model, xv_scaled, yv)
     aa, ab, answerable = _platt(network_logits(xv_scaled.astype(np.float32), answerable_layers), _answerable(valid))
     answerable_threshold = _choose_threshold(answerable, valid)
-    figures = _report("valid", valid, valid_logits, conf, answerable < answerable_threshold, second_share)
+    figures = _report("valid", valid, valid_answer, conf, answerable < answerable_threshold, second_share)
 
     params = {
         "format": 3,
@@ -337,7 +376,7 @@ def main() -> None:
         "threshold": 0.0,  # no confidence floor: the answerability gate alone decides (docstring, 4.)
         "answerable_threshold": answerable_threshold,
         "second_share": second_share,
-        "reader": {"top": READ_TOP, "file": READER_PARAMS.name, "meta": reader.meta},
+        "reader": {"top": READ_TOP, "weight": reader_weight, "file": READER_PARAMS.name, "meta": reader.meta},
     }
     args.out.write_text(json.dumps(params, indent=1) + "\n", encoding="utf-8")
     log.info("wrote %s (answerability threshold %.3f) in %.0f s", args.out, answerable_threshold, time.perf_counter() - t0)
