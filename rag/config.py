@@ -13,6 +13,12 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from .types import ConfigError
 
+
+def available_cores() -> int:
+    """The cores this process may run on: what ``threads`` means by "all cores" (a container or
+    ``taskset`` may allow fewer than the machine has, and os.cpu_count() counts the machine's)."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
 # Bump when splitting or chunking changes what a saved index means, so old indexes are refused.
 # 2: sentences bounded to 600 characters, headings marked, pages kept.
 SPLITTER_VERSION = "sentencex-lines-2"

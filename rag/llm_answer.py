@@ -4,14 +4,13 @@ was shown and checked for support; sentences left without one are dropped or fla
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from .asked import why_not_an_answer
-from .config import Settings
+from .config import Settings, available_cores
 from .cross_check import MAX_TOKENS, clashes, evidence_text, prompt, reading
 from .embed import Embedder
 from .extractive import ExtractiveAnswerer
@@ -239,7 +238,7 @@ class LLMAnswerer:
         params = xllamacpp.CommonParams()
         params.model.path = str(gguf)
         params.n_ctx = 4096
-        threads = self.settings.threads or os.cpu_count() or 2  # all cores unless told otherwise
+        threads = self.settings.threads or available_cores()  # all cores unless told otherwise
         params.cpuparams.n_threads = threads
         params.cpuparams_batch.n_threads = threads
         params.verbosity = -1  # it listens on 127.0.0.1 at a free port by default

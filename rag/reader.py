@@ -26,6 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .config import available_cores
 from .types import ModelError
 
 READER_PARAMS = Path(__file__).with_name("reader.onnx")
@@ -50,7 +51,7 @@ class Reader:
         # The logits are the same to the bit.
         # (The session then has no thread pool of its own, so no threads spin between questions: spinning,
         # they had taken the cores from the rest of the answer, 37.6 -> 32.3 ms p50 once stopped.)
-        self.workers = threads or _cores()
+        self.workers = threads or available_cores()
         options = ort.SessionOptions()
         options.intra_op_num_threads = 1
         options.inter_op_num_threads = 1
@@ -85,11 +86,6 @@ class Reader:
         ids = np.asarray([e.ids], np.int64)
         feed = {"input_ids": ids, "attention_mask": np.ones_like(ids), "token_type_ids": np.asarray([e.type_ids], np.int64)}
         return float(self.session.run(None, feed)[0][0])
-
-
-def _cores() -> int:
-    """The cores this process may run on (a container may be given fewer than the machine has)."""
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
 @cache

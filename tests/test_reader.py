@@ -11,7 +11,8 @@ import sys
 import numpy as np
 import pytest
 
-from rag.reader import NO_READING, READER_FEATURES, READER_PARAMS, _cores, load_reader, reader_features
+from rag.config import available_cores
+from rag.reader import NO_READING, READER_FEATURES, READER_PARAMS, load_reader, reader_features
 from rag.scorer import PARAMS, load_scorer, reordered
 from rag.types import ModelError
 
@@ -138,7 +139,7 @@ def _read_in_child(texts, out):  # type: ignore[no-untyped-def]
     out.put(load_reader().logits(QUESTION, texts).tolist())
 
 
-@pytest.mark.skipif(not hasattr(os, "fork") or _cores() < 2, reason="needs fork and two cores")
+@pytest.mark.skipif(not hasattr(os, "fork") or available_cores() < 2, reason="needs fork and two cores")
 def test_pairs_read_side_by_side_read_the_same_in_a_forked_child(assistant):
     """The reading threads do not survive a fork; a child makes its own instead of waiting on dead ones."""
     import multiprocessing
