@@ -5,9 +5,10 @@ reads the recorded answers (a few seconds).
     .venv/bin/python -m benchmarks.reader_check
 
 The records are live runs of benchmarks/local_llm.py (SQuAD-train validation questions over 2,000
-paragraphs; SQuAD's dev file is never read): "tuning", the run of 2026-12-04 on which the margin was
-chosen, and "held-out", a fresh draw (``--seed 1206``, excluding the questions of the earlier runs) that
-played no part in choosing it. For each answerable question the local model answered in its own words,
+paragraphs; SQuAD's dev file is never read): "tuning", the run of 2026-12-04 on which the first margin
+was chosen, "held-out", a fresh draw (``--seed 1206``, excluding the questions of the earlier runs),
+and three fresh draws since (``--seed 1207``, ``1208``, ``1210``). The last three ran with the check at
+margin 1.0, so the answers it dropped there are already the extractive one. For each answerable question the local model answered in its own words,
 the check compares its answer sentences with the extractive answer recorded beside it (split with the
 product's sentence splitter). An answer it drops counts as that extractive answer, as in the product.
 """
@@ -28,8 +29,12 @@ from rag.reader import load_reader  # noqa: E402
 from rag.reader_check import MARGIN, best_readings  # noqa: E402
 from rag.types import Document  # noqa: E402
 
-DRAWS = {"tuning": CACHE / "local_llm" / "live_300b.jsonl", "held-out": CACHE / "local_llm" / "live_300c.jsonl"}
-MARGINS = (0.0, 0.5, 1.0, 1.5, 2.0, 3.0)
+DRAWS = {
+    "tuning": CACHE / "local_llm" / "live_300b.jsonl", "held-out": CACHE / "local_llm" / "live_300c.jsonl",
+    "seed1207": CACHE / "local_llm" / "live_300d.jsonl", "seed1208": CACHE / "local_llm" / "live_300e.jsonl",
+    "seed1210": CACHE / "local_llm" / "live_300f.jsonl",
+}
+MARGINS = (-1.0, -0.5, 0.0, 0.5, 1.0, 1.5, 2.0, 3.0)
 
 
 def replay(path: Path, margins: tuple[float, ...]) -> dict:
