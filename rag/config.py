@@ -19,6 +19,7 @@ def available_cores() -> int:
     ``taskset`` may allow fewer than the machine has, and os.cpu_count() counts the machine's)."""
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
+
 # Bump when splitting or chunking changes what a saved index means, so old indexes are refused.
 # 2: sentences bounded to 600 characters, headings marked, pages kept.
 SPLITTER_VERSION = "sentencex-lines-2"
