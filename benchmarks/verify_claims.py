@@ -50,10 +50,12 @@ DRAWS = ROOT / "benchmarks" / ".cache" / "local_llm"
 # labelled by hand (35; the 24 the check dropped are not). "seed1206": the fresh draw run after the
 # cross-check's new rule (--seed 1206), every drafted sentence without the gold answer that copies no
 # cited sentence labelled by hand, kept or dropped (54), so its recall is complete. "seed1207": the
-# third fresh draw (2026-12-05, with the reader check), labelled the same way (51).
+# third fresh draw (2026-12-05, with the reader check), labelled the same way (51). "seed1210": the sixth
+# (2026-12-05, after the reader began to reorder the extractive answer), labelled the same way (55); the
+# "paired" rule was written after reading its one role swap, so this draw is not held out for that rule.
 MODEL_DRAWS = {
     "first": DRAWS / "records.jsonl", "fresh": DRAWS / "fresh_asked.jsonl", "live": DRAWS / "live_300b.jsonl",
-    "seed1206": DRAWS / "live_300c.jsonl", "seed1207": DRAWS / "live_300d.jsonl",
+    "seed1206": DRAWS / "live_300c.jsonl", "seed1207": DRAWS / "live_300d.jsonl", "seed1210": DRAWS / "live_300f.jsonl",
 }
 MODEL_LABELS = ROOT / "benchmarks" / "data" / "model_claims.json"
 LLM_INDEX = ROOT / "benchmarks" / ".cache" / "squad-valid-2000" / "index"

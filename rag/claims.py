@@ -17,6 +17,9 @@ local model's kept answers (issue 10), each a rule that fires only on a pattern 
   from "Beyoncé released...");
 - **singled out**: the claim gives a figure to one name that the text gives to a group ("SoftBank is
   putting $500 billion" from "OpenAI, with SoftBank and Oracle, announced a $500 billion project").
+- **paired**: the claim says a name is what the text says another name is ("The Northern Army was the
+  volunteer army" from "The volunteer army comprised the Southern Army, while the standing army ... was
+  the Northern Army");
 - **hedged**: a figure the text gives as approximate or as a bound, stated as exact, or the reverse
   ("2,000 died" from "nearly 2,000 more were injured"; "a little over 20 km" from "20 km").
 
@@ -263,6 +266,40 @@ def substituted(claim: tuple[Token, ...], source: tuple[Token, ...]) -> str | No
     return None
 
 
+_COPULAS = frozenset("is was are were".split())
+_LINKING = frozenset("considered regarded known called named to be as".split())
+_CLAUSE_BREAKS = frozenset("while whereas but although though".split())
+
+
+def paired(claim: tuple[Token, ...], source: tuple[Token, ...]) -> str | None:
+    """A claim of the one form "<name> is/was [considered to be] [the] <thing>.", where the text's clause
+    naming the thing names another name and not the claim's, which the text names elsewhere. Clauses
+    are cut at "while", "whereas", "but", "although" (the tokens carry no punctuation)."""
+    c = next((i for i, t in enumerate(claim) if t.low in _COPULAS), None)
+    if c is None or c == 0 or not all(t.name or t.low in _ARTICLES for t in claim[:c]):
+        return None
+    rest = list(claim[c + 1 :])
+    while rest and (rest[0].low in _LINKING or rest[0].low in _ARTICLES):
+        rest.pop(0)
+    thing = [t.stem for t in rest]
+    if not thing or any(t.name or t.low in STOPWORDS for t in rest):
+        return None
+    mine = {t.low for t in claim[:c] if t.name} - set(thing) - {t.low for t in rest}
+    stems = [t.stem for t in source]
+    for at in (i for i in range(len(source) - len(thing) + 1) if stems[i : i + len(thing)] == thing):
+        lo, hi = at, at + len(thing)
+        while lo > 0 and source[lo - 1].low not in _CLAUSE_BREAKS:
+            lo -= 1
+        while hi < len(source) and source[hi].low not in _CLAUSE_BREAKS:
+            hi += 1
+        clause = {t.low for t in source[lo:hi] if t.name}
+        others = clause - mine - {t.low for t in rest}
+        elsewhere = {t.low for t in source[:lo] + source[hi:] if t.name}
+        if mine and not mine & clause and mine <= elsewhere and others:
+            return f"the cited text says {' '.join(t.text for t in rest)!r} of {', '.join(sorted(others))}, not of {', '.join(sorted(mine))}"
+    return None
+
+
 def _beside(toks: tuple[Token, ...], i: int) -> set[tuple[int, str]]:
     """The words right before and after the name at ``i`` (the rest of a multi-word name skipped)."""
     out = set()
@@ -310,7 +347,7 @@ def _cross_named(toks: tuple[Token, ...], other: tuple[Token, ...]) -> tuple[Tok
 RULES = {
     "qualifier": qualifier, "predicate": predicate, "negation": negation, "direction": direction,
     "reversed": reversed_roles, "unlinked": unlinked, "singled_out": singled_out, "substituted": substituted,
-    "hedged": hedged,
+    "hedged": hedged, "paired": paired,
 }
 
 

@@ -132,3 +132,14 @@ def test_public_stated_as_public_and_private_is_caught():
     claim = "The Bronx public and private schools enrolled nearly 280,000 students over 3 years old in 2000."
     assert contradiction(claim, source) == ("predicate", "the cited text says 'public', not 'private'")
     assert contradiction("The Bronx public schools enrolled nearly 280,000 students over 3 years old in 2000.", source) is None
+
+
+def test_a_name_given_what_the_text_says_of_another_name_is_caught():
+    """The local model's claim on the sixth live draw (benchmarks/data/model_claims.json, seed1210): every
+    word is in the cited sentence, but its clause on the volunteer army names the Southern Army."""
+    source = ("The volunteer army comprised the Southern Army (Nanjun 南軍), while the standing army stationed in "
+              "and near the capital was the Northern Army (Beijun 北軍).")
+    found = contradiction("The Northern Army (Beijun 北軍) was considered to be the volunteer army.", source)
+    assert found is not None and found[0] == "paired", found
+    for true in ("The Southern Army was considered to be the volunteer army.", "The Northern Army was the standing army."):
+        assert contradiction(true, source) is None, true
