@@ -8,9 +8,9 @@ The records are live runs of benchmarks/local_llm.py (SQuAD-train validation que
 paragraphs; SQuAD's dev file is never read): "tuning", the run of 2026-12-04 on which the first margin
 was chosen, "held-out", a fresh draw (``--seed 1206``, excluding the questions of the earlier runs),
 and three fresh draws since (``--seed 1207``, ``1208``, ``1210``). The last three ran with the check at
-margin 1.0, so the answers it dropped there are already the extractive one. For each answerable question the local model answered in its own words,
-the check compares its answer sentences with the extractive answer recorded beside it (split with the
-product's sentence splitter). An answer it drops counts as that extractive answer, as in the product.
+margin 1.0, so the answers it dropped there are already the extractive one. For each answerable
+question the local model answered in its own words, the check compares its answer sentences with the
+extractive answer recorded beside it (split with the product's sentence splitter). An answer it drops counts as that extractive answer, as in the product.
 """
 
 from __future__ import annotations

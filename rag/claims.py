@@ -284,7 +284,8 @@ def paired(claim: tuple[Token, ...], source: tuple[Token, ...]) -> str | None:
     thing = [t.stem for t in rest]
     if not thing or any(t.name or t.low in STOPWORDS for t in rest):
         return None
-    mine = {t.low for t in claim[:c] if t.name} - set(thing) - {t.low for t in rest}
+    said = {t.low for t in rest}
+    mine = {t.low for t in claim[:c] if t.name} - set(thing) - said
     stems = [t.stem for t in source]
     for at in (i for i in range(len(source) - len(thing) + 1) if stems[i : i + len(thing)] == thing):
         lo, hi = at, at + len(thing)
@@ -293,7 +294,7 @@ def paired(claim: tuple[Token, ...], source: tuple[Token, ...]) -> str | None:
         while hi < len(source) and source[hi].low not in _CLAUSE_BREAKS:
             hi += 1
         clause = {t.low for t in source[lo:hi] if t.name}
-        others = clause - mine - {t.low for t in rest}
+        others = clause - mine - said
         elsewhere = {t.low for t in source[:lo] + source[hi:] if t.name}
         if mine and not mine & clause and mine <= elsewhere and others:
             return f"the cited text says {' '.join(t.text for t in rest)!r} of {', '.join(sorted(others))}, not of {', '.join(sorted(mine))}"

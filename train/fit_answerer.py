@@ -180,23 +180,22 @@ def _answer_logits(data: list[QuestionData], logits: list[np.ndarray], read: lis
     return [reordered(z, r, d.features[:, QUALIFIER], weight) for d, z, r in zip(data, logits, read, strict=True)]
 
 
-def _choose_reader_weight(data: list[QuestionData], logits: list[np.ndarray], read: list[np.ndarray]) -> tuple[float, float]:
-    """The reader's weight in the answer's order and the shape's second_share for it: the pair whose
-    answers hold the gold answer most often, among those whose answers are on average no longer than
-    the scorer's order alone gives (more sentences would hold more by padding)."""
-    best: tuple[float, float, float] | None = None
-    longest = np.inf
+def _choose_reader_weight(data: list[QuestionData], logits: list[np.ndarray], read: list[np.ndarray]) -> tuple[float, float, list[np.ndarray]]:
+    """The reader's weight in the answer's order, the shape's second_share for it, and the answer
+    logits they give: the pair whose answers hold the gold answer most often, among those whose answers
+    are on average no longer than the scorer's order alone (weight 0) gives; more sentences would hold
+    more by padding."""
+    tried = []  # (held, length, weight, share, answer logits) per weight
     for weight in READER_WEIGHTS:
         answer_logits = _answer_logits(data, logits, read, weight)
         share = _choose_second_share(data, answer_logits)
         shaped = [outcome(d, z, share) for d, z in zip(data, answer_logits, strict=True) if d.qa.kind == "answerable"]
         held, length = float(np.mean([h for h, _ in shaped])), float(np.mean([n for _, n in shaped]))
         log.info("reader weight %.2f: second_share %.3f, answers hold gold %.4f in %.3f sentences", weight, share, held, length)
-        longest = length if weight == 0 else longest
-        if length <= longest and (best is None or held > best[0]):
-            best = (held, weight, share)
-    assert best is not None and READER_WEIGHTS[0] == 0
-    return best[1], best[2]
+        tried.append((held, length, weight, share, answer_logits))
+    scorer_alone = next(t for t in tried if t[2] == 0)
+    _, _, weight, share, answer_logits = max((t for t in tried if t[1] <= scorer_alone[1]), key=lambda t: t[0])
+    return weight, share, answer_logits
 
 
 def _reader_logits(reader: Reader, part: str, data: list[QuestionData], logits: list[np.ndarray]) -> list[np.ndarray]:
@@ -332,8 +331,7 @@ def main() -> None:
     held = [int(i) for i in rng.permutation(len(train)) if article(train[i]) not in theirs][:QUESTION_MODEL_ROWS]
     held_data, held_logits = [train[i] for i in held], [oof[i] for i in held]
     held_read = _reader_logits(reader, "train", held_data, held_logits)
-    reader_weight, second_share = _choose_reader_weight(held_data, held_logits, held_read)
-    held_answer = _answer_logits(held_data, held_logits, held_read, reader_weight)
+    reader_weight, second_share, held_answer = _choose_reader_weight(held_data, held_logits, held_read)
     xq, yq = _question_rows(held_data, held_logits, held_read, held_answer, second_share, _index("train"))
     qscaler = StandardScaler().fit(xq)
     conf_model = LogisticRegression(C=1.0, max_iter=2000).fit(qscaler.transform(xq), yq)
