@@ -124,7 +124,7 @@ def replay(rows: list[dict], paragraphs: int) -> list[dict]:
     from rag.asked import why_not_an_answer
     from rag.config import Settings
     from rag.embed import load_embedder
-    from rag.llm_answer import agree_first
+    from rag.llm_defaults import agree_first
     from rag.store import load_index
     from rag.verify import Verifier
 

@@ -7,8 +7,8 @@ reads the recorded answers (a few seconds).
 The records are live runs of benchmarks/local_llm.py (SQuAD-train validation questions over 2,000
 paragraphs; SQuAD's dev file is never read): "tuning", the run of 2026-12-04 on which the first margin
 was chosen, "held-out", a fresh draw (``--seed 1206``, excluding the questions of the earlier runs),
-and three fresh draws since (``--seed 1207``, ``1208``, ``1210``). The last three ran with the check at
-margin 1.0, so the answers it dropped there are already the extractive one. For each answerable
+and four fresh draws since (``--seed 1207``, ``1208``, ``1210``, ``1211``). The third to fifth ran with the
+check at margin 1.0 and the last at 0, so the answers it dropped there are already the extractive one. For each answerable
 question the local model answered in its own words, the check compares its answer sentences with the
 extractive answer recorded beside it (split with the product's sentence splitter). An answer it drops counts as that extractive answer, as in the product.
 """
@@ -32,7 +32,7 @@ from rag.types import Document  # noqa: E402
 DRAWS = {
     "tuning": CACHE / "local_llm" / "live_300b.jsonl", "held-out": CACHE / "local_llm" / "live_300c.jsonl",
     "seed1207": CACHE / "local_llm" / "live_300d.jsonl", "seed1208": CACHE / "local_llm" / "live_300e.jsonl",
-    "seed1210": CACHE / "local_llm" / "live_300f.jsonl",
+    "seed1210": CACHE / "local_llm" / "live_300f.jsonl", "seed1211": CACHE / "local_llm" / "live_300g.jsonl",
 }
 MARGINS = (-1.0, -0.5, 0.0, 0.5, 1.0, 1.5, 2.0, 3.0)
 

@@ -16,6 +16,7 @@ from .embed import Embedder
 from .extractive import ExtractiveAnswerer
 from .generate import ANSWER_MAX_TOKENS, Context, Draft, OpenAIGenerator, parse_reply, split_complete
 from .index import Index
+from .llm_defaults import agree_first, complete_answer, context_sentences, cross_check, reader_check, runs_locally
 from .rank import Evidence
 from .reader import load_reader
 from .reader_check import weaker_answer
@@ -23,10 +24,6 @@ from .types import Answer, AnswerSentence, Citation, ConfigError, GeneratorError
 from .verify import Verifier, llm_judge
 
 log = logging.getLogger(__name__)
-
-LOCAL_CONTEXT = 4  # measured in benchmarks/local_llm.py: see Settings.context_sentences
-API_CONTEXT = 8
-
 
 @dataclass
 class Checked:
@@ -98,7 +95,11 @@ class LLMAnswerer:
             return
         result = self._checked_against(extractive)
         yield from self.stream_checked(question, evidence, result)
-        yield self._result(evidence, extractive, result)
+        streamed = len(result.sentences)
+        final = self._result(evidence, extractive, result)
+        if not final.fallback:
+            yield from final.sentences[streamed:]  # the extractive answer's sentences the model left out
+        yield final
 
     def _checked_against(self, extractive: Answer) -> Checked:
         anchors = frozenset(c.key for s in extractive.sentences for c in s.citations) if agree_first(self.settings) else frozenset()
@@ -116,7 +117,10 @@ class LLMAnswerer:
             result.notes.append(f"dropped the model's answer: {unasked}")
             result.sentences.clear()
         if any(s.citations for s in result.sentences):
-            return Answer(question, tuple(result.sentences), False, hits, id, self.name, tuple(result.notes),
+            added = left_out(result.sentences, extractive) if complete_answer(self.settings) else []
+            if added:
+                result.notes.append(f"added {len(added)} sentence(s) of the extractive answer the model's answer does not cite")
+            return Answer(question, (*result.sentences, *added), False, hits, id, self.name, tuple(result.notes),
                           confidence=extractive.confidence, answerable=extractive.answerable)
         # The model found nothing, or nothing it wrote survived: the answerability has already said the
         # evidence answers, so the extractive answer stands in. (Of 360 held-out questions, the model said
@@ -262,42 +266,17 @@ def _until_repeated(drafts: list[Draft], written: set[str], result: Checked) -> 
     return drafts
 
 
+def left_out(sentences: Iterable[AnswerSentence], extractive: Answer) -> list[AnswerSentence]:
+    """The extractive answer's sentences that no sentence of the model's answer cites. The model often
+    keeps one of the two sentences the extractive answer gave and rewrites it, dropping the other, which
+    held the answer (benchmarks/left_out.py)."""
+    cited = {c.key for s in sentences for c in s.citations}
+    return [s for s in extractive.sentences if not cited.intersection(c.key for c in s.citations)]
+
+
 def _plain(sentences: Iterable[AnswerSentence]) -> str:
     """The sentences' text without the [n] markers, which are digits to the figure checks."""
     return " ".join(s.text for s in sentences)
-
-
-def runs_locally(settings: Settings) -> bool:
-    """The generator is the local model served by llama.cpp (``llama`` is its old name)."""
-    return settings.generator in ("local", "llama")
-
-
-def context_sentences(settings: Settings) -> int:
-    """Settings.context_sentences, or by default: 4 for the local model, whose prompt evaluation is most of
-    the wait for its first sentence, 8 for API models."""
-    if settings.context_sentences is not None:
-        return settings.context_sentences
-    return LOCAL_CONTEXT if runs_locally(settings) else API_CONTEXT
-
-
-def agree_first(settings: Settings) -> bool:
-    """Settings.agree_first, or by default: on for the local model (measured to help it), off for API models."""
-    return _on_for_local(settings, settings.agree_first)
-
-
-def cross_check(settings: Settings) -> bool:
-    """Settings.cross_check, or by default: on for the local model (measured to help it), off for API models."""
-    return _on_for_local(settings, settings.cross_check)
-
-
-def reader_check(settings: Settings) -> bool:
-    """Settings.reader_check, or by default: on for the local model (measured to help it), off for API models."""
-    return _on_for_local(settings, settings.reader_check)
-
-
-def _on_for_local(settings: Settings, chosen: bool | None) -> bool:
-    """A check's setting as chosen, or by default on for the local model and off for API models."""
-    return runs_locally(settings) if chosen is None else chosen
 
 
 def local_model() -> Path:

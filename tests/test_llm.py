@@ -324,7 +324,7 @@ def test_agree_first_keeps_an_answer_citing_the_best_ranked_sentence(server, llm
 
 def test_agree_first_is_on_for_the_local_model_only_by_default():
     from rag.config import Settings
-    from rag.llm_answer import agree_first
+    from rag.llm_defaults import agree_first
 
     assert agree_first(Settings(generator="local")) and agree_first(Settings(generator="llama"))
     assert not agree_first(Settings(generator="openai"))
@@ -333,7 +333,7 @@ def test_agree_first_is_on_for_the_local_model_only_by_default():
 
 def test_context_is_4_sentences_for_the_local_model_and_8_for_an_api_model(server, llm):
     from rag.config import Settings
-    from rag.llm_answer import context_sentences
+    from rag.llm_defaults import context_sentences
 
     assert context_sentences(Settings(generator="local")) == 4 and context_sentences(Settings(generator="openai")) == 8
     assert context_sentences(Settings(generator="local", context_sentences=6)) == 6
@@ -440,7 +440,7 @@ def test_the_cross_check_reads_the_extractive_answers_sentences_after_the_cited_
 
 def test_the_cross_check_is_on_for_the_local_model_only_by_default(server, llm):
     from rag.config import Settings
-    from rag.llm_answer import cross_check
+    from rag.llm_defaults import cross_check
 
     assert cross_check(Settings(generator="local")) and not cross_check(Settings(generator="openai"))
     assert cross_check(Settings(generator="openai", cross_check=True)) and not cross_check(Settings(generator="local", cross_check=False))
@@ -496,7 +496,7 @@ def test_the_reader_check_drops_a_true_cited_sentence_that_does_not_answer(serve
 
 def test_the_reader_check_keeps_an_answer_that_reads_as_well_and_is_local_only_by_default(server, llm):
     from rag.config import Settings
-    from rag.llm_answer import reader_check
+    from rag.llm_defaults import reader_check
 
     server.script = reply(lambda r: f"Microsoft was supposed to be OpenAI's sole provider of computational resources. [{sid(r, SOLE)}]")
     answer = llm(reader_check=True).ask(SUPPLIER)
@@ -517,3 +517,30 @@ def test_weaker_answer_compares_the_best_sentences_by_the_margin():
     assert weaker_answer(reader, SUPPLIER, [STARGATE, *answering], answering) is None  # the best sentence counts
     assert weaker_answer(reader, SUPPLIER, [STARGATE], answering, margin=100.0) is None
     assert weaker_answer(reader, SUPPLIER, [], answering) is None
+
+
+
+@pytest.mark.parametrize("complete", [True, False])
+def test_complete_answer_adds_the_extractive_sentences_the_answer_does_not_cite(server, llm, complete):
+    # The extractive answer gives the total, then the first investment; the model rewrites only the total.
+    server.script = reply(lambda r: f"Subsequent investments raised Microsoft's total stake to over $10 billion. [{sid(r, TOTAL)}]")
+    answer = llm(complete_answer=complete).ask(TOTAL_Q)
+    assert not answer.fallback and answer.generator == "openai"
+    assert answer.sentences[0].text.startswith("Subsequent investments raised")
+    if complete:
+        (added,) = answer.sentences[1:]
+        assert added.text == FIRST and [c.text for c in added.citations] == [FIRST]
+        assert any("added 1 sentence(s) of the extractive answer" in n for n in answer.notes)
+    else:
+        assert len(answer.sentences) == 1 and FIRST not in answer.text
+
+
+def test_complete_answer_streams_the_added_sentences_and_is_local_only_by_default(server, llm):
+    from rag.config import Settings
+    from rag.llm_defaults import complete_answer
+
+    server.script = reply(lambda r: f"Subsequent investments raised Microsoft's total stake to over $10 billion. [{sid(r, TOTAL)}]")
+    *streamed, final = list(llm(complete_answer=True).ask_stream(TOTAL_Q))
+    assert isinstance(final, Answer) and [s.text for s in streamed] == [s.text for s in final.sentences]
+    assert [s.text for s in streamed][-1] == FIRST
+    assert complete_answer(Settings(generator="local")) and not complete_answer(Settings(generator="openai"))
