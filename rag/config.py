@@ -118,8 +118,8 @@ class Settings(BaseModel):
     cross_check: bool | None = Field(
         None,
         description=(
-            "the model is asked again, with only the sentences its first answer sentence cites, for the phrase "
-            "that answers; when the answer sentence has none of its new words, the extractive answer stands in "
+            "the model is asked again, with the sentences its first answer sentence cites and the extractive "
+            "answer's, for the phrase that answers; when the answer lacks any of its new words, the extractive answer stands in "
             "(rag/cross_check.py); default: on for the local model, where it raised held-out answers holding "
             "the gold span from 314 to 322 of 344, off for API models (unmeasured)"
         ),
