@@ -7,8 +7,11 @@ gets. No model writes anything; the reader reads the recorded answers (a few sec
 For each answerable question the local model answered in its own words, the reader check is applied
 first at the shipped margin (an answer it drops is the extractive one, as in the product); then the
 sentences of the extractive answer recorded beside it (split with the product's splitter) that no
-sentence of the model's answer cites follow the model's sentences. The draws are benchmarks/reader_check.py's,
-all SQuAD-train validation questions over 2,000 paragraphs.
+sentence of the model's answer cites follow the model's sentences: every one of them, or only those the
+reader reads as answering the question (logit >= LEFT_OUT_MIN_LOGIT, as shipped). The draws are
+benchmarks/reader_check.py's and the eighth (``--seed 1212``), which ran live adding every left-out
+sentence; those are taken off its answers first. All are SQuAD-train validation questions over 2,000
+paragraphs.
 """
 
 from __future__ import annotations
@@ -20,54 +23,60 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.local_llm import _mean, answer_holds, record_qa  # noqa: E402
+from benchmarks.local_llm import CACHE, _mean, answer_holds, record_qa  # noqa: E402
 from benchmarks.reader_check import DRAWS  # noqa: E402
 from rag.ingest import split_sentences  # noqa: E402
+from rag.llm_answer import LEFT_OUT_MIN_LOGIT  # noqa: E402
 from rag.reader import load_reader  # noqa: E402
-from rag.reader_check import MARGIN, best_readings  # noqa: E402
+from rag.reader_check import MARGIN  # noqa: E402
 from rag.types import Document  # noqa: E402
 from train.squad import holds_answer  # noqa: E402
+
+ALL_DRAWS = {**DRAWS, "seed1212": CACHE / "local_llm" / "live_300h.jsonl"}
 
 
 def replay(path: Path, reader) -> dict:  # type: ignore[no-untyped-def]
     rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
     answerable = [r for r in rows if r["kind"] == "answerable"]
     given = [r for r in answerable if not r["local"]["abstained"]]
-    shown = {r["id"]: answers(r, reader) for r in given}
-    qa = {r["id"]: record_qa(r) for r in given}
-    n = len(answerable)
-    return {
-        "extractive_holds": _mean(answer_holds(r, "extractive") for r in answerable),
-        "local_holds": sum(holds_answer(checked, qa[i]) for i, (checked, _) in shown.items()) / n,
-        "completed_holds": sum(holds_answer(completed, qa[i]) for i, (_, completed) in shown.items()) / n,
-        "completed": sum(checked != completed for checked, completed in shown.values()),
-        "words": (_mean(len(r["extractive"]["answer"].split()) for r in given),
-                  _mean(len(c.split()) for c, _ in shown.values()), _mean(len(c.split()) for _, c in shown.values())),
-    }
+    split = {r["id"]: answer_and_left_out(r, reader) for r in given}
+    out: dict = {"extractive_holds": _mean(answer_holds(r, "extractive") for r in answerable)}
+    for name, floor in (("local", None), ("every", float("-inf")), ("read", LEFT_OUT_MIN_LOGIT)):
+        texts = {i: " ".join([text, *(t for t, logit in left if floor is not None and logit >= floor)]) for i, (text, left) in split.items()}
+        out[name] = {
+            "holds": sum(holds_answer(texts[r["id"]], record_qa(r)) for r in given) / len(answerable),
+            "completed": sum(texts[i] != text for i, (text, _) in split.items()),
+            "words": _mean(len(t.split()) for t in texts.values()),
+        }
+    return out
 
 
-def answers(r: dict, reader) -> tuple[str, str]:  # type: ignore[no-untyped-def]
-    """A record's local answer after the reader check at the shipped margin, then the same followed by the
-    extractive answer's sentences it does not cite."""
+def answer_and_left_out(r: dict, reader) -> tuple[str, list[tuple[str, float]]]:  # type: ignore[no-untyped-def]
+    """A record's local answer after the reader check at the shipped margin (without any sentence added
+    to it live), and the extractive answer's sentences it does not cite, each with the reader's logit."""
     local, ex = r["local"], r["extractive"]
     if local["fallback"] or ex["abstained"]:
-        return local["answer"], local["answer"]
+        return local["answer"], []
+    added = next((int(n.split()[1]) for n in local["notes"] if n.startswith("added ")), 0)
+    own = local["sentences"][: len(local["sentences"]) - added]
+    mine = [s["text"] for s in own]
     theirs = [s.text for s in split_sentences(Document("extractive", ex["answer"]))]
-    ours, best_theirs = best_readings(reader, r["question"], [s["text"] for s in local["sentences"]], theirs)
-    if ours < best_theirs - MARGIN:  # the reader check drops it: the extractive answer stands in
-        return ex["answer"], ex["answer"]
-    cited = {c["text"] for s in local["sentences"] for c in s["citations"]}
-    return local["answer"], " ".join([local["answer"], *(t for t in theirs if t not in cited)])
+    ours, read = reader.logits(r["question"], mine), reader.logits(r["question"], theirs)
+    if ours.max() < read.max() - MARGIN:  # the reader check drops it: the extractive answer stands in
+        return ex["answer"], []
+    cited = {c["text"] for s in own for c in s["citations"]}
+    return " ".join(mine), [(t, float(logit)) for t, logit in zip(theirs, read, strict=True) if t not in cited]
 
 
 def main() -> None:
     reader = load_reader(threads=2)
-    print("| draw | extractive | local | local + left-out sentences | answers completed | words: extractive / local / completed |")
-    print("|---|---|---|---|---|---|")
-    for name, path in DRAWS.items():
+    print("| draw | extractive | local | + every left-out sentence | + those read as answers (shipped) | answers completed: every / read | words: local / every / read |")
+    print("|---|---|---|---|---|---|---|")
+    for name, path in ALL_DRAWS.items():
         f = replay(path, reader)
-        w = f["words"]
-        print(f"| {name} | {f['extractive_holds']:.3f} | {f['local_holds']:.3f} | {f['completed_holds']:.3f} | {f['completed']} | {w[0]:.1f} / {w[1]:.1f} / {w[2]:.1f} |")
+        lo, ev, rd = f["local"], f["every"], f["read"]
+        print(f"| {name} | {f['extractive_holds']:.3f} | {lo['holds']:.3f} | {ev['holds']:.3f} | {rd['holds']:.3f} | "
+              f"{ev['completed']} / {rd['completed']} | {lo['words']:.1f} / {ev['words']:.1f} / {rd['words']:.1f} |")
 
 
 if __name__ == "__main__":

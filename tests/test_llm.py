@@ -535,6 +535,16 @@ def test_complete_answer_adds_the_extractive_sentences_the_answer_does_not_cite(
         assert len(answer.sentences) == 1 and FIRST not in answer.text
 
 
+def test_complete_answer_leaves_out_an_extractive_sentence_that_does_not_answer(server, llm, assistant):
+    # The extractive answer's second sentence, on Microsoft's control over resources, reads as no answer
+    # to who the supplier was; the model's answer, citing the first, stands alone.
+    server.script = reply(lambda r: f"Microsoft was supposed to be OpenAI's sole provider of computational resources. [{sid(r, SOLE)}]")
+    extractive = assistant.ask(SUPPLIER)
+    assert len(extractive.sentences) == 2 and SOLE in extractive.sentences[0].text
+    answer = llm(complete_answer=True).ask(SUPPLIER)
+    assert not answer.fallback and len(answer.sentences) == 1 and not any(n.startswith("added") for n in answer.notes)
+
+
 def test_complete_answer_streams_the_added_sentences_and_is_local_only_by_default(server, llm):
     from rag.config import Settings
     from rag.llm_defaults import complete_answer
