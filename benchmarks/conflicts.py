@@ -29,7 +29,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from benchmarks.verify_claims import edits  # noqa: E402
-from rag.claims import tokens  # noqa: E402
+from rag.claim_tokens import tokens  # noqa: E402
 from rag.conflict_rules import judge, overlap  # noqa: E402
 from rag.ingest import split_sentences  # noqa: E402
 from rag.types import Document  # noqa: E402

@@ -24,17 +24,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from .claims import (
-    ANTONYMS,
-    QUALIFIER_FAMILIES,
-    Token,
-    _cross_named,
-    _from_to,
-    negation,
-    predicate,
-    reversed_roles,
-    tokens,
-)
+from .claim_names import _cross_named, reversed_roles
+from .claim_tokens import Token, tokens
+from .claims import ANTONYMS, QUALIFIER_FAMILIES, _from_to, negation, predicate
 from .lexical import STOPWORDS
 from .quantities import Quantity, agrees, quantities
 

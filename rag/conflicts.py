@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .claims import tokens
+from .claim_tokens import tokens
 from .conflict_rules import Verdict, judge, named, overlap
 from .tables import SentenceTable
 from .types import Citation, Conflict, Sentence
