@@ -44,14 +44,13 @@ from sklearn.neural_network import MLPClassifier
 from sklearn.preprocessing import StandardScaler
 
 from rag.config import POOL, Settings
-from rag.extractive import takes_runner_up
-from rag.features import QUESTION_FEATURES, SENTENCE_FEATURES, question_features, shares
+from rag.features import QUESTION_FEATURES, SENTENCE_FEATURES, question_features
 from rag.index import Index
 from rag.question import KINDS, question_names, unnamed_near
-from rag.rank import QUALIFIER
 from rag.reader import READER_PARAMS, Reader, load_reader, reader_features
-from rag.scorer import PARAMS, network_logits, reordered
+from rag.scorer import PARAMS, network_logits
 from rag.store import load_index
+from train.answer_shape import answer_logits, choose_reader_weight, outcome
 from train.collect import QuestionData, collect
 from train.fit_reader import article, reader_articles
 from train.squad import CACHE, SEED
@@ -60,7 +59,6 @@ log = logging.getLogger(__name__)
 
 HIDDEN = 32  # 64 units or two layers ranked no better on valid (top-2 0.853 against 0.850)
 EPOCHS = 25
-SHAPE_SLACK = 0.015  # holds-gold given up for shorter answers, against always answering with two sentences
 POINTWISE = 1.0  # weight of the pointwise term against the listwise one
 # Candidates the reader reads (rag/reader.py). Absent-article questions declined on valid, each
 # reading reordering as well (since dropped): best 1: 0.722, best 2: 0.723, best 3: 0.745.
@@ -71,13 +69,6 @@ QUESTION_MODEL_ROWS = 14000  # questions of the articles the reader never saw, f
 # random tenth); four averages of 5 gave 0.805-0.813.
 ANSWERABLE_HIDDEN = 32
 ANSWERABLE_NETS = 5
-# The reader's weight in the answer's order (rag.scorer.reordered), chosen with the shape on the
-# question models' questions. On them, the answer held gold 0.818 at weight 0 and 0.833-0.837 from
-# 0.5 to 1.0 (each with its own second_share).
-READER_WEIGHTS = (0.0, 0.25, 0.5, 0.75, 1.0, 1.25, 1.5)
-# The runner-up's share of the best's probability, tried for the shape: finer near 0, since the
-# reordered shares are sharper than the scorer's alone.
-SECOND_SHARES = (0.0, 0.001, 0.002, 0.005, *np.round(np.arange(0.01, 0.1, 0.01), 2), *np.round(np.arange(0.1, 1.01, 0.05), 2))
 MAX_WRONGLY_DECLINED = 0.04  # the target is 0.05; the margin absorbs the step from valid to unseen data
 
 
@@ -143,20 +134,6 @@ def _fit_scorer(data: list[QuestionData], seed: int) -> Net:
     return Net(mean, scale, [(m.weight.detach().numpy().T.copy(), m.bias.detach().numpy().copy()) for m in linear])
 
 
-def outcome(d: QuestionData, logits: np.ndarray, second_share: float) -> tuple[bool, int]:
-    """Whether the answer the extractive answerer builds (extractive.pick, without the antecedent)
-    holds the gold answer, and its number of sentences. Unanswerable questions never hold it."""
-    if not len(logits):
-        return False, 0
-    order = np.argsort(-logits, kind="stable")
-    picked = [order[0]]
-    p = shares(logits)[order]
-    if len(order) > 1 and takes_runner_up(d.qa.question, p[0], p[1], second_share):
-        picked.append(order[1])
-    holds = d.qa.kind == "answerable" and bool(d.holds[picked].any())
-    return holds, len(picked)
-
-
 def _unnamed(d: QuestionData, logits: np.ndarray, index: Index) -> float:
     """unnamed_near for the best candidate by ``logits``, as rank.rank computes it."""
     if not len(logits):
@@ -164,38 +141,15 @@ def _unnamed(d: QuestionData, logits: np.ndarray, index: Index) -> float:
     return unnamed_near(question_names(d.qa.question), index, *d.keys[int(np.argsort(-logits, kind="stable")[0])])
 
 
-def _question_rows(data: list[QuestionData], logits: list[np.ndarray], read: list[np.ndarray], answer_logits: list[np.ndarray], second_share: float, index: Index) -> tuple[np.ndarray, np.ndarray]:
+def _question_rows(data: list[QuestionData], logits: list[np.ndarray], read: list[np.ndarray], ordered: list[np.ndarray], second_share: float, index: Index) -> tuple[np.ndarray, np.ndarray]:
     """The question models' rows (from the scorer's logits and the reader's, as rank.rank computes them)
     and the confidence's label: the answer, built in the reordered order, holds the gold answer."""
     x = np.vstack([
         np.concatenate([question_features(_Q(d), d.features, z, _unnamed(d, z, index)), reader_features(r)])
         for d, z, r in zip(data, logits, read, strict=True)
     ])
-    y = np.array([outcome(d, z, second_share)[0] for d, z in zip(data, answer_logits, strict=True)])
+    y = np.array([outcome(d, z, second_share)[0] for d, z in zip(data, ordered, strict=True)])
     return x, y
-
-
-def _answer_logits(data: list[QuestionData], logits: list[np.ndarray], read: list[np.ndarray], weight: float) -> list[np.ndarray]:
-    """Per question, the logits in the answer's order (rag.scorer.reordered, as rank.rank applies it)."""
-    return [reordered(z, r, d.features[:, QUALIFIER], weight) for d, z, r in zip(data, logits, read, strict=True)]
-
-
-def _choose_reader_weight(data: list[QuestionData], logits: list[np.ndarray], read: list[np.ndarray]) -> tuple[float, float, list[np.ndarray]]:
-    """The reader's weight in the answer's order, the shape's second_share for it, and the answer
-    logits they give: the pair whose answers hold the gold answer most often, among those whose answers
-    are on average no longer than the scorer's order alone (weight 0) gives; more sentences would hold
-    more by padding."""
-    tried = []  # (held, length, weight, share, answer logits) per weight
-    for weight in READER_WEIGHTS:
-        answer_logits = _answer_logits(data, logits, read, weight)
-        share = _choose_second_share(data, answer_logits)
-        shaped = [outcome(d, z, share) for d, z in zip(data, answer_logits, strict=True) if d.qa.kind == "answerable"]
-        held, length = float(np.mean([h for h, _ in shaped])), float(np.mean([n for _, n in shaped]))
-        log.info("reader weight %.2f: second_share %.3f, answers hold gold %.4f in %.3f sentences", weight, share, held, length)
-        tried.append((held, length, weight, share, answer_logits))
-    scorer_alone = next(t for t in tried if t[2] == 0)
-    _, _, weight, share, answer_logits = max((t for t in tried if t[1] <= scorer_alone[1]), key=lambda t: t[0])
-    return weight, share, answer_logits
 
 
 def _reader_logits(reader: Reader, part: str, data: list[QuestionData], logits: list[np.ndarray]) -> list[np.ndarray]:
@@ -222,16 +176,6 @@ def _reader_logits(reader: Reader, part: str, data: list[QuestionData], logits: 
 def _index(part: str) -> Index:
     """The part's index as train.collect built it (for the sentences around a candidate)."""
     return load_index(CACHE / f"squad-{part}" / "index", Settings())
-
-
-def _choose_second_share(data: list[QuestionData], logits: list[np.ndarray]) -> float:
-    """The largest share (fewest two-sentence answers) whose answers hold the gold answer within
-    SHAPE_SLACK of always answering with two sentences."""
-    pairs = [(d, z) for d, z in zip(data, logits, strict=True) if d.qa.kind == "answerable"]
-    def holds(share: float) -> float:
-        return float(np.mean([outcome(d, z, share)[0] for d, z in pairs]))
-    ceiling = holds(0.0)
-    return max(s for s in SECOND_SHARES if holds(float(s)) >= ceiling - SHAPE_SLACK)
 
 
 def _answerable(data: list[QuestionData]) -> np.ndarray:
@@ -331,7 +275,7 @@ def main() -> None:
     held = [int(i) for i in rng.permutation(len(train)) if article(train[i]) not in theirs][:QUESTION_MODEL_ROWS]
     held_data, held_logits = [train[i] for i in held], [oof[i] for i in held]
     held_read = _reader_logits(reader, "train", held_data, held_logits)
-    reader_weight, second_share, held_answer = _choose_reader_weight(held_data, held_logits, held_read)
+    reader_weight, second_share, held_answer = choose_reader_weight(held_data, held_logits, held_read)
     xq, yq = _question_rows(held_data, held_logits, held_read, held_answer, second_share, _index("train"))
     qscaler = StandardScaler().fit(xq)
     conf_model = LogisticRegression(C=1.0, max_iter=2000).fit(qscaler.transform(xq), yq)
@@ -340,7 +284,7 @@ def main() -> None:
     net = _fit_scorer(train, args.seed)
     valid_logits = [net.logits(d.features) for d in valid]
     valid_read = _reader_logits(reader, "valid", valid, valid_logits)
-    valid_answer = _answer_logits(valid, valid_logits, valid_read, reader_weight)
+    valid_answer = answer_logits(valid, valid_logits, valid_read, reader_weight)
     xv, yv = _question_rows(valid, valid_logits, valid_read, valid_answer, second_share, _index("valid"))
     xv_scaled = qscaler.transform(xv)
     a, b, conf = _calibrated(conf_model, xv_scaled, yv)
