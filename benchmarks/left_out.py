@@ -9,8 +9,9 @@ first at the shipped margin (an answer it drops is the extractive one, as in the
 sentences of the extractive answer recorded beside it (split with the product's splitter) that no
 sentence of the model's answer cites follow the model's sentences: every one of them, or only those the
 reader reads as answering the question (logit >= LEFT_OUT_MIN_LOGIT, as shipped). The draws are
-benchmarks/reader_check.py's and the eighth (``--seed 1212``), which ran live adding every left-out
-sentence; those are taken off its answers first. All are SQuAD-train validation questions over 2,000
+benchmarks/reader_check.py's, the eighth (``--seed 1212``), which ran live adding every left-out
+sentence, and the ninth (``--seed 1213``), which ran with the gate; what was added live is taken off
+the answers first. All are SQuAD-train validation questions over 2,000
 paragraphs.
 """
 
@@ -32,7 +33,9 @@ from rag.reader_check import MARGIN  # noqa: E402
 from rag.types import Document  # noqa: E402
 from train.squad import holds_answer  # noqa: E402
 
-ALL_DRAWS = {**DRAWS, "seed1212": CACHE / "local_llm" / "live_300h.jsonl"}
+ALL_DRAWS = {
+    **DRAWS, "seed1212": CACHE / "local_llm" / "live_300h.jsonl", "seed1213": CACHE / "local_llm" / "live_300i.jsonl",
+}
 
 
 def replay(path: Path, reader) -> dict:  # type: ignore[no-untyped-def]
