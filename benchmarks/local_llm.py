@@ -48,14 +48,16 @@ def sample(split_questions: list[QA], answerable: int, absent: int, seed: int = 
     return chosen
 
 
-def assistants(paragraphs: int, threads: int, **local_settings):  # type: ignore[no-untyped-def]
-    """The valid part over ``paragraphs`` paragraphs, and two assistants over one index of it: the
-    extractive one and the local model's (``local_settings`` on top of ``generator="local"``)."""
+def assistants(paragraphs: int, threads: int, pool: int = 2500, **local_settings):  # type: ignore[no-untyped-def]
+    """The valid part over ``paragraphs`` paragraphs with up to ``pool`` answerable questions to draw
+    from, and two assistants over one index of it: the extractive one and the local model's
+    (``local_settings`` on top of ``generator="local"``). The corpus does not depend on ``pool``: the
+    split samples its questions after building it."""
     from rag.assistant import Assistant
     from rag.config import Settings
     from rag.types import IndexMismatchError
 
-    split = build_split("valid", min_paragraphs=paragraphs)
+    split = build_split("valid", min_paragraphs=paragraphs, answerable=pool)
     corpus = write_corpus(split, CACHE / f"squad-valid-{paragraphs}" / "corpus")
     index_dir = CACHE / f"squad-valid-{paragraphs}" / "index"
     settings = Settings.load(threads=threads)
@@ -69,7 +71,7 @@ def assistants(paragraphs: int, threads: int, **local_settings):  # type: ignore
 def run(args: argparse.Namespace) -> None:
     from rag.types import Answer, AnswerSentence
 
-    split, extractive, local = assistants(args.paragraphs, args.threads, context_sentences=args.context_sentences)
+    split, extractive, local = assistants(args.paragraphs, args.threads, args.pool, context_sentences=args.context_sentences)
     drafts: list[dict] = []
     local.answerer.on_check = lambda d, cited, kept: drafts.append(  # type: ignore[attr-defined]
         {"text": d.text, "cited": [{"key": s.key, "text": s.text} for s in cited], "kept": [c.key for c in kept]}
@@ -240,6 +242,7 @@ def main() -> None:
     ap.add_argument("--absent", type=int, default=60)
     ap.add_argument("--paragraphs", type=int, default=2000)
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--pool", type=int, default=2500, help="answerable questions of the split to draw from (the first nine draws used up the default 2,500)")
     ap.add_argument("--context-sentences", type=int, default=None, help="sentences shown to the model (default: the setting, 8)")
     ap.add_argument("--records", type=Path, default=RECORDS, help="where the per-question records go")
     ap.add_argument("--seed", type=int, default=SEED, help="the question draw")

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from . import llm_defaults as defaults
 from .asked import why_not_an_answer
 from .config import Settings, available_cores
 from .cross_check import MAX_TOKENS, clashes, evidence_text, prompt, reading
@@ -16,19 +17,19 @@ from .embed import Embedder
 from .extractive import ExtractiveAnswerer
 from .generate import ANSWER_MAX_TOKENS, Context, Draft, OpenAIGenerator, parse_reply, split_complete
 from .index import Index
-from .llm_defaults import agree_first, complete_answer, context_sentences, cross_check, reader_check, runs_locally
 from .rank import Evidence
 from .reader import load_reader
 from .reader_check import weaker_answer
+from .source_wording import in_source_wording
 from .types import Answer, AnswerSentence, Citation, ConfigError, GeneratorError, Sentence
 from .verify import Verifier, llm_judge
 
 log = logging.getLogger(__name__)
 
 # The reader's own boundary (probability 0.5 that the sentence answers the question), not tuned. Replayed
-# on seven recorded draws, it keeps all that adding every left-out sentence gains on five (0.3 to 0.7
-# points), gives up 0.3 and 0.7 points on the other two, and adds a sentence to 66 answers instead of
-# 290 (benchmarks/left_out.py).
+# on nine recorded draws, it keeps all that adding every left-out sentence gains on six (0 to 0.7
+# points), gives up 0.3 to 0.7 points on the other three, and adds a sentence to 88 answers instead of
+# 365 (benchmarks/finishing.py).
 LEFT_OUT_MIN_LOGIT = 0.0
 
 @dataclass
@@ -64,7 +65,7 @@ class LLMAnswerer:
         base_url: str | None
         model: str | None
         key: str | None
-        if runs_locally(settings):
+        if defaults.runs_locally(settings):
             base_url, model, key = self._start_llama(settings.gguf or local_model())
         else:
             base_url, model, key = settings.base_url, settings.model, settings.api_key
@@ -81,7 +82,7 @@ class LLMAnswerer:
     def context(self, evidence: Evidence) -> Context:
         """The best ``context_sentences`` candidates of the learned rerank, in reading order within each
         file (files in rank order): a short prompt a small model reads quickly and loses less in."""
-        best = [c.sentence for c in evidence.ranked[: context_sentences(self.settings)]]
+        best = [c.sentence for c in evidence.ranked[: defaults.context_sentences(self.settings)]]
         first: dict[str, int] = {}
         for s in best:
             first.setdefault(s.file, len(first))
@@ -108,7 +109,7 @@ class LLMAnswerer:
         yield final
 
     def _checked_against(self, extractive: Answer) -> Checked:
-        anchors = frozenset(c.key for s in extractive.sentences for c in s.citations) if agree_first(self.settings) else frozenset()
+        anchors = frozenset(c.key for s in extractive.sentences for c in s.citations) if defaults.agree_first(self.settings) else frozenset()
         return Checked(anchors=anchors)
 
     def _declined(self, extractive: Answer) -> Answer:
@@ -150,8 +151,8 @@ class LLMAnswerer:
         """With ``complete_answer``: the extractive answer's sentences that no sentence of the model's answer
         cites and that the reader reads as answering the question. The model often keeps one of the two
         sentences the extractive answer gave and drops the other, which held the answer; the extractive
-        answer's second sentence is as often filler, which the reader leaves out (benchmarks/left_out.py)."""
-        if not complete_answer(self.settings):
+        answer's second sentence is as often filler, which the reader leaves out (benchmarks/finishing.py)."""
+        if not defaults.complete_answer(self.settings):
             return []
         cited = {c.key for s in sentences for c in s.citations}
         uncited = [s for s in extractive.sentences if not cited.intersection(c.key for c in s.citations)]
@@ -162,7 +163,7 @@ class LLMAnswerer:
 
     def _reads_weaker(self, question: str, result: Checked, extractive: Answer) -> str | None:
         """With ``reader_check``: why the answer reads as less of an answer than the extractive one (rag/reader_check.py)."""
-        if not reader_check(self.settings) or not result.sentences:
+        if not defaults.reader_check(self.settings) or not result.sentences:
             return None
         mine, theirs = [s.text for s in result.sentences], [s.text for s in extractive.sentences]
         read = weaker_answer(load_reader(threads=self.settings.threads), question, mine, theirs)
@@ -172,7 +173,7 @@ class LLMAnswerer:
         """With ``cross_check``: why the model, asked again for the phrase that answers the question in
         the sentences its first answer sentence cites and those of the extractive answer, reads something
         its answer does not say (rag/cross_check.py)."""
-        if not cross_check(self.settings) or not result.sentences or not result.sentences[0].citations:
+        if not defaults.cross_check(self.settings) or not result.sentences or not result.sentences[0].citations:
             return None
         first = result.sentences[0]
         texts = evidence_text([c.text for c in first.citations], [c.text for s in extractive.sentences for c in s.citations])
@@ -242,7 +243,8 @@ class LLMAnswerer:
             result.notes.append(f"dropped sentence {draft.text[:80]!r}: it rests on other sentences than the best-ranked answer")
             return None
         if kept:
-            sentence = AnswerSentence(draft.text, tuple(kept))
+            text = in_source_wording(draft.text, [c.text for c in kept]) if defaults.source_wording(self.settings) else draft.text
+            sentence = AnswerSentence(text, tuple(kept))
         elif self.settings.keep_unsupported:
             sentence = AnswerSentence(draft.text, (), unsupported=True)
         else:

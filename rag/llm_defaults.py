@@ -42,6 +42,11 @@ def complete_answer(settings: Settings) -> bool:
     return _on_for_local(settings, settings.complete_answer)
 
 
+def source_wording(settings: Settings) -> bool:
+    """Settings.source_wording, or by default: on for the local model (measured to help it), off for API models."""
+    return _on_for_local(settings, settings.source_wording)
+
+
 def _on_for_local(settings: Settings, chosen: bool | None) -> bool:
     """A check's setting as chosen, or by default on for the local model and off for API models."""
     return runs_locally(settings) if chosen is None else chosen

@@ -554,3 +554,22 @@ def test_complete_answer_streams_the_added_sentences_and_is_local_only_by_defaul
     assert isinstance(final, Answer) and [s.text for s in streamed] == [s.text for s in final.sentences]
     assert [s.text for s in streamed][-1] == FIRST
     assert complete_answer(Settings(generator="local")) and not complete_answer(Settings(generator="openai"))
+
+
+@pytest.mark.parametrize("wording", [True, False])
+def test_source_wording_puts_a_near_quote_in_the_cited_sentences_words(server, llm, wording):
+    # The model adds a serial comma to the sentence it copies; the check keeps it either way.
+    server.script = reply(lambda r: "Microsoft has exclusive rights to sell OpenAI software tools on its Azure cloud platform, "
+                                    f"and has priority usage rights to OpenAI technologies. [{sid(r, EXCLUSIVE)}]")
+    answer = llm(source_wording=wording).ask(SUPPLIER)
+    (sentence,) = answer.sentences
+    assert not answer.fallback and sentence.citations
+    assert ("platform and has priority" in sentence.text) is wording and ("platform, and has" in sentence.text) is not wording
+    assert sentence.text.startswith("Microsoft has exclusive rights")
+
+
+def test_source_wording_is_local_only_by_default():
+    from rag.config import Settings
+    from rag.llm_defaults import source_wording
+
+    assert source_wording(Settings(generator="local")) and not source_wording(Settings(generator="openai"))
