@@ -47,18 +47,18 @@ def replay(path: Path, reader) -> dict:  # type: ignore[no-untyped-def]
     rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
     answerable = [r for r in rows if r["kind"] == "answerable"]
     given = [r for r in answerable if not r["local"]["abstained"]]
+    split = {worded: {r["id"]: answer_and_left_out(r, reader, worded) for r in given} for worded in (False, True)}
     out: dict = {"extractive_holds": _mean(answer_holds(r, "extractive") for r in answerable)}
-    for worded in (False, True):
-        split = {r["id"]: answer_and_left_out(r, reader, worded) for r in given}
-        for name, floor in (("local", None), ("every", float("-inf")), ("read", LEFT_OUT_MIN_LOGIT)):
-            if name != "local" and not worded:
-                continue
-            texts = {i: " ".join([text, *(t for t, logit in left if floor is not None and logit >= floor)]) for i, (text, left) in split.items()}
-            out[f"{name}{'_worded' if worded else ''}"] = {
-                "holds": sum(holds_answer(texts[r["id"]], record_qa(r)) for r in given) / len(answerable),
-                "completed": sum(texts[i] != text for i, (text, _) in split.items()),
-                "words": _mean(len(t.split()) for t in texts.values()),
-            }
+    # (name, in the sources' wording, the reader's floor for a left-out sentence to be added: None adds none)
+    for name, worded, floor in (("local", False, None), ("local_worded", True, None),
+                                ("read_worded", True, LEFT_OUT_MIN_LOGIT), ("every_worded", True, float("-inf"))):
+        answers = split[worded]
+        texts = {i: " ".join([text, *(t for t, logit in left if floor is not None and logit >= floor)]) for i, (text, left) in answers.items()}
+        out[name] = {
+            "holds": sum(holds_answer(texts[r["id"]], record_qa(r)) for r in given) / len(answerable),
+            "completed": sum(texts[i] != text for i, (text, _) in answers.items()),
+            "words": _mean(len(t.split()) for t in texts.values()),
+        }
     return out
 
 

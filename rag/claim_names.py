@@ -139,7 +139,7 @@ def singled_out(claim: tuple[Token, ...], source: tuple[Token, ...]) -> str | No
     return None
 
 
-def _cross_named(toks: tuple[Token, ...], other: tuple[Token, ...]) -> tuple[Token, ...]:
+def cross_named(toks: tuple[Token, ...], other: tuple[Token, ...]) -> tuple[Token, ...]:
     """A sentence's capitalised first word is a name when the other text writes it as one mid-sentence
     ("Microsoft first invested..." beside "...invested in Microsoft")."""
     if not toks or toks[0].name or not toks[0].text[:1].isupper():

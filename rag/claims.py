@@ -30,7 +30,7 @@ of SQuAD-train sentences and on the local model's own claims: benchmarks/verify_
 
 from __future__ import annotations
 
-from .claim_names import _cross_named, paired, reversed_roles, singled_out, substituted, unlinked
+from .claim_names import cross_named, paired, reversed_roles, singled_out, substituted, unlinked
 from .claim_tokens import ARTICLES, Token, tokens
 from .lexical import STOPWORDS, stem
 
@@ -189,7 +189,7 @@ RULES = {
 
 def contradiction(claim: str, source: str) -> tuple[str, str] | None:
     """(kind, reason) for the first rule the claim breaks against its cited text, or None."""
-    c, s = _cross_named(tokens(claim), tokens(source)), _cross_named(tokens(source), tokens(claim))
+    c, s = cross_named(tokens(claim), tokens(source)), cross_named(tokens(source), tokens(claim))
     for kind, rule in RULES.items():
         reason = rule(c, s)
         if reason:

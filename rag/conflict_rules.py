@@ -24,7 +24,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from .claim_names import _cross_named, reversed_roles
+from .claim_names import cross_named, reversed_roles
 from .claim_tokens import Token, tokens
 from .claims import ANTONYMS, QUALIFIER_FAMILIES, _from_to, negation, predicate
 from .lexical import STOPWORDS
@@ -74,7 +74,7 @@ def judge(a: str, b: str, unsure: bool = False) -> Verdict | None:
     """The first conflict the rules are sure of between two sentences, or None; with ``unsure``, also
     one whose sentences name no common subject (``Verdict.sure`` False)."""
     a, b = _YET_TO.sub(r"\1 not", a), _YET_TO.sub(r"\1 not", b)
-    ta, tb = _cross_named(tokens(a), tokens(b)), _cross_named(tokens(b), tokens(a))
+    ta, tb = cross_named(tokens(a), tokens(b)), cross_named(tokens(b), tokens(a))
     if _names_disagree(ta, tb):
         return None  # about different people or things
     for rule in (_direction, _figures, _statement_rules):

@@ -15,9 +15,10 @@ import difflib
 import re
 from collections.abc import Sequence
 
+from .claim_tokens import ARTICLES
+
 MIN_RUN = 3  # 2 and 4 gave the same five fixes on replay; 3 rewrites a third fewer answers than 2
 _WORD = re.compile(r"[\w$£€%]+(?:[.,'’-]\w+)*")
-_ARTICLES = frozenset({"a", "an", "the"})
 _PAIRED = (('"', '"'), ("“", "”"), ("(", ")"), ("[", "]"))
 
 
@@ -49,7 +50,7 @@ def _in_wording_of(text: str, source: str, min_run: int) -> str:
 
 def _words(text: str) -> list[tuple[str, int, int]]:
     """Each word but the articles, lower-cased, with its span."""
-    return [(m.group().lower(), m.start(), m.end()) for m in _WORD.finditer(text) if m.group().lower() not in _ARTICLES]
+    return [(m.group().lower(), m.start(), m.end()) for m in _WORD.finditer(text) if m.group().lower() not in ARTICLES]
 
 
 def _balanced(source: str, start: int, end: int) -> bool:
