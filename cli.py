@@ -1,6 +1,6 @@
 """`python cli.py ...` works like the `rag` command."""
 
-from rag.cli import run
+from rag.cli.main import run
 
 if __name__ == "__main__":
     run()

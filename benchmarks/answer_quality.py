@@ -82,8 +82,8 @@ def _build_against_raw(split, corpus: Path, index_dir: Path, settings) -> dict:
 
     import faiss
 
-    from rag.embed import load_embedder
-    from rag.store import build_index
+    from rag.build import build_index
+    from rag.embed.embedder import load_embedder
 
     embedder = load_embedder(settings.embedder, settings.threads, settings.batch_size)
     texts = [p.context for p in split.corpus]

@@ -57,10 +57,11 @@ def one_size(n: int) -> dict:
 
     from benchmarks.corpus import make_corpus
     from rag.assistant import Assistant
+    from rag.build import build_index
     from rag.config import Settings
-    from rag.embed import for_index, load_embedder
-    from rag.retrieve import rankings_many
-    from rag.store import build_index, load_index
+    from rag.embed.embedder import for_index, load_embedder
+    from rag.index import load_index
+    from rag.rank.retrieve import rankings_many
 
     out: dict = {"passages": n}
     settings = Settings()

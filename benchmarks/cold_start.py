@@ -1,5 +1,5 @@
 """Cold `rag ask` and `rag --help` as whole processes, with the ONNX question embedder and without it
-(torch, as before rag/onnx_embed.py), on the seeds with a built index.
+(torch, as before rag/embed/onnx_model.py), on the seeds with a built index.
 
     .venv/bin/python -m benchmarks.cold_start [--runs 7]
 """

@@ -29,9 +29,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from benchmarks.verify_claims import edits  # noqa: E402
-from rag.claim_tokens import tokens  # noqa: E402
-from rag.conflict_rules import judge, overlap  # noqa: E402
-from rag.ingest import split_sentences  # noqa: E402
+from rag.conflicts.rules import judge, overlap  # noqa: E402
+from rag.ingest.corpus import split_sentences  # noqa: E402
+from rag.text.tokens import tokens  # noqa: E402
 from rag.types import Document  # noqa: E402
 from train.squad import split_articles  # noqa: E402
 
@@ -146,7 +146,7 @@ def main() -> None:
     sets["all"] = sets["seeds"] + sets["edits"]
     judges = {"rules": lambda p: judge(p["a"], p["b"])}
     if args.llm:
-        from rag.conflicts import judged_with_llm, llm_verdict
+        from rag.conflicts.scan import judged_with_llm, llm_verdict
 
         complete = llm_complete()
         # As `rag conflicts --judge llm` does: the model decides the unsure rule verdicts and the close

@@ -1,4 +1,4 @@
-"""The cross-check (rag/cross_check.py) replayed on the local model's recorded answers, without writing them
+"""The cross-check (rag/verify/cross_check.py) replayed on the local model's recorded answers, without writing them
 again: what it would drop, and what that does to answers holding the gold span.
 
     .venv/bin/python -m benchmarks.cross_check        # about 7 min on 2 threads; resumes; then the figures
@@ -25,7 +25,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from benchmarks.local_llm import CACHE, replay  # noqa: E402
-from rag.cross_check import MAX_TOKENS, clashes, evidence_text, prompt, reading, terms_of  # noqa: E402
+from rag.verify.cross_check import MAX_TOKENS, clashes, evidence_text, prompt, reading, terms_of  # noqa: E402
 from train.squad import QA, holds_answer  # noqa: E402
 
 DRAWS = {"live": CACHE / "local_llm" / "live_300b.jsonl"}

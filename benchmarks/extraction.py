@@ -17,7 +17,7 @@ import time
 from collections import defaultdict
 from pathlib import Path
 
-from rag.ingest import SourceFile, read_document, split_sentences
+from rag.ingest.corpus import SourceFile, read_document, split_sentences
 from rag.types import Document
 
 ROOT = Path(__file__).resolve().parent.parent

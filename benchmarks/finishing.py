@@ -1,5 +1,5 @@
 """What is done to the local model's answer once its checks pass, replayed on its recorded answers: its
-near-quotes put in the cited sentence's wording (rag/source_wording.py), and the extractive answer's
+near-quotes put in the cited sentence's wording (rag/verify/source_wording.py), and the extractive answer's
 sentences it left out added. How often the answer then holds the gold span, against the extractive
 answer, and how long it gets. No model writes anything; the reader reads the recorded answers (a few
 seconds a draw).
@@ -29,12 +29,12 @@ sys.path.insert(0, str(ROOT))
 
 from benchmarks.local_llm import CACHE, _mean, answer_holds, record_qa  # noqa: E402
 from benchmarks.reader_check import DRAWS  # noqa: E402
-from rag.ingest import split_sentences  # noqa: E402
-from rag.llm_answer import LEFT_OUT_MIN_LOGIT  # noqa: E402
-from rag.reader import load_reader  # noqa: E402
-from rag.reader_check import MARGIN  # noqa: E402
-from rag.source_wording import in_source_wording  # noqa: E402
+from rag.ingest.corpus import split_sentences  # noqa: E402
+from rag.rank.reader import load_reader  # noqa: E402
 from rag.types import Document  # noqa: E402
+from rag.verify.reader_check import MARGIN  # noqa: E402
+from rag.verify.source_wording import in_source_wording  # noqa: E402
+from rag.verify.whole_answer import LEFT_OUT_MIN_LOGIT  # noqa: E402
 from train.squad import holds_answer  # noqa: E402
 
 ALL_DRAWS = {

@@ -27,7 +27,7 @@ def main() -> None:
 
     from rag.assistant import Assistant
     from rag.config import Settings
-    from rag.retrieve import rankings_many
+    from rag.rank.retrieve import rankings_many
 
     faiss.omp_set_num_threads(1)
     settings = Settings(threads=1)

@@ -120,15 +120,16 @@ def replay(rows: list[dict], paragraphs: int) -> list[dict]:
       parentheses;
     - with the local model's ``agree_first``, sentences dropped until one cites a sentence of the
       extractive answer (recognised by its text in the recorded extractive answer), and the answer
-      dropped when it does not state what was asked where the extractive one does (rag/asked.py);
+      dropped when it does not state what was asked where the extractive one does (rag/verify/asked.py);
     - with nothing left, or when the model found no answer, the recorded extractive answer (same
       index, same evidence)."""
-    from rag.asked import why_not_an_answer
+    from rag.answer.llm_defaults import agree_first
+
     from rag.config import Settings
-    from rag.embed import load_embedder
-    from rag.llm_defaults import agree_first
-    from rag.store import load_index
-    from rag.verify import Verifier
+    from rag.embed.embedder import load_embedder
+    from rag.index import load_index
+    from rag.verify.asked import why_not_an_answer
+    from rag.verify.support import Verifier
 
     settings = Settings()
     agreeing = agree_first(settings.replace(generator="local"))
@@ -160,7 +161,7 @@ def replay(rows: list[dict], paragraphs: int) -> list[dict]:
 
 
 def _rejoined(drafts: list[dict]) -> list[dict]:
-    """Drafts as ``rag.generate`` now splits them: a split inside an open parenthesis undone."""
+    """Drafts as ``rag.llm.client`` now splits them: a split inside an open parenthesis undone."""
     out: list[dict] = []
     for d in drafts:
         if out and out[-1]["text"].count("(") > out[-1]["text"].count(")"):

@@ -29,13 +29,14 @@ QUERIES = 200
 def main() -> None:
     from benchmarks.corpus import make_corpus
     from rag.assistant import Assistant
+    from rag.build import build_index
     from rag.config import Settings
-    from rag.embed import load_embedder
-    from rag.lexical import Postings, terms
-    from rag.milvus_store import MilvusLexicalStore, MilvusVectorStore, local_server
-    from rag.retrieve import rankings_many
-    from rag.store import build_index
-    from rag.vectors import FaissVectorStore
+    from rag.embed.embedder import load_embedder
+    from rag.index.bm25 import Postings
+    from rag.index.milvus import MilvusLexicalStore, MilvusVectorStore, local_server
+    from rag.index.vectors import FaissVectorStore
+    from rag.rank.retrieve import rankings_many
+    from rag.text.words import terms
 
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--passages", type=int, default=10_000)

@@ -34,11 +34,11 @@ def main() -> None:
     from pymilvus import AnnSearchRequest, DataType, Function, FunctionType, MilvusClient, RRFRanker
 
     from rag.config import Settings
-    from rag.embed import load_embedder
-    from rag.lexical import terms
-    from rag.milvus_store import MilvusLexicalStore, MilvusVectorStore, local_server
-    from rag.retrieve import rankings_many
-    from rag.store import load_index
+    from rag.embed.embedder import load_embedder
+    from rag.index import load_index
+    from rag.index.milvus import MilvusLexicalStore, MilvusVectorStore, local_server
+    from rag.rank.retrieve import rankings_many
+    from rag.text.words import terms
 
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--questions", type=int, default=1000)

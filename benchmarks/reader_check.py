@@ -1,4 +1,4 @@
-"""The reader check (rag/reader_check.py) replayed on the local model's recorded answers: what it drops at
+"""The reader check (rag/verify/reader_check.py) replayed on the local model's recorded answers: what it drops at
 each margin, and what that does to answers holding the gold span. No model writes anything; the reader
 reads the recorded answers (a few seconds).
 
@@ -24,10 +24,10 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from benchmarks.local_llm import CACHE, _mean, answer_holds  # noqa: E402
-from rag.ingest import split_sentences  # noqa: E402
-from rag.reader import load_reader  # noqa: E402
-from rag.reader_check import MARGIN, best_readings  # noqa: E402
+from rag.ingest.corpus import split_sentences  # noqa: E402
+from rag.rank.reader import load_reader  # noqa: E402
 from rag.types import Document  # noqa: E402
+from rag.verify.reader_check import MARGIN, best_readings  # noqa: E402
 
 DRAWS = {
     "tuning": CACHE / "local_llm" / "live_300b.jsonl", "held-out": CACHE / "local_llm" / "live_300c.jsonl",
@@ -47,7 +47,7 @@ def replay(path: Path, margins: tuple[float, ...]) -> dict:
     for r in own:
         mine = [s["text"] for s in r["local"]["sentences"]]
         theirs = [s.text for s in split_sentences(Document("extractive", r["extractive"]["answer"]))]
-        read[r["id"]] = (*best_readings(reader, r["question"], mine, theirs), holds[r["id"]], answer_holds(r, "extractive"))
+        read[r["id"]] = (*best_readings(reader.logits, r["question"], mine, theirs), holds[r["id"]], answer_holds(r, "extractive"))
     out = {"answerable": len(answerable), "own_words": len(own), "extractive_holds": _mean(answer_holds(r, "extractive") for r in answerable),
         "local_holds": _mean(holds.values()), "margins": {}}
     for m in margins:  # as weaker_answer decides at margin m

@@ -9,7 +9,7 @@ import json
 import re
 from pathlib import Path
 
-from rag.index import Index
+from rag.index.loaded import Index
 from rag.types import Sentence
 
 PAIRS = Path(__file__).resolve().parent / "data" / "support_pairs.json"

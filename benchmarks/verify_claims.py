@@ -34,12 +34,13 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from benchmarks.local_llm import _key, _rejoined  # noqa: E402
-from rag.claims import RULES, contradiction  # noqa: E402
+from rag.build import build_and_load, build_index  # noqa: E402
 from rag.config import Settings  # noqa: E402
-from rag.embed import load_embedder  # noqa: E402
-from rag.store import build_and_load, build_index, load_index  # noqa: E402
+from rag.embed.embedder import load_embedder  # noqa: E402
+from rag.index import load_index  # noqa: E402
 from rag.types import IndexMismatchError  # noqa: E402
-from rag.verify import Verifier  # noqa: E402
+from rag.verify.claims import RULES, contradiction  # noqa: E402
+from rag.verify.support import Verifier  # noqa: E402
 from train.squad import QA, holds_answer, split_articles  # noqa: E402
 
 SEED = 31
@@ -205,11 +206,11 @@ def score(name: str, pairs, verifier: Verifier) -> None:
 
 def main() -> None:
     if "--before" in sys.argv:  # the verifier as it was before the qualifier and relation rules
-        import rag.verify
+        import rag.verify.support
 
-        rag.verify.contradiction = lambda claim, source: None  # type: ignore[assignment]
-        rag.verify.coordinated = lambda text, a, b: False  # type: ignore[assignment]
-        print("(before: without rag/claims.py and the listed-name check)")
+        rag.verify.support.contradiction = lambda claim, source: None  # type: ignore[assignment]
+        rag.verify.support.coordinated = lambda text, a, b: False  # type: ignore[assignment]
+        print("(before: without rag/verify/claims.py and the listed-name check)")
     settings = Settings()
     embedder = load_embedder(settings.embedder)
     rng = random.Random(SEED)

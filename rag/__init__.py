@@ -22,9 +22,9 @@ _LAZY = {
 }
 
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
-    from .assistant import Assistant
-    from .config import Settings
-    from .types import (
+    from rag.assistant import Assistant
+    from rag.config import Settings
+    from rag.types import (
         Answer,
         AnswerSentence,
         Citation,

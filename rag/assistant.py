@@ -15,20 +15,20 @@ from typing import Any
 import numpy as np
 from threadpoolctl import ThreadpoolController
 
-from .answerer import Answerer, make_answerer
-from .build import BuildReport, Progress, build_and_load
-from .config import Settings
-from .conflicts import for_answer
-from .disk import read_manifest
-from .embed import Embedder, load_embedder
-from .index import Index, load_index
-from .lexical import content_words
-from .match import word_vectors
-from .rank import Evidence, candidates, rank
-from .reader import load_reader
-from .retrieve import Rankings, rankings_many
-from .scorer import load_scorer
-from .types import Answer, AnswerSentence, InputError, RagError
+from rag.answer.base import Answerer, make_answerer
+from rag.build import BuildReport, Progress, build_and_load
+from rag.config import Settings
+from rag.conflicts.scan import for_answer
+from rag.embed.embedder import Embedder, load_embedder
+from rag.index.disk import read_manifest
+from rag.index.loaded import Index, load_index
+from rag.rank.match import word_vectors
+from rag.rank.reader import load_reader
+from rag.rank.rerank import Evidence, candidates, rank
+from rag.rank.retrieve import Rankings, rankings_many
+from rag.rank.scorer import load_scorer
+from rag.text.words import content_words
+from rag.types import Answer, AnswerSentence, InputError, RagError
 
 log = logging.getLogger(__name__)
 

@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .assistant import Assistant
-from .types import Answer, InputError, RagError
+from rag.assistant import Assistant
+from rag.types import Answer, InputError, RagError
 
 log = logging.getLogger(__name__)
 

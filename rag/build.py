@@ -6,7 +6,7 @@ prunes all but the new and the previous generation: a crash at any point leaves 
 reader that read the previous manifest a moment ago still finds its files.
 
 Only sentences are embedded. Dense retrieval searches sentence vectors and ranks a chunk by its two
-best sentences (see ``rag.retrieve``): fused with BM25 that ranks the dev gold passages as well as
+best sentences (see ``rag.rank.retrieve``): fused with BM25 that ranks the dev gold passages as well as
 embedding whole chunks did (MRR 0.78 against 0.77), and each sentence is embedded once instead of once
 alone plus once per overlapping chunk.
 """
@@ -21,19 +21,27 @@ from typing import Any
 
 import numpy as np
 
-from . import __version__
-from .config import Settings
-from .conflicts import FileSubjects
-from .conflicts import scan as scan_conflicts
-from .disk import check_folder_is_ours, locked, read_manifest
-from .embed import Embedder, for_index, runtime_of
-from .extract import EXTRACT_VERSION, Extractor
-from .generation import write_generation
-from .index import FORMAT_VERSION, Index, assemble, load_index
-from .ingest import Skipped, SourceFile, make_chunks, no_text_message, read_document, scan_corpus, split_sentences
-from .plan import plan_generation
-from .types import Chunk, CorpusError, IndexMismatchError, Sentence
-from .vectors import SegmentedVectorStore
+from rag import __version__
+from rag.config import Settings
+from rag.conflicts.scan import FileSubjects
+from rag.conflicts.scan import scan as scan_conflicts
+from rag.embed.embedder import Embedder, for_index, runtime_of
+from rag.index.disk import check_folder_is_ours, locked, read_manifest
+from rag.index.loaded import FORMAT_VERSION, Index, assemble, load_index
+from rag.index.plan import plan_generation
+from rag.index.vectors import SegmentedVectorStore
+from rag.index.write import write_generation
+from rag.ingest.corpus import (
+    Skipped,
+    SourceFile,
+    make_chunks,
+    no_text_message,
+    read_document,
+    scan_corpus,
+    split_sentences,
+)
+from rag.ingest.extract import EXTRACT_VERSION, Extractor
+from rag.types import Chunk, CorpusError, IndexMismatchError, Sentence
 
 _ABOUT = ("format", "extractor", "title", "date")  # what the manifest records about an extracted file
 

@@ -6,12 +6,13 @@ import hashlib
 import json
 import os
 import tomllib
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from .types import ConfigError
+from rag.types import ConfigError
 
 
 def available_cores() -> int:
@@ -23,13 +24,31 @@ def available_cores() -> int:
 # Bump when splitting or chunking changes what a saved index means, so old indexes are refused.
 # 2: sentences bounded to 600 characters, headings marked, pages kept.
 SPLITTER_VERSION = "sentencex-lines-2"
-# Plain text is read as is; PDF, HTML and Word files have their text extracted (rag.extract).
+# Plain text is read as is; PDF, HTML and Word files have their text extracted (rag.ingest.extract).
 DEFAULT_SUFFIXES = (".txt", ".md", ".pdf", ".html", ".htm", ".docx")
 CONFIG_FILE = "rag.toml"
 # Chosen on the SQuAD-train validation part (train/README.md): the gold sentence is among the candidates
 # for 0.930 of questions at 10 chunks (26 sentences), 0.951 at 15, 0.964 at 20 (54), 0.974 at 30 (77).
 POOL = 20
 ENV_PREFIX = "RAG_"
+
+# The checks that can run around an LLM's answer, besides every citation's support (always checked).
+# Each is registered once in rag/verify/whole_answer.py; a preset names the ones that run.
+LLMCheck = Literal["anchor_first", "source_wording", "asked", "reader", "cross_check", "left_out"]
+
+
+@dataclass(frozen=True)
+class LLMPreset:
+    context_sentences: int  # best-ranked sentences shown to the model
+    checks: tuple[LLMCheck, ...]
+
+
+# local: every check, each measured to help the local model on held-out questions, and a short prompt,
+# which is most of its wait for the first sentence (docs/local-llm.md). api: unmeasured there, so none.
+LLM_PRESETS: dict[str, LLMPreset] = {
+    "local": LLMPreset(4, ("anchor_first", "source_wording", "asked", "reader", "cross_check", "left_out")),
+    "api": LLMPreset(8, ()),
+}
 
 
 class Settings(BaseModel):
@@ -58,7 +77,7 @@ class Settings(BaseModel):
     )
     compact_share: float = Field(
         0.2, ge=0, description="an update writes only the files it changed, beside the rest, until those and the "
-        "rows they replaced pass this share of the index; then one segment is written again (rag/segments.py)",
+        "rows they replaced pass this share of the index; then one segment is written again (rag/index/segments.py)",
     )
     lock_timeout: float = Field(120, ge=0, description="seconds to wait for another process updating the same index")
     store: Literal["faiss", "milvus"] = Field(
@@ -97,60 +116,16 @@ class Settings(BaseModel):
     max_retries: int = Field(3, ge=0, le=10, description="retries on 429/5xx/timeouts, with backoff")
     gguf: Path | None = Field(None, description="GGUF weights for the local generator; default: the model `rag models pull` caches")
     temperature: float = Field(0.0, ge=0, le=2)
+    llm: Literal["local", "api"] | None = Field(
+        None,
+        description="which checks run around an LLM's answer (LLM_PRESETS): local, measured for the local model "
+        "(docs/local-llm.md), or api, the citation checks alone; default: local for the local generator, api otherwise",
+    )
+    llm_checks: tuple[LLMCheck, ...] | None = Field(
+        None, description="the checks to run instead of the preset's, by name (rag/verify/whole_answer.py says what each does)"
+    )
     context_sentences: int | None = Field(
-        None,
-        ge=1,
-        le=100,
-        description=(
-            "best-ranked sentences an LLM is shown; default 4 for the local model (held-out: first sentence "
-            "4.1 s p50 against 6.6 s with 8, and as many answers right, since agree_first anchors the answer to "
-            "the best-ranked sentences anyway), 8 for API models"
-        ),
-    )
-    agree_first: bool | None = Field(
-        None,
-        description=(
-            "an LLM answer's first sentence must cite a sentence the extractive answer rests on, or it is dropped "
-            "(and the extractive answer stands in if nothing is left); default: on for the local model, where it "
-            "raised held-out answers holding the gold span from 0.76 to 0.79, off for API models (unmeasured)"
-        ),
-    )
-    cross_check: bool | None = Field(
-        None,
-        description=(
-            "the model is asked again, with the sentences its first answer sentence cites and the extractive "
-            "answer's, for the phrase that answers; when the answer lacks any of its new words, the extractive answer stands in "
-            "(rag/cross_check.py); default: on for the local model, where it raised held-out answers holding "
-            "the gold span from 314 to 322 of 344, off for API models (unmeasured)"
-        ),
-    )
-
-    reader_check: bool | None = Field(
-        None,
-        description=(
-            "the reader reads the LLM's answer and the extractive answer, each with the question; when the LLM's "
-            "reads weaker by more than rag/reader_check.MARGIN, the extractive answer stands in; default: on for "
-            "the local model (on a fresh live draw it dropped 13 of 300 answers, 7 wrong where the extractive was "
-            "right and none the other way), off for API models (unmeasured)"
-        ),
-    )
-    source_wording: bool | None = Field(
-        None,
-        description=(
-            "a run of three or more words of an LLM answer sentence that its cited sentence has in the same "
-            "order (articles and punctuation aside) takes the cited sentence's exact text (rag/source_wording.py); "
-            "default: on for the local model (replayed on nine recorded draws it turned five wrong answers right "
-            "and none wrong: benchmarks/finishing.py), off for API models (unmeasured)"
-        ),
-    )
-    complete_answer: bool | None = Field(
-        None,
-        description=(
-            "the sentences of the extractive answer that an LLM answer kept whole does not cite, and that the "
-            "reader reads as answering the question, follow it with their citations; default: on for the local "
-            "model (replayed on nine recorded draws it raised answers holding the gold span on six, by 0.3 to "
-            "0.7 points, and lowered none: benchmarks/finishing.py), off for API models (unmeasured)"
-        ),
+        None, ge=1, le=100, description="best-ranked sentences an LLM is shown; default: the preset's (4 local, 8 api)"
     )
 
     # -- citation checking --
@@ -163,13 +138,23 @@ class Settings(BaseModel):
 
     # -- runtime --
     threads: int | None = Field(None, ge=1, description="threads of the embedding model and the reader (onnxruntime or torch); default all cores")
-    batch_size: int = Field(32, ge=1, description="texts per torch model call; 32 measured fastest for sentences on CPU (the ONNX path batches by token count, rag/onnx_embed.py)")
+    batch_size: int = Field(32, ge=1, description="texts per torch model call; 32 measured fastest for sentences on CPU (the ONNX path batches by token count, rag/embed/onnx_model.py)")
 
     @model_validator(mode="after")
     def _check(self) -> Settings:
         if self.chunk_overlap >= self.chunk_sentences:
             raise ValueError("chunk_overlap must be smaller than chunk_sentences")
         return self
+
+    def runs_locally(self) -> bool:
+        """The generator is the local model served by llama.cpp (``llama`` is its old name)."""
+        return self.generator in ("local", "llama")
+
+    def llm_preset(self) -> LLMPreset:
+        """The LLM answer's preset, with ``llm_checks`` and ``context_sentences`` applied where set."""
+        preset = LLM_PRESETS[self.llm or ("local" if self.runs_locally() else "api")]
+        return LLMPreset(self.context_sentences or preset.context_sentences,
+                         preset.checks if self.llm_checks is None else self.llm_checks)
 
     def index_shaping(self) -> dict[str, Any]:
         """The settings that change what is stored, as written into the manifest."""

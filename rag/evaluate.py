@@ -16,13 +16,13 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .batch import Question, iter_records, run_batch
-from .index import Index
-from .types import Sentence
-from .verify import Verifier
+from rag.batch import Question, iter_records, run_batch
+from rag.index.loaded import Index
+from rag.types import Sentence
+from rag.verify.support import Verifier
 
 if TYPE_CHECKING:
-    from .assistant import Assistant
+    from rag.assistant import Assistant
 
 
 def facts_found(answer: str, answer_all: list[list[str]]) -> bool:

@@ -8,7 +8,7 @@ import io
 from collections.abc import Iterable
 from typing import Any
 
-from .types import Answer, AnswerSentence, Citation, Conflict
+from rag.types import Answer, AnswerSentence, Citation, Conflict
 
 LOST_CITATIONS = "(those sentences lost their citations on checking; the answer is below)"
 

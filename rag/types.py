@@ -170,7 +170,7 @@ class Conflict:
     kind: str  # figure | date | direction | negation | antonym | reversed (rules) | other (an LLM's verdict)
     summary: str  # what differs, in one line: "$1 billion against $2 billion"
     citations: tuple[Citation, Citation]
-    confidence: float  # measured precision of the judge that flagged it (rag/conflicts.py)
+    confidence: float  # measured precision of the judge that flagged it (rag/conflicts/scan.py)
     judge: str = "rules"  # rules | llm
 
     def to_dict(self) -> dict[str, Any]:
@@ -191,7 +191,7 @@ class Answer:
     notes: tuple[str, ...] = ()  # what happened on the way: dropped citations, why it abstained
     fallback: bool = False  # the LLM's answer had no supported sentence: this is the extractive answer
     timings: dict[str, float] = field(default_factory=dict)
-    # Calibrated probability that the answer is right (held-out ECE in rag/answerer.json).
+    # Calibrated probability that the answer is right (held-out ECE in rag/rank/scorer.json).
     confidence: float | None = None
     # Calibrated probability that the articles hold an answer at all; questions under the threshold
     # chosen on held-out questions are declined.

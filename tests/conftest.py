@@ -11,12 +11,12 @@ from pathlib import Path
 import pytest
 
 from rag.assistant import Assistant
+from rag.build import build_index
 from rag.config import Settings
-from rag.embed import load_embedder
-from rag.store import build_index
+from rag.embed.embedder import load_embedder
 
 # The ONNX question embedder is exported by the session's first index build into a folder of its own,
-# not the user's cache: each run proves the export and its check (rag/onnx_embed.py).
+# not the user's cache: each run proves the export and its check (rag/embed/onnx_model.py).
 os.environ["RAG_ONNX_DIR"] = tempfile.mkdtemp(prefix="rag-onnx-")
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -65,3 +65,26 @@ def dev_path() -> Path:
 @pytest.fixture(scope="session")
 def dev(dev_path) -> list[dict]:
     return [json.loads(line) for line in dev_path.read_text().splitlines() if line.strip()]
+
+
+@pytest.fixture(scope="module")
+def server():
+    """A real local OpenAI-compatible server (tests/chat_server.py) answering as each test scripts it."""
+    from .chat_server import ChatServer
+
+    s = ChatServer()
+    yield s
+    s.close()
+
+
+@pytest.fixture
+def llm(server, assistant):
+    """An assistant maker whose LLM answerer talks to ``server`` through the real ``openai`` client."""
+    server.requests.clear()
+
+    def make(**changes):
+        base = {"generator": "openai", "model": "test-model", "base_url": server.base_url, "api_key": "test-key", "max_retries": 2, "timeout": 5.0}
+        settings = assistant.settings.replace(**{**base, **changes})
+        return Assistant(assistant.index, assistant.embedder, settings)
+
+    return make

@@ -13,7 +13,7 @@ import httpx2 as httpx
 import uvicorn
 
 from rag.assistant import Assistant
-from rag.serve import create_app
+from rag.serve.app import create_app
 
 
 def free_port() -> int:

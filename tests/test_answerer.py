@@ -8,11 +8,11 @@ import json
 import numpy as np
 import pytest
 
-from rag.answerer import Answerer
-from rag.extractive import ExtractiveAnswerer, pick
-from rag.features import SENTENCE_FEATURES
-from rag.question import KINDS, question_kind, question_names, unnamed_near
-from rag.scorer import PARAMS, AnswerScorer, Calibrated, load_scorer
+from rag.answer.base import Answerer
+from rag.answer.extractive import ExtractiveAnswerer, pick
+from rag.rank.features import SENTENCE_FEATURES
+from rag.rank.question import KINDS, question_kind, question_names, unnamed_near
+from rag.rank.scorer import PARAMS, AnswerScorer, Calibrated, load_scorer
 from rag.types import ModelError
 
 QUICK_START = "Who was meant to be OpenAI's only supplier of computing resources?"
@@ -168,8 +168,8 @@ def test_a_logistic_and_a_network_are_read_alike():
 
 
 def _evidence(assistant, question):
-    from rag.rank import candidates, rank
-    from rag.retrieve import rankings_many
+    from rag.rank.rerank import candidates, rank
+    from rag.rank.retrieve import rankings_many
 
     s = assistant.settings
     vector = assistant.embedder.embed([question], "query")

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from rag.claims import contradiction
 from rag.types import Sentence
-from rag.verify import Verifier
+from rag.verify.claims import contradiction
+from rag.verify.support import Verifier
 
 from .chat_server import ChatServer, sid
 

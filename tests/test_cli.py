@@ -6,7 +6,7 @@ import shutil
 import pytest
 from typer.testing import CliRunner
 
-from rag.cli import app
+from rag.cli.main import app
 
 runner = CliRunner()
 

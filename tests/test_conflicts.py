@@ -9,10 +9,11 @@ import pytest
 from typer.testing import CliRunner
 
 from rag.assistant import Assistant
-from rag.cli import app
-from rag.conflict_rules import judge, quantities
-from rag.conflicts import LLM_CONFIDENCE, corpus_conflicts, judged_with_llm
-from rag.store import build_and_load, load_index
+from rag.build import build_and_load
+from rag.cli.main import app
+from rag.conflicts.rules import judge, quantities
+from rag.conflicts.scan import LLM_CONFIDENCE, corpus_conflicts, judged_with_llm
+from rag.index import load_index
 
 from .chat_server import ChatServer
 

@@ -14,12 +14,14 @@ from typer.testing import CliRunner
 
 from rag.assistant import Assistant
 from rag.batch import read_questions
-from rag.cli import app
+from rag.build import build_index
+from rag.cli.main import app
 from rag.evaluate import evaluate
-from rag.extract import ExtractionError, Extractor, extract
-from rag.ingest import MAX_SENTENCE_CHARS, SourceFile, read_document, split_sentences
-from rag.rank import is_heading
-from rag.store import build_index, load_index
+from rag.index import load_index
+from rag.ingest.corpus import MAX_SENTENCE_CHARS, SourceFile, read_document, split_sentences
+from rag.ingest.extract import Extractor, extract
+from rag.ingest.extracted import ExtractionError
+from rag.rank.rerank import is_heading
 
 sys.path.insert(0, str(Path(__file__).parent / "data"))
 import make_fixtures as fx  # noqa: E402

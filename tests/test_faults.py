@@ -17,10 +17,11 @@ import pytest
 from filelock import FileLock
 from typer.testing import CliRunner
 
-from rag import ingest
 from rag.assistant import clean_question
-from rag.cli import app
-from rag.store import build_index, load_index
+from rag.build import build_index
+from rag.cli.main import app
+from rag.index import load_index
+from rag.ingest import corpus as ingest
 from rag.types import CorpusError, IndexLockedError, IndexMismatchError, InputError
 
 from .conftest import ROOT, SEEDS
@@ -188,8 +189,8 @@ KILL_MID_BUILD = """
 import os, signal, sys, faiss
 from pathlib import Path
 from rag.config import Settings
-from rag.embed import load_embedder
-from rag.store import build_index
+from rag.embed.embedder import load_embedder
+from rag.build import build_index
 corpus, root = Path(sys.argv[1]), Path(sys.argv[2])
 settings = Settings()
 embedder = load_embedder(settings.embedder)

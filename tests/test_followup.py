@@ -8,8 +8,8 @@ import shutil
 import pytest
 from typer.testing import CliRunner
 
-from rag.cli import app
-from rag.followup import by_rules, is_follow_up, rewrite
+from rag.answer.followup import by_rules, is_follow_up, rewrite
+from rag.cli.main import app
 
 from .chat_server import ChatServer, sid
 

@@ -2,7 +2,7 @@ from pathlib import Path
 
 import pytest
 
-from rag.ingest import make_chunks, read_document, scan_corpus, split_sentences
+from rag.ingest.corpus import make_chunks, read_document, scan_corpus, split_sentences
 from rag.types import Document
 
 from .conftest import SEEDS

@@ -11,8 +11,9 @@ import pytest
 pytest.importorskip("pymilvus", reason="the milvus extra: pip install -e '.[milvus]'")
 
 from rag.assistant import Assistant  # noqa: E402
-from rag.milvus_store import free_port, local_server  # noqa: E402
-from rag.store import build_index, load_index  # noqa: E402
+from rag.build import build_index
+from rag.index import load_index  # noqa: E402
+from rag.index.milvus import free_port, local_server  # noqa: E402
 from rag.types import ConfigError, IndexMismatchError, StoreError  # noqa: E402
 
 

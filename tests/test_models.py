@@ -8,9 +8,9 @@ import zipfile
 import pytest
 from typer.testing import CliRunner
 
-from rag import models
-from rag.cli import app
-from rag.models import ModelPullError, ModelSpec
+from rag.cli.main import app
+from rag.llm import local as models
+from rag.llm.local import ModelPullError, ModelSpec
 from rag.types import ConfigError
 
 PARTS = [b"GGUF" + bytes(range(256)) * 40, bytes(reversed(range(256))) * 37, b"tail-of-the-model" * 11]

@@ -11,9 +11,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from rag.embed import SentenceTransformerEmbedder, _minilm_path
-from rag.onnx_embed import MIN_COSINE, OnnxEmbedder, QueryFastEmbedder, cache_dir, checked
-from rag.store import build_index, load_index
+from rag.build import build_index
+from rag.embed.embedder import SentenceTransformerEmbedder, _minilm_path
+from rag.embed.onnx_model import MIN_COSINE, OnnxEmbedder, QueryFastEmbedder, cache_dir, checked
+from rag.index import load_index
 
 ROOT = Path(__file__).resolve().parent.parent
 QUESTION = "How much did Microsoft first invest in OpenAI?"

@@ -7,8 +7,8 @@ import re
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from rag.ingest import MAX_SENTENCE_CHARS, bounded, make_chunks, split_sentences
-from rag.retrieve import fuse
+from rag.ingest.corpus import MAX_SENTENCE_CHARS, bounded, make_chunks, split_sentences
+from rag.rank.retrieve import fuse
 from rag.types import Document
 
 # Text built from pieces that stress a sentence splitter: abbreviations, decimals, quotes, newlines.

@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 
 from rag.config import available_cores
-from rag.reader import NO_READING, READER_FEATURES, READER_PARAMS, load_reader, reader_features
-from rag.scorer import PARAMS, load_scorer, reordered
+from rag.rank.reader import NO_READING, READER_FEATURES, READER_PARAMS, load_reader, reader_features
+from rag.rank.scorer import PARAMS, load_scorer, reordered
 from rag.types import ModelError
 
 QUESTION = "Who was meant to be OpenAI's only supplier of computing resources?"
@@ -63,7 +63,7 @@ def test_a_pair_reads_the_same_whatever_is_read_with_it(assistant):
 
 def test_the_question_path_reads_without_torch():
     code = (
-        "import sys; from rag.reader import load_reader; "
+        "import sys; from rag.rank.reader import load_reader; "
         "print(load_reader().logits('Who?', ['Ana Ruiz designed it.'])[0]); assert 'torch' not in sys.modules"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)

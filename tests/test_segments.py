@@ -1,4 +1,4 @@
-"""Updates that write only what changed (rag/segments.py), on the seeds with the real model: the base
+"""Updates that write only what changed (rag/index/segments.py), on the seeds with the real model: the base
 segment is linked, not rewritten; dead rows are never found; answers match a build from scratch; our
 BM25 scores as bm25s does; a damaged base is still refused."""
 
@@ -10,8 +10,9 @@ import numpy as np
 import pytest
 
 from rag.assistant import Assistant
-from rag.lexical import terms
-from rag.store import build_and_load, build_index, load_index
+from rag.build import build_and_load, build_index
+from rag.index import load_index
+from rag.text.words import terms
 from rag.types import IndexMismatchError
 
 from .conftest import SEEDS

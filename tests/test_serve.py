@@ -16,7 +16,7 @@ import openai
 import pytest
 
 from rag.evaluate import citation_is_valid, facts_found
-from rag.worker import AnswerWorker, Busy, Job
+from rag.serve.worker import AnswerWorker, Busy, Job
 from tests.serving import free_port, running, wait_healthy
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -219,7 +219,7 @@ def test_a_port_in_use_is_a_one_line_error_before_the_model_loads(index_dir):
 
     from typer.testing import CliRunner
 
-    from rag.cli import app
+    from rag.cli.main import app
 
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))

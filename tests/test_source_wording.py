@@ -1,8 +1,8 @@
-"""Near-quotes put back in the cited sentence's wording (rag/source_wording.py), on the seeds' sentences."""
+"""Near-quotes put back in the cited sentence's wording (rag/verify/source_wording.py), on the seeds' sentences."""
 
 from pathlib import Path
 
-from rag.source_wording import in_source_wording
+from rag.verify.source_wording import in_source_wording
 
 SEED = Path(__file__).resolve().parent.parent / "seeds" / "000_804249f35b507f04.txt"
 SOLE = "Although Microsoft is supposed to be the sole provider of computational resources for OpenAI, last year Microsoft allowed OpenAI to launch a self-built data center project called Stargate."

@@ -4,9 +4,11 @@ import shutil
 import numpy as np
 import pytest
 
-from rag import generation, store
+from rag import index as store
+from rag.build import build_index
 from rag.config import Settings
-from rag.store import build_index, load_index
+from rag.index import load_index
+from rag.index import write as generation
 from rag.types import IndexMismatchError, IndexMissingError
 
 from .conftest import SEEDS

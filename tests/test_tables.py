@@ -1,10 +1,10 @@
-"""The column tables (rag/tables.py) give back exactly the sentences and chunks the splitter made, on
+"""The column tables (rag/index/tables.py) give back exactly the sentences and chunks the splitter made, on
 the seeds: written and read, a subset taken, re-packed and joined."""
 
 import numpy as np
 
-from rag.ingest import make_chunks, read_document, scan_corpus, split_sentences
-from rag.tables import ChunkTable, SentenceTable, read_tables, write_tables
+from rag.index.tables import ChunkTable, SentenceTable, read_tables, write_tables
+from rag.ingest.corpus import make_chunks, read_document, scan_corpus, split_sentences
 
 from .conftest import SEEDS
 

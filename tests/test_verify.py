@@ -1,7 +1,7 @@
 import pytest
 
 from benchmarks.support_pairs import support_pairs
-from rag.verify import Verifier, names
+from rag.verify.support import Verifier, names
 
 
 @pytest.fixture(scope="module")

@@ -1,6 +1,6 @@
 """The answer's order and shape, chosen on the question models' questions (train/fit_answerer.py): the
-reader's weight in the order (rag.scorer.reordered) and the runner-up's share that adds a second
-sentence (rag.extractive.takes_runner_up), judged by whether the answer holds the gold answer."""
+reader's weight in the order (rag.rank.scorer.reordered) and the runner-up's share that adds a second
+sentence (rag.answer.extractive.takes_runner_up), judged by whether the answer holds the gold answer."""
 
 from __future__ import annotations
 
@@ -8,16 +8,16 @@ import logging
 
 import numpy as np
 
-from rag.extractive import takes_runner_up
-from rag.features import shares
-from rag.rank import QUALIFIER
-from rag.scorer import reordered
+from rag.answer.extractive import takes_runner_up
+from rag.rank.features import shares
+from rag.rank.rerank import QUALIFIER
+from rag.rank.scorer import reordered
 from train.collect import QuestionData
 
 log = logging.getLogger(__name__)
 
 SHAPE_SLACK = 0.015  # holds-gold given up for shorter answers, against always answering with two sentences
-# The reader's weight in the answer's order (rag.scorer.reordered), chosen with the shape on the
+# The reader's weight in the answer's order (rag.rank.scorer.reordered), chosen with the shape on the
 # question models' questions. On them, the answer held gold 0.818 at weight 0 and 0.833-0.837 from
 # 0.5 to 1.0 (each with its own second_share).
 READER_WEIGHTS = (0.0, 0.25, 0.5, 0.75, 1.0, 1.25, 1.5)
@@ -41,7 +41,7 @@ def outcome(d: QuestionData, logits: np.ndarray, second_share: float) -> tuple[b
 
 
 def answer_logits(data: list[QuestionData], logits: list[np.ndarray], read: list[np.ndarray], weight: float) -> list[np.ndarray]:
-    """Per question, the logits in the answer's order (rag.scorer.reordered, as rank.rank applies it)."""
+    """Per question, the logits in the answer's order (rag.rank.scorer.reordered, as rank.rank applies it)."""
     return [reordered(z, r, d.features[:, QUALIFIER], weight) for d, z, r in zip(data, logits, read, strict=True)]
 
 

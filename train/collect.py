@@ -11,13 +11,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from rag.build import build_and_load
 from rag.config import Settings
-from rag.embed import load_embedder
-from rag.lexical import content_words
-from rag.match import word_vectors
-from rag.rank import candidates
-from rag.retrieve import rankings_many
-from rag.store import build_and_load
+from rag.embed.embedder import load_embedder
+from rag.rank.match import word_vectors
+from rag.rank.rerank import candidates
+from rag.rank.retrieve import rankings_many
+from rag.text.words import content_words
 from train.squad import CACHE, QA, build_split, holds_answer, write_corpus
 
 log = logging.getLogger(__name__)

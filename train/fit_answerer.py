@@ -1,4 +1,4 @@
-"""Fits the learned answerer and writes rag/answerer.json: the seeded command that reproduces it.
+"""Fits the learned answerer and writes rag/rank/scorer.json: the seeded command that reproduces it.
 
     .venv/bin/pip install -e '.[train]'
     .venv/bin/python -m train.fit_answerer            # ~25 min here the first time (two indexes), ~1 min once cached
@@ -20,7 +20,7 @@
    them at the same budget). With today's reader and features, on valid: a logistic regression 0.787,
    one network 0.758-0.810 by seed, the average of five 0.810 (AUC against answerable 0.968 / 0.966).
 5. The answer's order: the reader's logit, weighted, reorders the scorer's best READ_TOP candidates
-   (rag.scorer.reordered); the weight and the shape's second_share are chosen together on the question
+   (rag.rank.scorer.reordered); the weight and the shape's second_share are chosen together on the question
    models' questions, and the confidence learns whether the answer so built holds the gold answer.
 6. On ``valid``: Platt scaling of both, and the abstention threshold on the answerability: the highest
    that declines at most MAX_WRONGLY_DECLINED of answerable questions.
@@ -44,12 +44,12 @@ from sklearn.neural_network import MLPClassifier
 from sklearn.preprocessing import StandardScaler
 
 from rag.config import POOL, Settings
-from rag.features import QUESTION_FEATURES, SENTENCE_FEATURES, question_features
-from rag.index import Index
-from rag.question import KINDS, question_names, unnamed_near
-from rag.reader import READER_PARAMS, Reader, load_reader, reader_features
-from rag.scorer import PARAMS, network_logits
-from rag.store import load_index
+from rag.index import load_index
+from rag.index.loaded import Index
+from rag.rank.features import QUESTION_FEATURES, SENTENCE_FEATURES, question_features
+from rag.rank.question import KINDS, question_names, unnamed_near
+from rag.rank.reader import READER_PARAMS, Reader, load_reader, reader_features
+from rag.rank.scorer import PARAMS, network_logits
 from train.answer_shape import answer_logits, choose_reader_weight, outcome
 from train.collect import QuestionData, collect
 from train.fit_reader import article, reader_articles
@@ -60,7 +60,7 @@ log = logging.getLogger(__name__)
 HIDDEN = 32  # 64 units or two layers ranked no better on valid (top-2 0.853 against 0.850)
 EPOCHS = 25
 POINTWISE = 1.0  # weight of the pointwise term against the listwise one
-# Candidates the reader reads (rag/reader.py). Absent-article questions declined on valid, each
+# Candidates the reader reads (rag/rank/reader.py). Absent-article questions declined on valid, each
 # reading reordering as well (since dropped): best 1: 0.722, best 2: 0.723, best 3: 0.745.
 READ_TOP = 3
 QUESTION_MODEL_ROWS = 14000  # questions of the articles the reader never saw, for the two question models
@@ -218,7 +218,7 @@ def _platt(z: np.ndarray, y: np.ndarray) -> tuple[float, float, np.ndarray]:
 
 
 def _stored(layers: list[tuple[np.ndarray, np.ndarray]]) -> list[dict]:
-    """Layers as answerer.json stores them (rag.scorer.layers_from reads them back)."""
+    """Layers as scorer.json stores them (rag.rank.scorer.layers_from reads them back)."""
     return [{"W": w.round(6).tolist(), "b": b.round(6).tolist()} for w, b in layers]
 
 

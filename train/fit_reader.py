@@ -1,5 +1,5 @@
 """Fits the reader, a cross-encoder that reads a question and one candidate sentence together and says
-whether the sentence answers it, and writes it as an int8 ONNX graph to rag/reader.onnx: the seeded
+whether the sentence answers it, and writes it as an int8 ONNX graph to rag/rank/reader.onnx: the seeded
 command that reproduces it.
 
     .venv/bin/python -m train.fit_reader       # ~70 min here (2 cores), after train.collect has cached the train part
@@ -35,8 +35,8 @@ from pathlib import Path
 
 import numpy as np
 
-from rag.reader import MAX_TOKENS, READER_PARAMS
-from rag.scorer import PARAMS, network_logits
+from rag.rank.reader import MAX_TOKENS, READER_PARAMS
+from rag.rank.scorer import PARAMS, network_logits
 from train.collect import QuestionData, collect
 from train.squad import CACHE, SEED
 
@@ -117,7 +117,7 @@ def main() -> None:
     import torch
     from transformers import AutoModel, AutoTokenizer, get_linear_schedule_with_warmup
 
-    from rag.embed import _minilm_path
+    from rag.embed.embedder import _minilm_path
 
     torch.manual_seed(args.seed)
     rng = np.random.default_rng(args.seed)
@@ -176,7 +176,7 @@ def _write(bert, head, tokenizer, held, meta: str, out: Path) -> None:  # type: 
     import torch
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
-    from rag.reader import Reader
+    from rag.rank.reader import Reader
 
     class Scorer(torch.nn.Module):
         def __init__(self) -> None:

@@ -29,8 +29,8 @@ import torch
 from sklearn.metrics import roc_auc_score
 from transformers import AutoModel, AutoTokenizer, get_linear_schedule_with_warmup
 
-from rag.embed import _minilm_path
-from rag.reader import MAX_TOKENS
+from rag.embed.embedder import _minilm_path
+from rag.rank.reader import MAX_TOKENS
 from train.collect import collect
 from train.fit_answerer import _index
 from train.fit_reader import HEAD_LR, LR, NEGATIVES, WARMUP, _batches, _sentence_scorer, article, reader_articles

@@ -1,0 +1,1 @@
+"""The ``rag`` command line (Typer): each command parses, calls the library, renders."""
