@@ -3,7 +3,7 @@
     .venv/bin/python -m benchmarks.verify_claims [--before] [--part train|valid] [--show N]
     # --before: without the qualifier and relation rules; --part valid: edits of held-out articles
 
-1. **seeds**: the hand-labelled pairs of benchmarks/data/support_pairs.json (supported, contradicted, hard).
+1. **seeds**: the hand-labelled pairs of tests/data/support_pairs.json (supported, contradicted, hard).
 2. **edits**: controlled edits of SQuAD-train sentences (the *train* part of train/squad.py's split; never
    the dev file). Each sentence of 150 seeded paragraphs gives a supported claim (itself, or its first
    clause) and, where the sentence allows, edited claims its text no longer supports: a changed number,
@@ -228,7 +228,7 @@ def main() -> None:
     verifier = Verifier(index, embedder, settings.support_threshold)
     score(f"edits of SQuAD-train sentences ({part} part)", edit_pairs(index, rng), verifier)
 
-    from benchmarks.support_pairs import support_pairs
+    from tests.support_pairs import support_pairs
 
     with tempfile.TemporaryDirectory() as tmp:
         build_index(ROOT / "seeds", Path(tmp), settings, embedder)

@@ -27,6 +27,22 @@ DEV = Path(__file__).parent / "data" / "dev.jsonl"
 TEAM_DEV = ROOT.parent / "shared" / "eval" / "dev.jsonl"
 
 
+# The fast tier (`pytest -m fast`), for the inner loop: modules of pure logic and of questions to the one
+# shared seeds index. The default run adds the modules that build indexes of their own, kill processes
+# and start servers; `-m slow` holds the slowest of those (IVF and Milvus indexes, local LLMs).
+FAST_MODULES = frozenset({
+    "test_answer", "test_answerer", "test_claims", "test_cli", "test_conflicts", "test_followup", "test_ingest",
+    "test_layout", "test_llm", "test_llm_checks", "test_models", "test_properties", "test_reader",
+    "test_source_wording", "test_tables", "test_verify",
+})
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        if item.module.__name__.rpartition(".")[2] in FAST_MODULES and not item.get_closest_marker("slow"):
+            item.add_marker(pytest.mark.fast)
+
+
 @pytest.fixture(scope="session")
 def settings() -> Settings:
     return Settings()

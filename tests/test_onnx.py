@@ -113,7 +113,7 @@ def test_an_update_from_the_command_line_never_imports_torch(tmp_path, corpus, s
     first.write_text(first.read_text() + "\nThe committee met again in March to review the plan.\n")
     script = (
         "import sys\n"
-        "from rag.cli import app\n"
+        "from rag.cli.main import app\n"
         f"sys.argv = ['rag', 'index', {str(files)!r}, '--index-dir', {str(root)!r}]\n"
         "try:\n"
         "    app()\n"

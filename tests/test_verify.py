@@ -1,7 +1,7 @@
 import pytest
 
-from benchmarks.support_pairs import support_pairs
 from rag.verify.support import Verifier, names
+from .support_pairs import support_pairs
 
 
 @pytest.fixture(scope="module")

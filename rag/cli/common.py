@@ -88,6 +88,13 @@ _ANSWER_OPTIONS: dict[str, tuple[object, object]] = {
         None,
     ),
     "gguf": (Annotated[Path | None, typer.Option("--gguf", help="Other GGUF weights for --generator local.")], None),
+    "llm": (
+        Annotated[
+            str | None,
+            typer.Option("--llm", help="The checks around an LLM's answer: local (all) or api (citations only); default: by generator."),
+        ],
+        None,
+    ),
     "verify": (
         Annotated[str | None, typer.Option("--verify", help="How citations are checked: lexical (default) or llm.")],
         None,
@@ -119,6 +126,7 @@ class AnswerOptions:
     model: str | None
     base_url: str | None
     gguf: Path | None
+    llm: str | None
     verify: str | None
     keep_unsupported: bool | None
     threads: int | None
@@ -130,7 +138,7 @@ class AnswerOptions:
 
         overrides = {
             name: getattr(self, name)
-            for name in ("k", "generator", "model", "base_url", "gguf", "verify", "keep_unsupported", "threads", "store", "milvus_uri")
+            for name in ("k", "generator", "model", "base_url", "gguf", "llm", "verify", "keep_unsupported", "threads", "store", "milvus_uri")
         }
         return Settings.load(self.config, **overrides)
 
