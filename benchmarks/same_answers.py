@@ -46,6 +46,10 @@ def questions(name: str) -> tuple[Path, list[tuple[str, str]]]:
     return corpus, [(q.id, q.question) for q in picked]
 
 
+class Unrecorded(Exception):
+    """The model would be shown another prompt than any recorded."""
+
+
 class Recorder:
     """Stands between the LLM answerer and its generator: passes each request on and keeps the reply
     (record), or answers from the kept replies alone (replay)."""
@@ -61,6 +65,8 @@ class Recorder:
         k = self.key(messages, max_tokens)
         if self.recording:
             self.replies[k] = str(self.inner.complete(messages, max_tokens))
+        if k not in self.replies:
+            raise Unrecorded(k[:80])
         return self.replies[k]
 
     def stream(self, messages: Any, max_tokens: Any = None) -> Any:
@@ -98,7 +104,10 @@ def run(name: str, llm_questions: int, against: Path | None) -> list[dict]:
         replies = kept[n]["replies"] if kept else None
         recorder = Recorder(assistant.answerer.generator, replies)  # type: ignore[attr-defined]
         assistant.answerer.generator = recorder  # type: ignore[attr-defined]
-        row = _record(assistant.ask(q, id=i))
+        try:
+            row = _record(assistant.ask(q, id=i))
+        except Unrecorded:
+            row = {"id": i, "question": q, "answer": "(the prompt changed: no recorded reply)", "abstained": False}
         row["replies"] = recorder.replies
         assistant.answerer.generator = recorder.inner  # type: ignore[attr-defined]
         out.append(row)

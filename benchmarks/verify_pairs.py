@@ -13,12 +13,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.support_pairs import support_pairs  # noqa: E402
 from rag.build import build_index  # noqa: E402
 from rag.config import Settings  # noqa: E402
 from rag.embed.embedder import load_embedder  # noqa: E402
 from rag.index import load_index  # noqa: E402
 from rag.verify.support import Verifier  # noqa: E402
+from tests.support_pairs import support_pairs  # noqa: E402
 
 
 def precision_recall(scored, threshold):

@@ -8,6 +8,7 @@ import re
 import time
 import unicodedata
 from collections.abc import Callable, Iterable, Iterator
+from dataclasses import replace
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -22,7 +23,7 @@ from rag.conflicts.scan import for_answer
 from rag.embed.embedder import Embedder, load_embedder
 from rag.index.disk import read_manifest
 from rag.index.loaded import Index, load_index
-from rag.rank.match import word_vectors
+from rag.rank.match import embed_unknown_words
 from rag.rank.reader import load_reader
 from rag.rank.rerank import Evidence, candidates, rank
 from rag.rank.retrieve import Rankings, rankings_many
@@ -169,8 +170,7 @@ class Assistant:
         """Embed cleaned questions in one model call and rank their passages with one FAISS call; also
         the seconds each step took (embedding counted from ``t0``)."""
         vectors = self.embedder.embed(texts, "query") if texts else np.zeros((0, self.embedder.dim), np.float32)
-        # The block's words the corpus lacks, in one model call rather than one per question.
-        word_vectors([w for t in texts for w in content_words(t)], self.index, self.embedder)
+        embed_unknown_words([w for t in texts for w in content_words(t)], self.index, self.embedder)
         t1 = time.perf_counter()
         s = self.settings
         rankings = rankings_many(self.index, texts, vectors, s.pool, s.rrf_k)
@@ -192,7 +192,7 @@ class Assistant:
         # A passage's width: a conflict beside the cited sentence bears on what the answer read.
         conflicts = for_answer(self.index, answer.citations, self.settings.chunk_sentences - 1)
         documents = self.index.documents_of(answer.citations + [c for x in conflicts for c in x.citations])
-        return Answer(**{**answer.__dict__, "timings": timings, "documents": documents, "conflicts": conflicts})
+        return replace(answer, timings=timings, documents=documents, conflicts=conflicts)
 
 
 @cache

@@ -27,8 +27,8 @@ SPLITTER_VERSION = "sentencex-lines-2"
 # Plain text is read as is; PDF, HTML and Word files have their text extracted (rag.ingest.extract).
 DEFAULT_SUFFIXES = (".txt", ".md", ".pdf", ".html", ".htm", ".docx")
 CONFIG_FILE = "rag.toml"
-# Chosen on the SQuAD-train validation part (train/README.md): the gold sentence is among the candidates
-# for 0.930 of questions at 10 chunks (26 sentences), 0.951 at 15, 0.964 at 20 (54), 0.974 at 30 (77).
+# Chosen on the SQuAD-train validation part, where more chunks added candidates faster than they added
+# gold sentences (the recall at 10 to 30 chunks: train/README.md).
 POOL = 20
 ENV_PREFIX = "RAG_"
 
@@ -65,15 +65,15 @@ class Settings(BaseModel):
     max_file_mb: float = Field(64, gt=0, description="larger files are skipped (and listed) rather than indexed")
     parse_timeout: float = Field(
         120, gt=0, description="seconds a PDF, HTML or Word file may take to parse before it is skipped "
-        "(PDFs are read at about 95 pages/s here: benchmarks/EXTRACTION.md)",
+        "(PDF throughput: benchmarks/EXTRACTION.md)",
     )
 
     # -- the vector index --
     ivf_above: int = Field(50_000, ge=1, description="past this many sentence vectors, search an IVF index instead of a flat one")
     ivf_probe_share: float = Field(
         0.2, gt=0, le=1,
-        description="share of IVF lists searched per query; 0.2 keeps recall@10 against exact search >= 0.95 "
-        "on real MiniLM vectors (measured: 0.96 at 48 of 273 lists, 0.94 at 32)",
+        description="share of IVF lists searched per query; 0.2 keeps recall@10 against exact search at 0.95 or more "
+        "on real MiniLM vectors (benchmarks/RESULTS.md)",
     )
     compact_share: float = Field(
         0.2, ge=0, description="an update writes only the files it changed, beside the rest, until those and the "
@@ -130,15 +130,14 @@ class Settings(BaseModel):
 
     # -- citation checking --
     verify: Literal["lexical", "llm"] = "lexical"
-    # 0.7: the lowest with precision >= 0.96 on the local model's first recorded draw of claims; on the
-    # fresh draw, held out, precision went 0.955 -> 0.963 and recall 0.903 -> 0.873; every supported
-    # seed pair scores >= 0.72 (benchmarks/verify_claims.py, benchmarks/verify_pairs.py).
+    # 0.7: the lowest with a precision of 0.96 on the local model's first recorded draw of claims, checked
+    # on a fresh draw held out (benchmarks/verify_claims.py, benchmarks/verify_pairs.py; docs/local-llm.md).
     support_threshold: float = Field(0.7, ge=0, le=1, description="verifier score a citation needs to survive")
     keep_unsupported: bool = False
 
     # -- runtime --
     threads: int | None = Field(None, ge=1, description="threads of the embedding model and the reader (onnxruntime or torch); default all cores")
-    batch_size: int = Field(32, ge=1, description="texts per torch model call; 32 measured fastest for sentences on CPU (the ONNX path batches by token count, rag/embed/onnx_model.py)")
+    batch_size: int = Field(32, ge=1, description="texts per torch model call; the fastest for sentences on CPU here (the ONNX path batches by token count, rag/embed/onnx_model.py)")
 
     @model_validator(mode="after")
     def _check(self) -> Settings:

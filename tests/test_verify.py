@@ -1,6 +1,7 @@
 import pytest
 
 from rag.verify.support import Verifier, names
+
 from .support_pairs import support_pairs
 
 

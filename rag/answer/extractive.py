@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from dataclasses import replace
 
 from rag.config import Settings
 from rag.index.loaded import Index
@@ -74,14 +75,14 @@ class ExtractiveAnswerer:
     def answer(self, question: str, evidence: Evidence, id: str | None = None) -> Answer:
         base = Answer(question, (), True, evidence.hits, id, self.name, confidence=round(evidence.confidence, 4), answerable=round(evidence.answerable, 4))
         if not evidence.ranked:
-            return Answer(**{**base.__dict__, "notes": ("no retrieved passage holds a sentence that could answer",)})
+            return replace(base, notes=("no retrieved passage holds a sentence that could answer",))
         # A question word with no counterpart anywhere in the corpus, not even a paraphrase, names what
         # the articles never discuss: decline whatever the scores say. On large corpora this never fires
         # (no SQuAD-train question of 3,500 over 5,000 paragraphs had such a word), so the learned
         # gates decide there; on a small corpus it catches "How many GPUs..." over news about deals.
         declined = self.decline_reason(evidence)
         if declined is not None:
-            return Answer(**{**base.__dict__, "notes": (declined,)})
+            return replace(base, notes=(declined,))
         picked = pick(evidence, self.settings.max_answer_sentences, self.second_share)
         citations: list[Citation] = []
         keys: set[str] = set()
@@ -92,7 +93,7 @@ class ExtractiveAnswerer:
                     keys.add(s.key)
                     citations.append(Citation.of(s))  # support is the verifier's score; an extractive citation quotes its sentence
         sentences = tuple(AnswerSentence(c.text, (c,)) for c in citations)
-        return Answer(**{**base.__dict__, "sentences": sentences, "abstained": False})
+        return replace(base, sentences=sentences, abstained=False)
 
     def stream(self, question: str, evidence: Evidence, id: str | None = None) -> Iterator[AnswerSentence | Answer]:
         answer = self.answer(question, evidence, id)

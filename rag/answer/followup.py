@@ -15,13 +15,14 @@ import logging
 import re
 from collections.abc import Callable, Sequence
 
+from rag.text.names import name_runs
+
 log = logging.getLogger(__name__)
 
 _OPENERS = re.compile(r"^(?:and|but|so|also|then|ok|okay)\b[\s,]*", re.I)
 _ABOUT = re.compile(r"^(?:what|how)\s+about\s+", re.I)
 _WH = re.compile(r"^(how\s+(?:much|many|long|often|far|old|big|large|later|soon)(?:\s+\w+)?|what\s+year|which\s+year|when|where|who|whom|whose|why|how|what)\b", re.I)
 _PRONOUN = re.compile(r"\b(it|its|they|them|their|he|him|his|she|her|this|that|these|those)\b", re.I)
-_NAME = re.compile(r"(?<!^)\b[A-Z][\w&'’-]*(?:\s+[A-Z][\w&'’-]*)*")
 _REFERS = frozenset("it its they them their he him his she her".split())
 MAX_BARE_WORDS = 4  # "And how much later?" is bare; "And how much did Google invest?" is a question of its own
 
@@ -37,9 +38,9 @@ def is_follow_up(question: str) -> bool:
     if _OPENERS.match(q) or _ABOUT.match(q):
         return True
     words = q.rstrip("?!. ").split()
-    if len(words) <= MAX_BARE_WORDS and _WH.match(q) and not _NAME.search(q):
+    if len(words) <= MAX_BARE_WORDS and _WH.match(q) and not name_runs(q):
         return True
-    return bool(_PRONOUN.search(q)) and not _NAME.search(q) and any(w.lower().strip("?,.") in _REFERS for w in words)
+    return bool(_PRONOUN.search(q)) and not name_runs(q) and any(w.lower().strip("?,.") in _REFERS for w in words)
 
 
 def rewrite(question: str, history: Sequence[str], complete: Callable[[str], str] | None = None) -> str:
@@ -68,18 +69,18 @@ def by_rules(question: str, previous: str) -> str:
     q = _OPENERS.sub("", question.strip())
     if _ABOUT.match(q):  # "What about Oracle?": the previous question, asked of Oracle
         subject = _ABOUT.sub("", q).strip(" ?")
-        first = _NAME.search(previous)
-        if first and subject:
-            return previous[: first.start()] + subject + previous[first.end() :]
+        runs = name_runs(previous)
+        if runs and subject:
+            return previous[: runs[0].start()] + subject + previous[runs[0].end() :]
         q = subject + "?"
-    bare = len(q.rstrip("?!. ").split()) <= MAX_BARE_WORDS and _WH.match(q) and not _NAME.search(q)
+    bare = len(q.rstrip("?!. ").split()) <= MAX_BARE_WORDS and _WH.match(q) and not name_runs(q)
     prev_wh = _WH.match(previous.strip())
     if bare and prev_wh:
         phrase = _WH.match(q).group(0)  # type: ignore[union-attr]
         rest = q[len(phrase) :].strip(" ?")
         body = previous.strip()[prev_wh.end() :].strip(" ?")
         return f"{phrase[0].upper()}{phrase[1:]} {body}{' ' + rest if rest else ''}?"
-    names = _NAME.findall(previous)
+    names = [m.group() for m in name_runs(previous)]
     pronoun = re.search(r"\b(it|they|he|she)\b", q, re.I)
     if names and pronoun:
         q = q[: pronoun.start()] + names[0] + q[pronoun.end() :]

@@ -28,7 +28,7 @@ from rag.text.quantities import Quantity, agrees, quantities
 from rag.text.tokens import Token, tokens
 from rag.text.words import STOPWORDS
 from rag.verify.claims import ANTONYMS, QUALIFIER_FAMILIES, _from_to, negation, predicate
-from rag.verify.names import cross_named, reversed_roles
+from rag.verify.name_rules import cross_named, reversed_roles
 
 # Share of the shorter sentence's content words the other must have for the two to be one statement;
 # an edit of one word leaves about 0.9, two sentences of one paragraph on the same subject 0.2-0.4.

@@ -62,17 +62,33 @@ def plan_generation(
     n_sentences = (len(old.sentences) - len(gone) if old else 0) + len(new_sentences)
     lexicon = {"n_sentences": n_sentences, "df": df}
     vocabulary = Lexicon.vocabulary(new_sentences)
+    change = _Change(old, touched, table, chunks, fresh_vectors, chunk_terms, vocabulary, position)
     if old is not None and settings.store != "milvus":
-        update = _update(old, touched, table, chunks, fresh_vectors, chunk_terms, vocabulary, embedder, lexicon, settings, position)
+        update = _update(change, old, embedder, lexicon, settings)
         if update is not None:
             return update
-    return _whole(old, touched, table, chunks, fresh_vectors, chunk_terms, vocabulary, embedder, lexicon, settings, position)
+    return _whole(change, embedder, lexicon, settings)
 
 
-def _whole(old: Index | None, touched: set[str], table: SentenceTable, chunks: ChunkTable, vectors: np.ndarray,
-           chunk_terms: list[list[str]], vocabulary: set[str], embedder: Embedder, lexicon: dict[str, Any],
-           settings: Settings, position: dict[str, int]) -> Plan:
+@dataclass(frozen=True)
+class _Change:
+    """What a build brings: the fresh rows (read and embedded now), the files they replace in ``old``, and
+    each file's place in the corpus."""
+
+    old: Index | None
+    touched: set[str]
+    table: SentenceTable
+    chunks: ChunkTable
+    vectors: np.ndarray
+    chunk_terms: list[list[str]]
+    vocabulary: set[str]
+    position: dict[str, int]
+
+
+def _whole(change: _Change, embedder: Embedder, lexicon: dict[str, Any], settings: Settings) -> Plan:
     """One segment of everything live: the old index's untouched rows and the fresh ones."""
+    old, touched, table, chunks, vectors, vocabulary = change.old, change.touched, change.table, change.chunks, change.vectors, change.vocabulary
+    chunk_terms, position = change.chunk_terms, change.position
     words = sorted(vocabulary)
     searched_here: list[list[str]] | None = None if settings.store == "milvus" else chunk_terms
     if old is not None:
@@ -88,11 +104,11 @@ def _whole(old: Index | None, touched: set[str], table: SentenceTable, chunks: C
     return Plan([(segment, set())], [segment], lexicon, milvus)
 
 
-def _update(old: Index, touched: set[str], table: SentenceTable, chunks: ChunkTable, vectors: np.ndarray,
-            chunk_terms: list[list[str]], vocabulary: set[str], embedder: Embedder, lexicon: dict[str, Any],
-            settings: Settings, position: dict[str, int]) -> Plan | None:
+def _update(change: _Change, old: Index, embedder: Embedder, lexicon: dict[str, Any], settings: Settings) -> Plan | None:
     """The old base linked, its touched files dead, and one new segment for the rest; None when that
     would leave more than ``compact_share`` of the base dead or beside it (write one segment then)."""
+    touched, table, chunks, vectors, vocabulary = change.touched, change.table, change.chunks, change.vectors, change.vocabulary
+    chunk_terms, position = change.chunk_terms, change.position
     base = old.segments[0]
     base_dead = set(old.manifest["segments"][0]["dead"]) | (touched & set(base.sentences.files))
     dead_rows = int(np.isin(base.sentences.file_id, base.sentences.ids_of(base_dead)).sum()) if base_dead else 0

@@ -16,7 +16,7 @@ from rag.rank.match import SOFT_FLOOR
 from rag.rank.question import KINDS, QuestionInfo
 from rag.rank.reader import READER_FEATURES
 from rag.rank.retrieve import Pool
-from rag.text.profile import bigrams, profile, tokens
+from rag.text.profile import bigrams, content_stems, profile
 from rag.text.words import numbers
 from rag.types import Sentence
 
@@ -50,7 +50,7 @@ def match_matrix(q: QuestionInfo, sentences: list[Sentence], index: Index) -> np
     bounds = [0]
     exact = np.zeros((len(sentences), n_q), dtype=bool)
     for i, s in enumerate(sentences):
-        cw, stems = tokens(s.text)
+        cw, stems = content_stems(s.text)
         lex_rows += index.lexicon.rows(list(cw))
         bounds.append(len(lex_rows))
         exact[i] = [st in stems for st in q.terms.stems]

@@ -43,6 +43,12 @@ def word_vectors(words: Iterable[str], index: Index, embedder: Embedder) -> dict
     return out
 
 
+def embed_unknown_words(words: Iterable[str], index: Index, embedder: Embedder) -> None:
+    """Embed the words of a whole block of questions that the lexicon lacks in one model call rather
+    than one per question; ``word_vectors`` then finds them as each question is ranked."""
+    word_vectors(words, index, embedder)
+
+
 @dataclass(frozen=True)
 class ContentWords:
     """The content words of one text, with what matching them needs: stems, IDF weights, vectors."""

@@ -12,8 +12,9 @@ import numpy as np
 from rag.embed.embedder import Embedder
 from rag.index.loaded import Index
 from rag.rank.match import ContentWords
-from rag.text.profile import CAPITAL, QUALIFIERS, profile
-from rag.text.words import stem, words
+from rag.text.names import names
+from rag.text.profile import profile
+from rag.text.words import QUALIFIERS, stem, words
 
 # A question word whose closest corpus word is under this cosine has no counterpart in the corpus
 # (MiniLM puts unrelated single words at ~0.3-0.45).
@@ -78,14 +79,12 @@ def analyse(question: str, index: Index, embedder: Embedder) -> QuestionInfo:
 
 def question_names(question: str) -> frozenset[str]:
     """The question's names: capitalised words past its first, lower-cased, less question words."""
-    names = {w.lower() for w in CAPITAL.findall(question)}
-    return frozenset(w for w in names if w not in _AUX and w not in {"what", "which", "who", "when", "where", "how", "why"})
+    return frozenset(w for w in names(question) if w not in _AUX and w not in {"what", "which", "who", "when", "where", "how", "why"})
 
 
-# Sentences either side of the best candidate that may name what it is about. A SQuAD paragraph runs
-# about 5 sentences; on valid, 2 and 4 either side declined 0.747 and 0.745 of absent-article
-# questions at the same 4% budget (0.735 without the feature), and the paragraph itself 0.750. A
-# window, unlike the file, means the same on a paragraph and on a 300-page report.
+# Sentences either side of the best candidate that may name what it is about: on valid, 2 and 4 declined
+# about as many absent-article questions as the whole paragraph (train/README.md). A window, unlike the
+# file, means the same on a paragraph and on a 300-page report.
 NEAR = 4
 
 

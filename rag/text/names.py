@@ -17,7 +17,6 @@ from rag.text.words import STOPWORDS
 WORD = r"[A-Z](?:[\w&'’.-]*\w)?"
 _CAPITALISED = re.compile(rf"\b{WORD}")
 _RUN = re.compile(rf"\b{WORD}(?:\s+{WORD})*")  # "Federal Reserve Bank": one name of several words
-_SENTENCE_END = re.compile(r"[.!?]\s+$")
 
 
 def name_key(word: str) -> str:
@@ -37,7 +36,9 @@ def is_name(word: str, opening: bool = False, known: Callable[[str], bool] = lam
 
 def opens_sentence(text: str, start: int) -> bool:
     """The word at ``start`` opens ``text`` or follows a full stop, question or exclamation mark."""
-    return start == 0 or bool(_SENTENCE_END.search(text, 0, start))
+    before = text[:start]
+    stripped = before.rstrip()
+    return not stripped or (stripped != before and stripped[-1] in ".!?")
 
 
 def _words(text: str) -> Iterator[re.Match[str]]:
@@ -49,6 +50,6 @@ def names(text: str, known: Callable[[str], bool] = lambda w: True) -> set[str]:
     return {name_key(m.group()) for m in _words(text) if is_name(m.group(), opens_sentence(text, m.start()), known)}
 
 
-def name_runs(text: str) -> list[str]:
+def name_runs(text: str) -> list[re.Match[str]]:
     """Names of one or more words, past the text's first word, in order ("the Federal Reserve Bank")."""
-    return [m.group() for m in _RUN.finditer(text) if m.start() > 0 and is_name(m.group().split()[0])]
+    return [m for m in _RUN.finditer(text) if m.start() > 0 and is_name(m.group().split()[0])]

@@ -10,21 +10,14 @@ from functools import lru_cache
 
 import numpy as np
 
-from rag.text.words import content_words, numbers, stem, words
+from rag.text.names import names
+from rag.text.words import NUMBER_WORDS, QUALIFIERS, content_words, numbers, stem, words
 
 YEAR = re.compile(r"\b(?:1[0-9]{3}|20[0-9]{2})s?\b")
 MONTH = re.compile(r"\b(?:January|February|March|April|May|June|July|August|September|October|November|December)\b")
 DIGIT = re.compile(r"\d")
 MONEY = re.compile(r"[$£€¥%]|\b(?:percent|per cent|million|billion|trillion|dollars?|pounds?|euros?)\b", re.I)
-CAPITAL = re.compile(r"(?<![.!?]\s)(?<!^)\b[A-Z][a-zA-Z'’-]+")
-NUMBER_WORDS = frozenset("one two three four five six seven eight nine ten eleven twelve twenty thirty hundred thousand million billion dozen".split())
 
-# Words that tell one figure or state from its neighbours: asked for a total, an initial amount is wrong.
-QUALIFIERS = frozenset(
-    """total overall combined cumulative altogether first initial original earliest last final latest recent
-    current present former previous planned proposed expected largest smallest highest lowest biggest
-    maximum minimum average annual""".split()
-)
 # A sentence opening with one of these leans on the one before ("These moves...", "It hopes...").
 OPENING_ANAPHORA = frozenset("this these that those such it its they their he she his her both".split())
 
@@ -35,7 +28,7 @@ def bigrams(stems: list[str] | tuple[str, ...]) -> set[tuple[str, str]]:
 
 
 @lru_cache(maxsize=200_000)
-def tokens(text: str) -> tuple[tuple[str, ...], frozenset[str]]:
+def content_stems(text: str) -> tuple[tuple[str, ...], frozenset[str]]:
     """A sentence's content words and its set of stems, cached: the same sentences recur across questions."""
     cw = tuple(content_words(text))
     return cw, frozenset(stem(w) for w in cw)
@@ -62,12 +55,12 @@ class Profile:
 def profile(text: str) -> Profile:
     """Cached: the pool sentences recur across questions, and recomputing these regexes per question
     was a third of the feature time under server load (py-spy, 50 clients on the seeds)."""
-    cw, stems = tokens(text)
+    cw, stems = content_stems(text)
     lower = words(text)
     return Profile(
         stems=stems,
         log_words=float(np.log1p(len(lower))),
-        names=frozenset(w.lower() for w in CAPITAL.findall(text)),
+        names=frozenset(names(text)),
         numbers=frozenset(numbers(text)),
         has_year=bool(YEAR.search(text)),
         has_month=bool(MONTH.search(text)),

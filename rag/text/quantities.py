@@ -7,7 +7,7 @@ import re
 from dataclasses import dataclass
 
 from rag.text.tokens import tokens
-from rag.text.words import STOPWORDS
+from rag.text.words import NUMBER_WORDS, STOPWORDS
 
 _SCALE = {"thousand": 1e3, "million": 1e6, "m": 1e6, "billion": 1e9, "bn": 1e9, "b": 1e9, "trillion": 1e12}
 _QUANTITY = re.compile(
@@ -17,8 +17,9 @@ _QUANTITY = re.compile(
 _AT_LEAST = ("over", "more than", "at least", "above", "exceeding", "upwards of", "in excess of")
 _AT_MOST = ("under", "less than", "up to", "below", "at most", "fewer than")
 _ABOUT = ("about", "around", "approximately", "nearly", "almost", "roughly", "some", "close to", "an estimated", "circa", "c.")
-_NUMBER_WORDS = {w: i for i, w in enumerate("zero one two three four five six seven eight nine ten eleven twelve".split())}
-_NUMBER_WORDS.update({"twenty": 20, "thirty": 30, "forty": 40, "fifty": 50, "sixty": 60, "seventy": 70, "eighty": 80, "ninety": 90, "hundred": 100})
+# Counts written out ("five years", "forty-two"); the larger words multiply a figure ("$10 million") and
+# are read with the units.
+_NUMBER_WORDS = {w: v for w, v in NUMBER_WORDS.items() if v <= 100 and w != "dozen"}
 _WORDED = re.compile(r"\b(" + "|".join(_NUMBER_WORDS) + r")[- ](?=[a-z])", re.IGNORECASE)
 _MONTHS = ("january", "february", "march", "april", "may", "june", "july", "august", "september", "october", "november", "december")
 

@@ -1,5 +1,5 @@
 """The words of a claim or of a cited sentence as the claim rules read them (rag/verify/claims.py,
-rag/verify/names.py), and as the conflict rules and the figures reader do: each word's lower case, stem,
+rag/verify/name_rules.py), and as the conflict rules and the figures reader do: each word's lower case, stem,
 and whether it is a name."""
 
 from __future__ import annotations
@@ -8,7 +8,8 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
-from rag.text.words import STOPWORDS, stem
+from rag.text.names import is_name
+from rag.text.words import stem
 
 ARTICLES = frozenset({"a", "an", "the"})
 
@@ -20,7 +21,7 @@ class Token:
     text: str
     low: str
     stem: str
-    name: bool  # a capitalised word not opening the sentence (or a known name-like form)
+    name: bool  # rag/text/names.py: a capitalised word, past the opening unless it looks like a name
 
 
 @lru_cache(maxsize=50_000)
@@ -29,6 +30,5 @@ def tokens(text: str) -> tuple[Token, ...]:
     for i, m in enumerate(_TOKEN.finditer(text)):
         raw = m.group().removesuffix("'s").removesuffix("’s")
         low = raw.lower()
-        is_name = raw[:1].isupper() and low not in STOPWORDS and (i > 0 or not raw[1:].islower())
-        out.append(Token(raw, low, stem(low), is_name))
+        out.append(Token(raw, low, stem(low), is_name(raw, opening=i == 0)))
     return tuple(out)

@@ -8,11 +8,10 @@ questions the local model wrote 5 answers like it where the extractive answer he
 
 from __future__ import annotations
 
-import re
-
 from rag.rank.question import question_kind
-from rag.text.profile import profile, tokens
-from rag.text.words import STOPWORDS, numbers, words
+from rag.text.names import names
+from rag.text.profile import content_stems, profile
+from rag.text.words import numbers, words
 
 
 def has_asked_type(question: str, text: str) -> bool:
@@ -30,19 +29,16 @@ def has_asked_type(question: str, text: str) -> bool:
 
 
 def _capitalised(text: str) -> set[str]:
-    """Capitalised words, lower-cased, the first word of the text included ("Microsoft was ..."): a
-    sentence-opening common word counts too, which errs towards keeping the answer."""
-    return {w.lower().replace("’", "'").removesuffix("'s") for w in _CAPITALISED.findall(text)} - STOPWORDS
-
-
-_CAPITALISED = re.compile(r"\b[A-Z][\w'’-]*")
+    """The names in ``text``, a sentence's first word always among them ("Microsoft was ..."): as if the
+    corpus knew no word, a sentence-opening common word counts too, which errs towards keeping the answer."""
+    return names(text, known=lambda w: False)
 
 
 def why_not_an_answer(question: str, answer: str, reference: str) -> str | None:
     """Why ``answer`` does not state what was asked when ``reference`` (the extractive answer) does, or
     None. A type is required only where the reference has one: a question with no date in the corpus
     gets no date from this rule."""
-    if not tokens(answer)[1] - tokens(question)[1]:
+    if not content_stems(answer)[1] - content_stems(question)[1]:
         return "it only restates the question"
     if has_asked_type(question, reference) and not has_asked_type(question, answer):
         return f"it does not state the {_TYPE_NAMES[question_kind(question)]} asked for"

@@ -24,29 +24,16 @@ local model's kept answers (issue 10), each a rule that fires only on a pattern 
   ("2,000 died" from "nearly 2,000 more were injured"; "a little over 20 km" from "20 km").
 
 Each returns a one-line reason, or None. The rules about names (reversed, unlinked, substituted, singled
-out, paired) are in rag/verify/names.py, the tokens all of them read in rag/text/tokens.py. Precision and recall per kind are measured on controlled edits
+out, paired) are in rag/verify/name_rules.py, the tokens all of them read in rag/text/tokens.py. Precision and recall per kind are measured on controlled edits
 of SQuAD-train sentences and on the local model's own claims: benchmarks/verify_claims.py.
 """
 
 from __future__ import annotations
 
 from rag.text.tokens import ARTICLES, Token, tokens
-from rag.text.words import STOPWORDS, stem
-from rag.verify.names import cross_named, paired, reversed_roles, singled_out, substituted, unlinked
+from rag.text.words import QUALIFIER_FAMILIES, STOPWORDS, stem
+from rag.verify.name_rules import cross_named, paired, reversed_roles, singled_out, substituted, unlinked
 
-# Qualifiers: a claim word of the left set must be matched in the text by a word of the right set (its
-# family). Only the left words trigger the rule; common words (all, will, now) only satisfy it.
-_QUALIFIERS = (
-    ("total overall combined cumulative altogether aggregate", "total overall combined cumulative altogether aggregate all sum together"),
-    ("first initial initially original originally earliest", "first initial initially original originally earliest began start"),
-    ("last final finally latest", "last final finally latest recent recently"),
-    ("current currently", "current currently present presently now today"),
-    ("planned proposed expected projected", "planned plan plans planning proposed propose proposal expected expect expects projected intend intends will would"),
-    ("former formerly previous previously", "former formerly previous previously once past earlier"),
-    ("largest biggest highest maximum", "largest biggest greatest most highest maximum top record"),
-    ("smallest lowest minimum fewest", "smallest least lowest minimum fewest"),
-)
-QUALIFIER_FAMILIES = tuple((frozenset(a.split()), frozenset(b.split())) for a, b in _QUALIFIERS)
 # Antonym predicates, as stems of the forms a model writes.
 _PAIRS = (
     ("increas rise rose risen rais grow grew grown gain expand boost climb soar", "decreas fall fell fallen reduc cut declin drop lower shrink shrank slash plung"),

@@ -10,17 +10,10 @@ once more, with only the question, the sentences its first answer sentence cites
 extractive answer, for the short phrase that answers it. When that phrase has words the question does not, and the answer lacks
 any of them, the two readings clash and the answer gives way to the extractive one.
 
-Measured by replaying the cross-check (benchmarks/cross_check.py) on the local model's 188 answers in
-its own words in the 300-question live run of benchmarks/local_llm.py (SQuAD-train validation
-questions; seed 1205), against answers holding the gold span:
-- the first rule (the cited sentences only; a clash only when the answer has *none* of the phrase's
-  new words) dropped 8 and left 166 of 188 holding it;
-- the extractive answer's sentences added to what the model reads: 169;
-- and a clash on *any* missing word as well: 170 (15 dropped; 8 wrong where the extractive answer was
-  right, 1 right where it was wrong). Both are shipped. On a fresh draw of 300 questions, run live with
-  them, the local model held gold in 0.837 of answers against 0.853 extractive (0.803 against 0.840
-  on the draw above, before): README, "With the cross-check's new rule".
-A "NONE" reading is no verdict: the model says it for about 16% of answers, most of them right.
+Both choices, the extractive answer's sentences read too and a clash on *any* missing word, were made
+by replaying the check on the local model's recorded answers (benchmarks/cross_check.py; the figures
+are in docs/local-llm.md, "With the cross-check's new rule"). A "NONE" reading is no verdict: the
+model says it for a sizeable share of answers, most of them right.
 """
 
 from __future__ import annotations
@@ -28,7 +21,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from rag.text.words import content_words, stem
+from rag.text.words import NUMBER_WORDS, content_words, stem
 
 PROMPT = """Answer the question with a short phrase copied from the text. If the text does not answer the question, write NONE.
 
@@ -50,7 +43,6 @@ Answer:"""
 # A reply that repeats a worked example is no reading of the text (2 of 344 did).
 _EXAMPLES = ("bridge carries", "ana ruiz", "$1 billion")
 MAX_TOKENS = 24  # the phrases read run to about 6 tokens; a runaway reply is cut, not waited for
-_NUMBER_WORDS = {w: str(i) for i, w in enumerate("zero one two three four five six seven eight nine ten eleven twelve".split())}
 
 
 def prompt(question: str, texts: Sequence[str]) -> str:
@@ -80,4 +72,4 @@ def clashes(question: str, answer: str, phrase: str) -> bool:
 
 def terms_of(text: str) -> set[str]:
     low = re.sub(r"(?<=\d),(?=\d)", "", text.lower())  # 1,200 and 1200
-    return {_NUMBER_WORDS.get(w, stem(w)) for w in content_words(low)} | set(re.findall(r"\d+", low))
+    return {str(NUMBER_WORDS[w]) if w in NUMBER_WORDS else stem(w) for w in content_words(low)} | set(re.findall(r"\d+", low))

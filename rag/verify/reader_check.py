@@ -9,10 +9,10 @@ The case it was built for, from the local model's held-out answers (benchmarks/r
 making food extracts like beef bouillon and infant formula...", citing the sentence that begins "With a
 reputation as the leading organic chemist of his day but with no credentials in animal physiology".
 Every word is in the cited sentence, so the citation check keeps it; the model asked again for the
-answering phrase may read the right one and still not clash; the reader gives the answer -2.1 and the
-extractive sentence +3.0.
+answering phrase may read the right one and still not clash; the reader reads the answer as no
+answer and the extractive sentence as one.
 
-It costs a few reader passes (about 3 ms each here), next to seconds of generation.
+It costs a few reader passes, next to seconds of generation.
 """
 
 from __future__ import annotations
@@ -24,14 +24,9 @@ import numpy as np
 # The reader's logits for (question, texts): rag.rank.reader.Reader.logits.
 Read = Callable[[str, Sequence[str]], np.ndarray]
 
-# How much weaker the model's best sentence may read than the extractive answer's before it gives way.
-# First chosen as 1.0 on the local model's live run of 2026-12-04 (benchmarks/reader_check.py, draw
-# "tuning"): any margin from 0 to 1 turned 3 or 4 wrong answers into right ones and no right one into a
-# wrong one, and 1 dropped the fewest. Replayed on that run and four fresh draws since (the last,
-# --seed 1210, run after the reader began to reorder the extractive answer), 0 turns 11 wrong answers
-# into right ones, 6 more than 1.0, and never a right one into a wrong one; negative margins do (1-3 a
-# draw). It drops 99 of 831 answers in the model's own words. So the model's answer must read at least
-# as well as the extractive one.
+# How much weaker the model's best sentence may read than the extractive answer's before it gives way:
+# none. Replayed on the recorded draws, 0 turned the most wrong answers right and no right one wrong;
+# negative margins did (benchmarks/reader_check.py; docs/local-llm.md).
 MARGIN = 0.0
 
 

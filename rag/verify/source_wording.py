@@ -5,8 +5,8 @@ and water" for "land, air and water"), drops an article ("the production of pros
 changes the case. Where three or more words of an answer sentence (articles aside) run in the same order
 in a sentence it cites, that run is replaced with the cited sentence's own text for it, so the answer
 quotes its source exactly. The words are the same, so the citation check's verdict stands. Replayed on
-the local model's recorded answers of nine draws (benchmarks/finishing.py), it turns five wrong answers
-into right ones and no right one into a wrong one.
+the local model's recorded answers, it turned wrong answers right and none wrong (benchmarks/finishing.py;
+docs/local-llm.md).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from collections.abc import Sequence
 
 from rag.text.tokens import ARTICLES
 
-MIN_RUN = 3  # 2 and 4 gave the same five fixes on replay; 3 rewrites a third fewer answers than 2
+MIN_RUN = 3  # 2 and 4 fixed the same answers on replay; 3 rewrites fewer answers than 2 (docs/local-llm.md)
 _WORD = re.compile(r"[\w$£€%]+(?:[.,'’-]\w+)*")
 _PAIRED = (('"', '"'), ("“", "”"), ("(", ")"), ("[", "]"))
 

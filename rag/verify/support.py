@@ -17,13 +17,13 @@ import numpy as np
 from rag.embed.embedder import Embedder
 from rag.index.loaded import Index
 from rag.rank.match import ContentWords
-from rag.text.words import STOPWORDS, numbers, stem
+from rag.text.names import names as text_names
+from rag.text.words import numbers, stem
 from rag.types import Citation, Sentence
 from rag.verify.claims import contradiction
 
 # Weight of word coverage against embedding similarity; tuned on the labelled pairs (benchmarks/verify_pairs.py).
 COVERAGE_WEIGHT = 0.6
-_NAME = re.compile(r"\b[A-Z][\w&'’.-]*[\w]")
 
 
 @dataclass(frozen=True)
@@ -36,16 +36,7 @@ def names(text: str, known: Callable[[str], bool] = lambda w: True) -> set[str]:
     """Capitalised words: companies, people, products, places. The first word of the sentence is
     capitalised anyway, so it counts only if it looks like a name (possessive, inner capitals) or is a
     word the corpus does not know (``known``)."""
-    out = set()
-    for m in _NAME.finditer(text):
-        raw = m.group().rstrip(".")
-        word = raw.lower().removesuffix("'s").removesuffix("’s")
-        if word in STOPWORDS:
-            continue
-        if m.start() == 0 and word == raw.lower() and raw[1:].islower() and known(word):
-            continue
-        out.add(word)
-    return out
+    return text_names(text, known)
 
 
 class Verifier:
