@@ -66,8 +66,12 @@ def run(part: str, paragraphs: int, out_json: Path | None, threads: int | None, 
     report = _figures(rows)
     report.update(build)
     report.update(
-        part=part, paragraphs=len(split.corpus), index_seconds=round(build_s, 1), batch_qps=round(len(qs) / batch_s, 1),
-        latency_p50_ms=round(statistics.median(lat) * 1000, 1), latency_p95_ms=round(float(np.percentile(lat, 95)) * 1000, 1),
+        part=part,
+        paragraphs=len(split.corpus),
+        index_seconds=round(build_s, 1),
+        batch_qps=round(len(qs) / batch_s, 1),
+        latency_p50_ms=round(statistics.median(lat) * 1000, 1),
+        latency_p95_ms=round(float(np.percentile(lat, 95)) * 1000, 1),
     )
     if out_json:
         out_json.write_text(json.dumps(report, indent=2))
@@ -88,7 +92,9 @@ def _build_against_raw(split, corpus: Path, index_dir: Path, settings) -> dict:
     embedder = load_embedder(settings.embedder, settings.threads, settings.batch_size)
     texts = [p.context for p in split.corpus]
     t = time.perf_counter()
-    vectors = getattr(embedder, "torch", embedder).model.encode(texts, batch_size=settings.batch_size, normalize_embeddings=True, convert_to_numpy=True)
+    vectors = getattr(embedder, "torch", embedder).model.encode(
+        texts, batch_size=settings.batch_size, normalize_embeddings=True, convert_to_numpy=True
+    )
     flat = faiss.IndexFlatIP(vectors.shape[1])
     flat.add(np.ascontiguousarray(vectors, dtype=np.float32))
     raw = time.perf_counter() - t
@@ -101,7 +107,15 @@ def _build_against_raw(split, corpus: Path, index_dir: Path, settings) -> dict:
 
 def _row(q: QA, a) -> dict:
     if isinstance(a, Exception):
-        return {"kind": q.kind, "error": str(a), "abstained": True, "holds": False, "sentences": 0, "words": 0, "r5": False}
+        return {
+            "kind": q.kind,
+            "error": str(a),
+            "abstained": True,
+            "holds": False,
+            "sentences": 0,
+            "words": 0,
+            "r5": False,
+        }
     files = list(dict.fromkeys(h.chunk.file for h in a.passages))[:5]
     return {
         "kind": q.kind,
@@ -125,7 +139,9 @@ def _figures(rows: list[dict]) -> dict:
     ans = by["answerable"]
     answered = [r for r in ans if not r["abstained"]]
     out = {
-        "answerable": len(ans), "absent": len(by["absent"]), "hard": len(by["hard"]),
+        "answerable": len(ans),
+        "absent": len(by["absent"]),
+        "hard": len(by["hard"]),
         "answer_holds_gold": _mean(r["holds"] for r in ans),
         "answer_holds_gold_within_2_sentences": _mean(r["holds"] and r["sentences"] <= 2 for r in ans),
         "holds_gold_when_answered": _mean(r["holds"] for r in answered),
@@ -152,10 +168,24 @@ def render(r: dict) -> str:
         "|---|---|",
     ]
     for key in (
-        "answer_holds_gold", "answer_holds_gold_within_2_sentences", "holds_gold_when_answered", "mean_answer_words",
-        "mean_answer_sentences", "wrongly_declined", "absent_declined", "hard_declined", "paragraph_recall_at_5", "ece",
-        "latency_p50_ms", "latency_p95_ms", "batch_qps", "index_seconds", "raw_build_seconds", "build_seconds",
-        "build_vs_raw", "errors",
+        "answer_holds_gold",
+        "answer_holds_gold_within_2_sentences",
+        "holds_gold_when_answered",
+        "mean_answer_words",
+        "mean_answer_sentences",
+        "wrongly_declined",
+        "absent_declined",
+        "hard_declined",
+        "paragraph_recall_at_5",
+        "ece",
+        "latency_p50_ms",
+        "latency_p95_ms",
+        "batch_qps",
+        "index_seconds",
+        "raw_build_seconds",
+        "build_seconds",
+        "build_vs_raw",
+        "errors",
     ):
         if r.get(key) is not None:
             lines.append(f"| {key} | {r[key]} |")
@@ -170,7 +200,9 @@ def main() -> None:
     ap.add_argument("--part", default="test", choices=["valid", "test"])
     ap.add_argument("--json", type=Path)
     ap.add_argument("--paragraphs", type=int, default=5000, help="corpus size (filled with training paragraphs)")
-    ap.add_argument("--speed", action="store_true", help="also time a build from scratch against raw encode + FAISS add")
+    ap.add_argument(
+        "--speed", action="store_true", help="also time a build from scratch against raw encode + FAISS add"
+    )
     ap.add_argument("--threads", type=int)
     args = ap.parse_args()
     print(render(run(args.part, args.paragraphs, args.json, args.threads, args.speed)))

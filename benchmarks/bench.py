@@ -72,7 +72,9 @@ def one_size(n: int) -> dict:
 
         # Raw baseline: what a chunk-embedding pipeline pays at least, on the same passages, same model.
         t = time.perf_counter()
-        vectors = getattr(embedder, "torch", embedder).model.encode(texts, batch_size=settings.batch_size, normalize_embeddings=True, convert_to_numpy=True)
+        vectors = getattr(embedder, "torch", embedder).model.encode(
+            texts, batch_size=settings.batch_size, normalize_embeddings=True, convert_to_numpy=True
+        )
         flat = faiss.IndexFlatIP(vectors.shape[1])
         flat.add(np.ascontiguousarray(vectors, dtype=np.float32))
         out["raw_seconds"] = time.perf_counter() - t
@@ -81,15 +83,22 @@ def one_size(n: int) -> dict:
         timed = TimedEmbedder(for_index(embedder))
         root = Path(tmp) / "index"
         report = build_index(corpus, root, settings, timed)
-        out.update(build_seconds=report.seconds, embed_seconds=timed.seconds, sentences=report.sentences,
-                   chunks=report.chunks, embedded_texts=report.embedded_texts)
+        out.update(
+            build_seconds=report.seconds,
+            embed_seconds=timed.seconds,
+            sentences=report.sentences,
+            chunks=report.chunks,
+            embedded_texts=report.embedded_texts,
+        )
         t = time.perf_counter()
         build_index(corpus, root, settings, embedder)
         out["noop_seconds"] = time.perf_counter() - t
         victim = sorted(corpus.glob("*.txt"))[0]
         changes = []  # three edits of one file, each its own update: one timing swings by ~0.5 s here
         for k in range(3):
-            victim.write_text(victim.read_text(encoding="utf-8") + f"\nOne more closing sentence, number {k + 1}.\n", encoding="utf-8")
+            victim.write_text(
+                victim.read_text(encoding="utf-8") + f"\nOne more closing sentence, number {k + 1}.\n", encoding="utf-8"
+            )
             t = time.perf_counter()
             build_index(corpus, root, settings, embedder)
             changes.append(time.perf_counter() - t)
@@ -124,9 +133,13 @@ def one_size(n: int) -> dict:
         ms = lambda xs, q: round(pct(xs, q) * 1000, 2)  # noqa: E731
         retrieval = [a + b for a, b in zip(embed_t, search_t)]
         out.update(
-            embed_p50_ms=ms(embed_t, 50), search_p50_ms=ms(search_t, 50), search_p95_ms=ms(search_t, 95),
-            retrieval_p50_ms=ms(retrieval, 50), retrieval_p95_ms=ms(retrieval, 95),
-            answer_p50_ms=ms(answer_t, 50), answer_p95_ms=ms(answer_t, 95),
+            embed_p50_ms=ms(embed_t, 50),
+            search_p50_ms=ms(search_t, 50),
+            search_p95_ms=ms(search_t, 95),
+            retrieval_p50_ms=ms(retrieval, 50),
+            retrieval_p95_ms=ms(retrieval, 95),
+            answer_p50_ms=ms(answer_t, 50),
+            answer_p95_ms=ms(answer_t, 95),
         )
         t = time.perf_counter()
         for _ in assistant.answers([(str(i), q) for i, q in enumerate(queries)]):
@@ -235,8 +248,11 @@ def render(rows: list[dict], cold: dict) -> str:
         "|---|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
-        ivf = (f"{r['ivf_recall_at_10']:.3f} / {r['ivf_recall_at_10_by_distance']:.3f} ({r['ivf_search_ms']} / {r['flat_search_ms']})"
-               if "ivf_recall_at_10" in r else "n/a (flat)")
+        ivf = (
+            f"{r['ivf_recall_at_10']:.3f} / {r['ivf_recall_at_10_by_distance']:.3f} ({r['ivf_search_ms']} / {r['flat_search_ms']})"
+            if "ivf_recall_at_10" in r
+            else "n/a (flat)"
+        )
         lines.append(
             f"| {r['passages']:,} | {r['faiss']} | {r['embed_p50_ms']} ms | {r['search_p50_ms']} / {r['search_p95_ms']} ms | "
             f"{r['retrieval_p50_ms']} / {r['retrieval_p95_ms']} ms | {r['answer_p50_ms']} / {r['answer_p95_ms']} ms | "

@@ -33,7 +33,12 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         env = {**os.environ, "RAG_ONNX_DIR": str(work / "onnx"), "PYTHONPATH": str(ROOT)}
-        subprocess.run([*RAG, "index", str(ROOT / "seeds"), "--index-dir", str(work / "index")], env=env, check=True, capture_output=True)
+        subprocess.run(
+            [*RAG, "index", str(ROOT / "seeds"), "--index-dir", str(work / "index")],
+            env=env,
+            check=True,
+            capture_output=True,
+        )
         ask = [*RAG, "ask", QUESTION, "--index-dir", str(work / "index")]
         torch_env = {**env, "RAG_ONNX_DIR": str(work / "none")}  # no export there: questions go to torch
         rows = {
@@ -42,7 +47,9 @@ def main() -> None:
             "rag --help": [timed([*RAG, "--help"], env, work) for _ in range(args.runs)],
         }
     for name, times in rows.items():
-        print(f"{name:28s} p50 {statistics.median(times):.2f} s  (min {min(times):.2f}, max {max(times):.2f}, {len(times)} runs)")
+        print(
+            f"{name:28s} p50 {statistics.median(times):.2f} s  (min {min(times):.2f}, max {max(times):.2f}, {len(times)} runs)"
+        )
     before, after = statistics.median(rows["rag ask, torch (before)"]), statistics.median(rows["rag ask, ONNX (now)"])
     print(f"cold ask: {before / after:.1f}x faster")
 

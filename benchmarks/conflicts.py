@@ -38,11 +38,21 @@ from train.squad import split_articles  # noqa: E402
 SEED = 7
 SEEDS_PAIRS = ROOT / "benchmarks" / "data" / "conflict_pairs_seeds.jsonl"
 CACHE = ROOT / "benchmarks" / ".cache" / "conflicts"
-KIND_OF_EDIT = {"number": "figure", "predicate": "antonym", "negation": "negation", "direction": "direction", "reversed": "reversed"}
+KIND_OF_EDIT = {
+    "number": "figure",
+    "predicate": "antonym",
+    "negation": "negation",
+    "direction": "direction",
+    "reversed": "reversed",
+}
 
 
 def seed_pairs() -> list[dict]:
-    return [dict(json.loads(line), source="seeds") for line in SEEDS_PAIRS.read_text(encoding="utf-8").splitlines() if line.strip()]
+    return [
+        dict(json.loads(line), source="seeds")
+        for line in SEEDS_PAIRS.read_text(encoding="utf-8").splitlines()
+        if line.strip()
+    ]
 
 
 def edit_pairs(part: str, paragraphs: int) -> list[dict]:
@@ -59,7 +69,9 @@ def edit_pairs(part: str, paragraphs: int) -> list[dict]:
             kind, edited = rng.choice(options)
             if kind == "number" and _edited_year(s, edited):
                 kind = "date"
-            pairs.append({"a": s, "b": edited, "label": "conflict", "kind": KIND_OF_EDIT.get(kind, kind), "source": "edits"})
+            pairs.append(
+                {"a": s, "b": edited, "label": "conflict", "kind": KIND_OF_EDIT.get(kind, kind), "source": "edits"}
+            )
             others = [o for o in sents if o != s]
             if others:
                 near = max(others, key=lambda o: overlap(tokens(o), tokens(s)))
@@ -129,7 +141,9 @@ def score(pairs: list[dict], predict) -> dict:  # type: ignore[no-untyped-def]
         "flagged": len(flagged),
         "recall_by_kind": {k: f"{a}/{n}" for k, (a, n) in sorted(by_kind.items())},
         "precision_by_flagged_kind": {k: f"{right_kinds[k]}/{n}" for k, n in sorted(flagged_kinds.items())},
-        "false_alarms": [(p["label"], v.kind, v.summary, p["a"][:90], p["b"][:90]) for p, v in flagged if p["label"] != "conflict"],
+        "false_alarms": [
+            (p["label"], v.kind, v.summary, p["a"][:90], p["b"][:90]) for p, v in flagged if p["label"] != "conflict"
+        ],
         "missed": [(p["kind"], p["a"][:90], p["b"][:90]) for p in conflicts if p not in true],
     }
 
@@ -154,7 +168,10 @@ def main() -> None:
         judges["rules + llm"] = lambda p: judged_with_llm(complete, p["a"], p["b"])
         if args.llm_alone:
             judges["llm alone"] = lambda p: llm_verdict(complete, p["a"], p["b"])
-    print(f"part {args.part}: " + ", ".join(f"{name} {len(ps)} pairs {dict(Counter(p['label'] for p in ps))}" for name, ps in sets.items()))
+    print(
+        f"part {args.part}: "
+        + ", ".join(f"{name} {len(ps)} pairs {dict(Counter(p['label'] for p in ps))}" for name, ps in sets.items())
+    )
     for jname, predict in judges.items():
         for sname, ps in sets.items():
             r = score(ps, predict)

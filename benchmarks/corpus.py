@@ -23,7 +23,11 @@ _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z])")
 
 def _is_prose(p: str) -> bool:
     return (
-        len(p) >= 60 and p[-1] in ".!?" and ">>>" not in p and "::" not in p and "`" not in p
+        len(p) >= 60
+        and p[-1] in ".!?"
+        and ">>>" not in p
+        and "::" not in p
+        and "`" not in p
         and sum(c.isalpha() or c in " ,.;'()-" for c in p) / len(p) > 0.9
     )
 
@@ -70,10 +74,14 @@ def make_corpus(folder: Path, n: int) -> tuple[list[str], int]:
     texts, perturbed = passages(n)
     folder.mkdir(parents=True, exist_ok=True)
     for start in range(0, n, PER_FILE):
-        (folder / f"doc{start // PER_FILE:05d}.txt").write_text("\n\n".join(texts[start : start + PER_FILE]) + "\n", encoding="utf-8")
+        (folder / f"doc{start // PER_FILE:05d}.txt").write_text(
+            "\n\n".join(texts[start : start + PER_FILE]) + "\n", encoding="utf-8"
+        )
     return texts, perturbed
 
 
 if __name__ == "__main__":
     ps = paragraphs()
-    print(f"{len(ps)} distinct prose paragraphs from docstrings under {sysconfig.get_paths()['purelib']}", file=sys.stderr)
+    print(
+        f"{len(ps)} distinct prose paragraphs from docstrings under {sysconfig.get_paths()['purelib']}", file=sys.stderr
+    )

@@ -38,7 +38,9 @@ def ask(threads: int) -> None:
 
     settings = Settings.load(threads=threads)
     extractive = Assistant.from_index(CACHE / "squad-valid-2000" / "index", settings)
-    local = Assistant(extractive.index, extractive.embedder, settings.replace(generator="local"))  # holds the llama.cpp server
+    local = Assistant(
+        extractive.index, extractive.embedder, settings.replace(generator="local")
+    )  # holds the llama.cpp server
     generator = local.answerer.generator  # type: ignore[attr-defined]
     done = {(r["draw"], r["id"]) for r in _rows(READINGS)}
 
@@ -48,17 +50,31 @@ def ask(threads: int) -> None:
     with READINGS.open("a", encoding="utf-8") as out:
         for draw, path in DRAWS.items():
             for r in replay(_rows(path), 2000):
-                if r["kind"] != "answerable" or r["local"]["fallback"] or r["local"]["abstained"] or (draw, r["id"]) in done:
+                if (
+                    r["kind"] != "answerable"
+                    or r["local"]["fallback"]
+                    or r["local"]["abstained"]
+                    or (draw, r["id"]) in done
+                ):
                     continue
                 ex = extractive.ask(r["question"])
                 cited = [c["text"] for c in r["local"]["sentences"][0]["citations"]]
                 union = evidence_text(cited, [c.text for s in ex.sentences for c in s.citations])
                 t = time.perf_counter()
                 reply_cited = read(r["question"], cited)
-                row = {"draw": draw, "id": r["id"], "question": r["question"], "answers": r["answers"], "first": r["local"]["sentences"][0]["text"],
-                       "local": r["local"]["answer"], "extractive": r["extractive"]["answer"], "cited": cited,
-                       "reply_cited": reply_cited, "reply_union": reply_cited if union == cited else read(r["question"], union),
-                       "s": round(time.perf_counter() - t, 3)}
+                row = {
+                    "draw": draw,
+                    "id": r["id"],
+                    "question": r["question"],
+                    "answers": r["answers"],
+                    "first": r["local"]["sentences"][0]["text"],
+                    "local": r["local"]["answer"],
+                    "extractive": r["extractive"]["answer"],
+                    "cited": cited,
+                    "reply_cited": reply_cited,
+                    "reply_union": reply_cited if union == cited else read(r["question"], union),
+                    "s": round(time.perf_counter() - t, 3),
+                }
                 out.write(json.dumps(row, ensure_ascii=False) + "\n")
                 out.flush()
 
@@ -71,15 +87,27 @@ def _first_rule(question: str, first: str, phrase: str) -> bool:
 
 RULES = {
     "first rule (cited sentences; none of the words)": lambda r: (reading(r["reply_cited"]), r["first"], _first_rule),
-    "shipped (cited + extractive sentences; any word missing)": lambda r: (reading(r["reply_union"]), r["local"], clashes),
+    "shipped (cited + extractive sentences; any word missing)": lambda r: (
+        reading(r["reply_union"]),
+        r["local"],
+        clashes,
+    ),
 }
 
 
 def report() -> None:
     rows = _rows(READINGS)
     for name, rule in RULES.items():
-        n = dict(answers=len(rows), local_gold=0, after=0, extractive_gold=0, dropped=0, dropped_wrong_extractive_right=0,
-                 dropped_right_extractive_wrong=0, no_verdict=0)
+        n = dict(
+            answers=len(rows),
+            local_gold=0,
+            after=0,
+            extractive_gold=0,
+            dropped=0,
+            dropped_wrong_extractive_right=0,
+            dropped_right_extractive_wrong=0,
+            no_verdict=0,
+        )
         for r in rows:
             qa = QA(r["id"], r["question"], tuple(r["answers"]), 0, "", "answerable")
             local, ex = holds_answer(r["local"], qa), holds_answer(r["extractive"], qa)

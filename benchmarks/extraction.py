@@ -63,7 +63,9 @@ def main() -> None:
             found = sum(len(want[d.file.rsplit(".", 1)[0]] & sentences_of(d.text, d.file)) for d in docs)  # type: ignore[union-attr]
             pages = sum(len(d.pages) for d in docs if isinstance(d, Document))
             rate = f"{pages / seconds:.0f} pages/s ({pages} pages), " if fmt == "pdf" else ""
-            print(f"{fmt:5} {rate}{len(files) / seconds:.1f} files/s; source sentences recovered verbatim {found / total:.3f}")
+            print(
+                f"{fmt:5} {rate}{len(files) / seconds:.1f} files/s; source sentences recovered verbatim {found / total:.3f}"
+            )
             if fmt == "pdf":
                 compare_pdfplumber(files, pages, seconds)
 
@@ -80,7 +82,9 @@ def compare_pdfplumber(files: list[Path], pages: int, pypdf_seconds: float) -> N
             for page in pdf.pages:
                 page.extract_text()
     seconds = time.perf_counter() - t
-    print(f"      pdfplumber: {pages / seconds:.0f} pages/s for its raw page text alone, {seconds / pypdf_seconds:.1f}x the time pypdf takes with the reflow")
+    print(
+        f"      pdfplumber: {pages / seconds:.0f} pages/s for its raw page text alone, {seconds / pypdf_seconds:.1f}x the time pypdf takes with the reflow"
+    )
 
 
 if __name__ == "__main__":

@@ -38,7 +38,9 @@ from rag.verify.whole_answer import LEFT_OUT_MIN_LOGIT  # noqa: E402
 from train.squad import holds_answer  # noqa: E402
 
 ALL_DRAWS = {
-    **DRAWS, "seed1212": CACHE / "local_llm" / "live_300h.jsonl", "seed1213": CACHE / "local_llm" / "live_300i.jsonl",
+    **DRAWS,
+    "seed1212": CACHE / "local_llm" / "live_300h.jsonl",
+    "seed1213": CACHE / "local_llm" / "live_300i.jsonl",
     "seed1214": CACHE / "local_llm" / "live_300j.jsonl",
 }
 
@@ -50,10 +52,17 @@ def replay(path: Path, reader) -> dict:  # type: ignore[no-untyped-def]
     split = {worded: {r["id"]: answer_and_left_out(r, reader, worded) for r in given} for worded in (False, True)}
     out: dict = {"extractive_holds": _mean(answer_holds(r, "extractive") for r in answerable)}
     # (name, in the sources' wording, the reader's floor for a left-out sentence to be added: None adds none)
-    for name, worded, floor in (("local", False, None), ("local_worded", True, None),
-                                ("read_worded", True, LEFT_OUT_MIN_LOGIT), ("every_worded", True, float("-inf"))):
+    for name, worded, floor in (
+        ("local", False, None),
+        ("local_worded", True, None),
+        ("read_worded", True, LEFT_OUT_MIN_LOGIT),
+        ("every_worded", True, float("-inf")),
+    ):
         answers = split[worded]
-        texts = {i: " ".join([text, *(t for t, logit in left if floor is not None and logit >= floor)]) for i, (text, left) in answers.items()}
+        texts = {
+            i: " ".join([text, *(t for t, logit in left if floor is not None and logit >= floor)])
+            for i, (text, left) in answers.items()
+        }
         out[name] = {
             "holds": sum(holds_answer(texts[r["id"]], record_qa(r)) for r in given) / len(answerable),
             "completed": sum(texts[i] != text for i, (text, _) in answers.items()),
@@ -82,14 +91,18 @@ def answer_and_left_out(r: dict, reader, worded: bool) -> tuple[str, list[tuple[
 
 def main() -> None:
     reader = load_reader(threads=2)
-    print("| draw | extractive | local | in the sources' wording | + left-out sentences read as answers (shipped) "
-          "| + every left-out sentence | answers completed: read / every | words: local / shipped / every |")
+    print(
+        "| draw | extractive | local | in the sources' wording | + left-out sentences read as answers (shipped) "
+        "| + every left-out sentence | answers completed: read / every | words: local / shipped / every |"
+    )
     print("|---|---|---|---|---|---|---|---|")
     for name, path in ALL_DRAWS.items():
         f = replay(path, reader)
         lo, wo, rd, ev = f["local"], f["local_worded"], f["read_worded"], f["every_worded"]
-        print(f"| {name} | {f['extractive_holds']:.3f} | {lo['holds']:.3f} | {wo['holds']:.3f} | {rd['holds']:.3f} | {ev['holds']:.3f} | "
-              f"{rd['completed']} / {ev['completed']} | {lo['words']:.1f} / {rd['words']:.1f} / {ev['words']:.1f} |")
+        print(
+            f"| {name} | {f['extractive_holds']:.3f} | {lo['holds']:.3f} | {wo['holds']:.3f} | {rd['holds']:.3f} | {ev['holds']:.3f} | "
+            f"{rd['completed']} / {ev['completed']} | {lo['words']:.1f} / {rd['words']:.1f} / {ev['words']:.1f} |"
+        )
 
 
 if __name__ == "__main__":

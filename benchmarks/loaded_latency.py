@@ -35,7 +35,9 @@ def main() -> None:
     index = assistant.index
     rng = random.Random(7)
     dev = [json.loads(x)["question"] for x in (ROOT / "tests" / "data" / "dev.jsonl").read_text().splitlines()]
-    openings = [" ".join(index.sentences[i].text.split()[:9]) for i in rng.sample(range(len(index.sentences)), 200 - len(dev))]
+    openings = [
+        " ".join(index.sentences[i].text.split()[:9]) for i in rng.sample(range(len(index.sentences)), 200 - len(dev))
+    ]
     questions = dev + openings
     vectors = assistant.embedder.embed(questions, "query")
     for q in questions[:5]:
@@ -49,8 +51,12 @@ def main() -> None:
         assistant.ask(q)
         answer.append(time.perf_counter() - t)
     ms = lambda xs, p: round(float(np.percentile(xs, p)) * 1000, 2)  # noqa: E731
-    print(f"{len(index.sentences)} sentences in {len(index.segments)} segment(s), torch imported: {'torch' in sys.modules}")
-    print(f"answer p50 / p95: {ms(answer, 50)} / {ms(answer, 95)} ms; search p50 / p95: {ms(search, 50)} / {ms(search, 95)} ms")
+    print(
+        f"{len(index.sentences)} sentences in {len(index.segments)} segment(s), torch imported: {'torch' in sys.modules}"
+    )
+    print(
+        f"answer p50 / p95: {ms(answer, 50)} / {ms(answer, 95)} ms; search p50 / p95: {ms(search, 50)} / {ms(search, 95)} ms"
+    )
 
 
 if __name__ == "__main__":

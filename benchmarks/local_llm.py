@@ -39,11 +39,15 @@ RECORDS = CACHE / "local_llm" / "records.jsonl"
 SEED = 29
 
 
-def sample(split_questions: list[QA], answerable: int, absent: int, seed: int = SEED, exclude: frozenset[str] = frozenset()) -> list[QA]:
+def sample(
+    split_questions: list[QA], answerable: int, absent: int, seed: int = SEED, exclude: frozenset[str] = frozenset()
+) -> list[QA]:
     """A seeded draw of each kind; ``exclude``: ids already used (to tune on), never drawn again."""
     rng = random.Random(seed)
     by = {k: [q for q in split_questions if q.kind == k and q.id not in exclude] for k in ("answerable", "absent")}
-    chosen = rng.sample(by["answerable"], min(answerable, len(by["answerable"]))) + rng.sample(by["absent"], min(absent, len(by["absent"])))
+    chosen = rng.sample(by["answerable"], min(answerable, len(by["answerable"]))) + rng.sample(
+        by["absent"], min(absent, len(by["absent"]))
+    )
     rng.shuffle(chosen)  # kinds interleaved, so a run stopped early still has both
     return chosen
 
@@ -65,18 +69,26 @@ def assistants(paragraphs: int, threads: int, pool: int = 2500, **local_settings
         extractive = Assistant.from_dir(corpus, index_dir, settings)
     except IndexMismatchError:
         extractive = Assistant.from_dir(corpus, index_dir, settings, rebuild=True)
-    return split, extractive, Assistant(extractive.index, extractive.embedder, settings.replace(generator="local", **local_settings))
+    return (
+        split,
+        extractive,
+        Assistant(extractive.index, extractive.embedder, settings.replace(generator="local", **local_settings)),
+    )
 
 
 def run(args: argparse.Namespace) -> None:
     from rag.types import Answer, AnswerSentence
 
-    split, extractive, local = assistants(args.paragraphs, args.threads, args.pool, context_sentences=args.context_sentences)
+    split, extractive, local = assistants(
+        args.paragraphs, args.threads, args.pool, context_sentences=args.context_sentences
+    )
     drafts: list[dict] = []
     local.answerer.on_check = lambda d, cited, kept: drafts.append(  # type: ignore[attr-defined]
         {"text": d.text, "cited": [{"key": s.key, "text": s.text} for s in cited], "kept": [c.key for c in kept]}
     )
-    used = frozenset(json.loads(line)["id"] for f in args.exclude for line in f.read_text().splitlines() if line.strip())
+    used = frozenset(
+        json.loads(line)["id"] for f in args.exclude for line in f.read_text().splitlines() if line.strip()
+    )
     questions = sample(split.questions, args.answerable, args.absent, args.seed, used)
     if args.only is not None:  # the same questions as an earlier run, to compare a changed prompt on them
         wanted = {json.loads(line)["id"] for line in args.only.read_text().splitlines() if line.strip()}
@@ -102,15 +114,30 @@ def run(args: argparse.Namespace) -> None:
             total = time.perf_counter() - t0
             assert final is not None
             record = {
-                "id": q.id, "kind": q.kind, "question": q.question, "answers": list(q.answers), "file": q.file,
+                "id": q.id,
+                "kind": q.kind,
+                "question": q.question,
+                "answers": list(q.answers),
+                "file": q.file,
                 "extractive": {"answer": " ".join(s.text for s in ex.sentences), "abstained": ex.abstained},
-                "local": {"answer": " ".join(s.text for s in final.sentences), "abstained": final.abstained, "fallback": final.fallback,
-                          "sentences": [s.to_dict() for s in final.sentences], "first_s": first, "total_s": total,
-                          "drafts": list(drafts), "notes": list(final.notes)},
+                "local": {
+                    "answer": " ".join(s.text for s in final.sentences),
+                    "abstained": final.abstained,
+                    "fallback": final.fallback,
+                    "sentences": [s.to_dict() for s in final.sentences],
+                    "first_s": first,
+                    "total_s": total,
+                    "drafts": list(drafts),
+                    "notes": list(final.notes),
+                },
             }
             out.write(json.dumps(record, ensure_ascii=False) + "\n")
             out.flush()
-            print(f"{i}/{len(questions)} {total:.1f}s {q.kind} fallback={final.fallback} abstained={final.abstained}", file=sys.stderr, flush=True)
+            print(
+                f"{i}/{len(questions)} {total:.1f}s {q.kind} fallback={final.fallback} abstained={final.abstained}",
+                file=sys.stderr,
+                flush=True,
+            )
 
 
 def replay(rows: list[dict], paragraphs: int) -> list[dict]:
@@ -150,10 +177,16 @@ def replay(rows: list[dict], paragraphs: int) -> list[dict]:
                 continue
             if kept:
                 sentences.append({"text": d["text"], "citations": [c.to_dict() for c in kept]})
-        if sentences and agreeing and why_not_an_answer(r["question"], " ".join(x["text"] for x in sentences), ex["answer"]):
+        if (
+            sentences
+            and agreeing
+            and why_not_an_answer(r["question"], " ".join(x["text"] for x in sentences), ex["answer"])
+        ):
             sentences = []
         if sentences:
-            local.update(answer=" ".join(x["text"] for x in sentences), sentences=sentences, abstained=False, fallback=False)
+            local.update(
+                answer=" ".join(x["text"] for x in sentences), sentences=sentences, abstained=False, fallback=False
+            )
         else:
             local.update(answer=ex["answer"], sentences=[], abstained=False, fallback=True)
         out.append({**r, "local": local})
@@ -202,16 +235,28 @@ def report(path: Path = RECORDS, replay_paragraphs: int | None = None) -> dict:
     local_sentences = [s for r in rows for s in r["local"]["sentences"] if not r["local"]["fallback"]]
     # The objective proxy for citation precision on SQuAD: a model sentence that states the gold answer
     # must cite a sentence that states it too.
-    gold_claims = [(s, qa[r["id"]]) for r in ans if not r["local"]["fallback"] for s in r["local"]["sentences"] if holds_answer(s["text"], qa[r["id"]])]
+    gold_claims = [
+        (s, qa[r["id"]])
+        for r in ans
+        if not r["local"]["fallback"]
+        for s in r["local"]["sentences"]
+        if holds_answer(s["text"], qa[r["id"]])
+    ]
     cited_gold = [any(holds_answer(c["text"], q) for c in s["citations"]) for s, q in gold_claims]
     firsts = [r["local"]["first_s"] for r in rows if r["local"]["first_s"] is not None]
     totals = [r["local"]["total_s"] for r in rows]
     return {
-        "questions": len(rows), "answerable": len(ans), "absent": len(absent),
+        "questions": len(rows),
+        "answerable": len(ans),
+        "absent": len(absent),
         "extractive_holds_gold": _mean(answer_holds(r, "extractive") for r in ans),
         "local_holds_gold": _mean(answer_holds(r, "local") for r in ans),
-        "extractive_holds_gold_any_order": _mean(not r["extractive"]["abstained"] and holds_answer_words(r["extractive"]["answer"], qa[r["id"]]) for r in ans),
-        "local_holds_gold_any_order": _mean(not r["local"]["abstained"] and holds_answer_words(r["local"]["answer"], qa[r["id"]]) for r in ans),
+        "extractive_holds_gold_any_order": _mean(
+            not r["extractive"]["abstained"] and holds_answer_words(r["extractive"]["answer"], qa[r["id"]]) for r in ans
+        ),
+        "local_holds_gold_any_order": _mean(
+            not r["local"]["abstained"] and holds_answer_words(r["local"]["answer"], qa[r["id"]]) for r in ans
+        ),
         "extractive_holds_gold_as_shown": _mean(shown(r, "extractive") for r in ans),
         "local_holds_gold_as_shown": _mean(shown(r, "local") for r in ans),
         "local_holds_gold_own_words": _mean(answer_holds(r, "local") and not r["local"]["fallback"] for r in ans),
@@ -243,15 +288,34 @@ def main() -> None:
     ap.add_argument("--absent", type=int, default=60)
     ap.add_argument("--paragraphs", type=int, default=2000)
     ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--pool", type=int, default=2500, help="answerable questions of the split to draw from (the first nine draws used up the default 2,500)")
-    ap.add_argument("--context-sentences", type=int, default=None, help="sentences shown to the model (default: the setting, 8)")
+    ap.add_argument(
+        "--pool",
+        type=int,
+        default=2500,
+        help="answerable questions of the split to draw from (the first nine draws used up the default 2,500)",
+    )
+    ap.add_argument(
+        "--context-sentences", type=int, default=None, help="sentences shown to the model (default: the setting, 8)"
+    )
     ap.add_argument("--records", type=Path, default=RECORDS, help="where the per-question records go")
     ap.add_argument("--seed", type=int, default=SEED, help="the question draw")
-    ap.add_argument("--exclude", type=Path, action="append", default=[], help="records whose questions are not drawn (a fresh held-out set)")
-    ap.add_argument("--only", type=Path, default=None, help="ask only the questions of these records (instead of a draw)")
-    ap.add_argument("--kinds", nargs="+", default=["answerable", "absent"], help="with --only: the kinds of question asked")
+    ap.add_argument(
+        "--exclude",
+        type=Path,
+        action="append",
+        default=[],
+        help="records whose questions are not drawn (a fresh held-out set)",
+    )
+    ap.add_argument(
+        "--only", type=Path, default=None, help="ask only the questions of these records (instead of a draw)"
+    )
+    ap.add_argument(
+        "--kinds", nargs="+", default=["answerable", "absent"], help="with --only: the kinds of question asked"
+    )
     ap.add_argument("--report", action="store_true", help="only print the figures of the saved records")
-    ap.add_argument("--replay", action="store_true", help="re-check the recorded drafts with the current verifier first")
+    ap.add_argument(
+        "--replay", action="store_true", help="re-check the recorded drafts with the current verifier first"
+    )
     args = ap.parse_args()
     if not args.report:
         run(args)

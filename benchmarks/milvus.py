@@ -43,7 +43,9 @@ def main() -> None:
     args = ap.parse_args()
     settings = Settings()
     embedder = load_embedder(settings.embedder, None, settings.batch_size)
-    dev = [json.loads(x)["question"] for x in (ROOT / "tests" / "data" / "dev.jsonl").read_text().splitlines() if x.strip()]
+    dev = [
+        json.loads(x)["question"] for x in (ROOT / "tests" / "data" / "dev.jsonl").read_text().splitlines() if x.strip()
+    ]
     out: dict[str, dict] = {"faiss": {}, "milvus": {}}
     with tempfile.TemporaryDirectory() as tmp, local_server(Path(tmp) / "milvus-data") as uri:
         corpus = Path(tmp) / "corpus"
@@ -95,13 +97,19 @@ def main() -> None:
                 out["milvus"]["store_step_s"] = round(time.perf_counter() - t, 2)
             for name, store in (("faiss", fs), ("milvus", ms)):
                 got = store.search(qv, 10)[1]
-                out[name][f"recall@10_{label}"] = round(float(np.mean([len(set(x) & set(y)) / 10 for x, y in zip(want, got)])), 4)
-    print("| | build s | store step s | search p50 ms | answer p50 ms | recall@10 flat | recall@10 IVF | dev identical |")
+                out[name][f"recall@10_{label}"] = round(
+                    float(np.mean([len(set(x) & set(y)) / 10 for x, y in zip(want, got)])), 4
+                )
+    print(
+        "| | build s | store step s | search p50 ms | answer p50 ms | recall@10 flat | recall@10 IVF | dev identical |"
+    )
     print("|---|---|---|---|---|---|---|---|")
     for name in ("faiss", "milvus"):
         r = out[name]
-        print(f"| {name} | {r['build_s']} | {r['store_step_s']} | {r['search_p50_ms']} | {r['answer_p50_ms']} | "
-              f"{r['recall@10_flat']} | {r['recall@10_ivf']} | {r.get('dev_identical', '')} |")
+        print(
+            f"| {name} | {r['build_s']} | {r['store_step_s']} | {r['search_p50_ms']} | {r['answer_p50_ms']} | "
+            f"{r['recall@10_flat']} | {r['recall@10_ivf']} | {r.get('dev_identical', '')} |"
+        )
     print(json.dumps(out))
 
 

@@ -57,42 +57,74 @@ def main() -> None:
     def recall(ranked: list[list[int]], k: int) -> float:
         return float(np.mean([q.file in {files[r] for r in rows[:k]} for q, rows in zip(qs, ranked)]))
 
-    ours = [[row for row, _, _ in r.fused] for r in rankings_many(index, [q.question for q in qs], vectors, pool, settings.rrf_k)]
+    ours = [
+        [row for row, _, _ in r.fused]
+        for r in rankings_many(index, [q.question for q in qs], vectors, pool, settings.rrf_k)
+    ]
     results = {"ours (FAISS)": ours}
     with tempfile.TemporaryDirectory() as tmp, local_server(Path(tmp) / "data") as uri:
         folder = Path(tmp) / "g-hybrid-bench"
         folder.mkdir()
-        vs = MilvusVectorStore.pending(np.asarray(index.sentence_vectors), uri, settings.ivf_above, settings.ivf_probe_share)
+        vs = MilvusVectorStore.pending(
+            np.asarray(index.sentence_vectors), uri, settings.ivf_above, settings.ivf_probe_share
+        )
         vs.save(folder)
         lex = MilvusLexicalStore(uri, chunks=index.chunks)
         lex.save(folder)
-        on_milvus = type(index)(index.root, index.manifest, index.sentences, index.chunks, index.sentence_vectors, vs, lex, index.lexicon)
-        results["ours on Milvus"] = [[row for row, _, _ in r.fused] for r in rankings_many(on_milvus, [q.question for q in qs], vectors, pool, settings.rrf_k)]
+        on_milvus = type(index)(
+            index.root, index.manifest, index.sentences, index.chunks, index.sentence_vectors, vs, lex, index.lexicon
+        )
+        results["ours on Milvus"] = [
+            [row for row, _, _ in r.fused]
+            for r in rankings_many(on_milvus, [q.question for q in qs], vectors, pool, settings.rrf_k)
+        ]
 
         # Whole answers, FAISS against Milvus: BM25's scores differ a little between bm25s and Milvus
         # (its document-length statistics), so fused lists can differ past the top few.
         from rag.assistant import Assistant
 
         asked = qs[: args.answers]
-        pairs = [(Assistant(index, embedder, settings).ask(q.question), Assistant(on_milvus, embedder, settings).ask(q.question)) for q in asked]
+        pairs = [
+            (
+                Assistant(index, embedder, settings).ask(q.question),
+                Assistant(on_milvus, embedder, settings).ask(q.question),
+            )
+            for q in asked
+        ]
         identical = np.mean([(a.abstained, a.text) == (b.abstained, b.text) for a, b in pairs])
-        holds = [np.mean([not x.abstained and holds_answer(x.text, q) for x, q in zip(side, asked)]) for side in zip(*pairs)]
+        holds = [
+            np.mean([not x.abstained and holds_answer(x.text, q) for x, q in zip(side, asked)]) for side in zip(*pairs)
+        ]
 
         client = MilvusClient(uri=uri)
         schema = client.create_schema(auto_id=False)
         schema.add_field("row", DataType.INT64, is_primary=True)
         schema.add_field("vector", DataType.FLOAT_VECTOR, dim=int(vectors.shape[1]))
-        schema.add_field("terms", DataType.VARCHAR, max_length=65_535, enable_analyzer=True, analyzer_params={"tokenizer": "standard", "filter": ["lowercase"]})
+        schema.add_field(
+            "terms",
+            DataType.VARCHAR,
+            max_length=65_535,
+            enable_analyzer=True,
+            analyzer_params={"tokenizer": "standard", "filter": ["lowercase"]},
+        )
         schema.add_field("sparse", DataType.SPARSE_FLOAT_VECTOR)
-        schema.add_function(Function(name="bm25", function_type=FunctionType.BM25, input_field_names=["terms"], output_field_names=["sparse"]))
+        schema.add_function(
+            Function(
+                name="bm25", function_type=FunctionType.BM25, input_field_names=["terms"], output_field_names=["sparse"]
+            )
+        )
         ip = client.prepare_index_params()
         ip.add_index("vector", index_type="FLAT", metric_type="IP")
-        ip.add_index("sparse", index_type="SPARSE_INVERTED_INDEX", metric_type="BM25", params={"bm25_k1": 1.5, "bm25_b": 0.75})
+        ip.add_index(
+            "sparse", index_type="SPARSE_INVERTED_INDEX", metric_type="BM25", params={"bm25_k1": 1.5, "bm25_b": 0.75}
+        )
         client.create_collection("hybrid", schema=schema, index_params=ip)
         rows = []
         for c in index.chunks:
             v = np.asarray(index.sentence_vectors[index.sentence_rows(c)]).mean(axis=0)
-            rows.append({"row": c.row, "vector": (v / np.linalg.norm(v)).tolist(), "terms": " ".join(terms(c.text)) or "_"})
+            rows.append(
+                {"row": c.row, "vector": (v / np.linalg.norm(v)).tolist(), "terms": " ".join(terms(c.text)) or "_"}
+            )
         for i in range(0, len(rows), 2000):
             client.insert("hybrid", rows[i : i + 2000])
         client.flush("hybrid")
@@ -101,17 +133,28 @@ def main() -> None:
         for q, v in zip(qs, vectors):
             reqs = [AnnSearchRequest(data=[v.tolist()], anns_field="vector", param={"metric_type": "IP"}, limit=pool)]
             if terms(q.question):
-                reqs.append(AnnSearchRequest(data=[" ".join(terms(q.question))], anns_field="sparse", param={"metric_type": "BM25"}, limit=pool))
+                reqs.append(
+                    AnnSearchRequest(
+                        data=[" ".join(terms(q.question))],
+                        anns_field="sparse",
+                        param={"metric_type": "BM25"},
+                        limit=pool,
+                    )
+                )
             (hits,) = client.hybrid_search("hybrid", reqs, ranker=RRFRanker(settings.rrf_k), limit=pool)
             hybrid.append([int(h.id) for h in hits])
         results["hybrid_search (chunk vectors)"] = hybrid
-    print(f"{len(qs)} answerable validation questions over {len(set(files))} paragraphs; gold paragraph among the fused chunks:")
+    print(
+        f"{len(qs)} answerable validation questions over {len(set(files))} paragraphs; gold paragraph among the fused chunks:"
+    )
     print("| | R@1 | R@5 | R@20 |\n|---|---|---|---|")
     for name, ranked in results.items():
         print(f"| {name} | {recall(ranked, 1):.3f} | {recall(ranked, 5):.3f} | {recall(ranked, 20):.3f} |")
     same = np.mean([a[:pool] == b[:pool] for a, b in zip(results["ours (FAISS)"], results["ours on Milvus"])])
     print(f"ours on Milvus gives the same fused list as FAISS for {same:.3f} of the questions")
-    print(f"whole answers identical on {identical:.3f} of {len(asked)} questions; holds gold: FAISS {holds[0]:.3f}, Milvus {holds[1]:.3f}")
+    print(
+        f"whole answers identical on {identical:.3f} of {len(asked)} questions; holds gold: FAISS {holds[0]:.3f}, Milvus {holds[1]:.3f}"
+    )
 
 
 if __name__ == "__main__":

@@ -30,9 +30,12 @@ from rag.types import Document  # noqa: E402
 from rag.verify.reader_check import MARGIN, best_readings  # noqa: E402
 
 DRAWS = {
-    "tuning": CACHE / "local_llm" / "live_300b.jsonl", "held-out": CACHE / "local_llm" / "live_300c.jsonl",
-    "seed1207": CACHE / "local_llm" / "live_300d.jsonl", "seed1208": CACHE / "local_llm" / "live_300e.jsonl",
-    "seed1210": CACHE / "local_llm" / "live_300f.jsonl", "seed1211": CACHE / "local_llm" / "live_300g.jsonl",
+    "tuning": CACHE / "local_llm" / "live_300b.jsonl",
+    "held-out": CACHE / "local_llm" / "live_300c.jsonl",
+    "seed1207": CACHE / "local_llm" / "live_300d.jsonl",
+    "seed1208": CACHE / "local_llm" / "live_300e.jsonl",
+    "seed1210": CACHE / "local_llm" / "live_300f.jsonl",
+    "seed1211": CACHE / "local_llm" / "live_300g.jsonl",
 }
 MARGINS = (-1.0, -0.5, 0.0, 0.5, 1.0, 1.5, 2.0, 3.0)
 
@@ -41,20 +44,37 @@ def replay(path: Path, margins: tuple[float, ...]) -> dict:
     reader = load_reader(threads=2)
     rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
     answerable = [r for r in rows if r["kind"] == "answerable"]
-    own = [r for r in answerable if not r["local"]["abstained"] and not r["local"]["fallback"] and not r["extractive"]["abstained"]]
+    own = [
+        r
+        for r in answerable
+        if not r["local"]["abstained"] and not r["local"]["fallback"] and not r["extractive"]["abstained"]
+    ]
     holds = {r["id"]: answer_holds(r, "local") for r in answerable}
     read = {}
     for r in own:
         mine = [s["text"] for s in r["local"]["sentences"]]
         theirs = [s.text for s in split_sentences(Document("extractive", r["extractive"]["answer"]))]
-        read[r["id"]] = (*best_readings(reader.logits, r["question"], mine, theirs), holds[r["id"]], answer_holds(r, "extractive"))
-    out = {"answerable": len(answerable), "own_words": len(own), "extractive_holds": _mean(answer_holds(r, "extractive") for r in answerable),
-        "local_holds": _mean(holds.values()), "margins": {}}
+        read[r["id"]] = (
+            *best_readings(reader.logits, r["question"], mine, theirs),
+            holds[r["id"]],
+            answer_holds(r, "extractive"),
+        )
+    out = {
+        "answerable": len(answerable),
+        "own_words": len(own),
+        "extractive_holds": _mean(answer_holds(r, "extractive") for r in answerable),
+        "local_holds": _mean(holds.values()),
+        "margins": {},
+    }
     for m in margins:  # as weaker_answer decides at margin m
         dropped = [v for v in read.values() if v[0] < v[1] - m]
         fixed, broken = sum(not v[2] and v[3] for v in dropped), sum(v[2] and not v[3] for v in dropped)
-        out["margins"][m] = {"dropped": len(dropped), "fixed": fixed, "broken": broken,
-                             "local_holds": round((sum(holds.values()) + fixed - broken) / len(answerable), 4)}
+        out["margins"][m] = {
+            "dropped": len(dropped),
+            "fixed": fixed,
+            "broken": broken,
+            "local_holds": round((sum(holds.values()) + fixed - broken) / len(answerable), 4),
+        }
     return out
 
 
@@ -64,11 +84,15 @@ def main() -> None:
     args = ap.parse_args()
     for name, path in DRAWS.items():
         r = replay(path, tuple(args.margins))
-        print(f"{name} ({path.name}): {r['answerable']} answerable, {r['own_words']} answered in the model's own words; "
-              f"holds gold: extractive {r['extractive_holds']}, local {r['local_holds']}")
+        print(
+            f"{name} ({path.name}): {r['answerable']} answerable, {r['own_words']} answered in the model's own words; "
+            f"holds gold: extractive {r['extractive_holds']}, local {r['local_holds']}"
+        )
         print("  margin  dropped  wrong->right  right->wrong  local holds gold")
         for m, f in r["margins"].items():
-            print(f"  {m:6.1f}  {f['dropped']:7d}  {f['fixed']:12d}  {f['broken']:12d}  {f['local_holds']:.4f}{'  (shipped)' if m == MARGIN else ''}")
+            print(
+                f"  {m:6.1f}  {f['dropped']:7d}  {f['fixed']:12d}  {f['broken']:12d}  {f['local_holds']:.4f}{'  (shipped)' if m == MARGIN else ''}"
+            )
 
 
 if __name__ == "__main__":

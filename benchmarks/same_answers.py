@@ -83,9 +83,13 @@ def llm_settings(record: bool) -> Any:
     if record:
         return Settings.load(generator="local")
     if "llm" in Settings.model_fields:  # checks chosen by preset
-        return Settings.load(generator="openai", base_url="http://127.0.0.1:9/v1", model="replay", api_key="x", llm="local")
+        return Settings.load(
+            generator="openai", base_url="http://127.0.0.1:9/v1", model="replay", api_key="x", llm="local"
+        )
     on = dict.fromkeys(("agree_first", "cross_check", "reader_check", "source_wording", "complete_answer"), True)
-    return Settings.load(generator="openai", base_url="http://127.0.0.1:9/v1", model="replay", api_key="x", context_sentences=4, **on)
+    return Settings.load(
+        generator="openai", base_url="http://127.0.0.1:9/v1", model="replay", api_key="x", context_sentences=4, **on
+    )
 
 
 def run(name: str, llm_questions: int, against: Path | None) -> list[dict]:
@@ -127,7 +131,9 @@ def compare(before: list[dict], after: list[dict]) -> int:
         b, a = {k: v for k, v in b.items() if k != "replies"}, {k: v for k, v in a.items() if k != "replies"}
         if b != a:
             differ += 1
-            print(f"differs: {b['id']} {b['question']!r}\n  before: {b['answer'][:200]!r}\n  after:  {a['answer'][:200]!r}")
+            print(
+                f"differs: {b['id']} {b['question']!r}\n  before: {b['answer'][:200]!r}\n  after:  {a['answer'][:200]!r}"
+            )
     return differ
 
 
@@ -145,7 +151,9 @@ def main() -> None:
         before = [json.loads(line) for line in a.against.read_text(encoding="utf-8").splitlines()]
         differ = compare(before, rows)
         given = sum(not r["abstained"] for r in rows)
-        print(f"{a.set}: {len(rows) - differ} of {len(rows)} answers identical ({given} answered, {len(rows) - given} declined)")
+        print(
+            f"{a.set}: {len(rows) - differ} of {len(rows)} answers identical ({given} answered, {len(rows) - given} declined)"
+        )
         sys.exit(1 if differ else 0)
     print(f"{a.set}: {len(rows)} answers recorded")
 

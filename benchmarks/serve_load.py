@@ -71,9 +71,19 @@ async def load(url: str, qs: list[str], clients: int, seconds: float, pid: int) 
         await asyncio.gather(sample(), *(client(i, http) for i in range(clients)))
         wall = time.perf_counter() - t0
     lat = np.array(latencies) * 1000
-    return {"requests": len(latencies), "rps": len(latencies) / wall, "p50_ms": float(np.percentile(lat, 50)),
-            "p99_ms": float(np.percentile(lat, 99)), "statuses": statuses,
-            "rss_mb": {"first": memory[0], "after_10s": memory[min(10, len(memory) - 1)], "max": max(memory), "last": memory[-1]}}
+    return {
+        "requests": len(latencies),
+        "rps": len(latencies) / wall,
+        "p50_ms": float(np.percentile(lat, 50)),
+        "p99_ms": float(np.percentile(lat, 99)),
+        "statuses": statuses,
+        "rss_mb": {
+            "first": memory[0],
+            "after_10s": memory[min(10, len(memory) - 1)],
+            "max": max(memory),
+            "last": memory[-1],
+        },
+    }
 
 
 def one_by_one(index_dir: Path, corpus: Path, qs: list[str], seconds: float) -> dict[str, float]:
@@ -91,7 +101,12 @@ def one_by_one(index_dir: Path, corpus: Path, qs: list[str], seconds: float) -> 
         times.append(time.perf_counter() - t)
         n += 1
     lat = np.array(times) * 1000
-    return {"requests": len(times), "rps": len(times) / float(lat.sum() / 1000), "p50_ms": float(np.percentile(lat, 50)), "p99_ms": float(np.percentile(lat, 99))}
+    return {
+        "requests": len(times),
+        "rps": len(times) / float(lat.sum() / 1000),
+        "p50_ms": float(np.percentile(lat, 50)),
+        "p99_ms": float(np.percentile(lat, 99)),
+    }
 
 
 def main() -> None:
@@ -106,8 +121,23 @@ def main() -> None:
     from tests.serving import free_port, wait_healthy  # the same start-up wait the tests use
 
     port = free_port()
-    server = subprocess.Popen([sys.executable, "-m", "rag.cli", "serve", "--port", str(port), "--index-dir", str(index_dir), "--corpus", str(corpus)],
-                              env={**os.environ, "PYTHONPATH": str(ROOT)}, stderr=subprocess.PIPE, text=True)
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "rag.cli",
+            "serve",
+            "--port",
+            str(port),
+            "--index-dir",
+            str(index_dir),
+            "--corpus",
+            str(corpus),
+        ],
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         url = f"http://127.0.0.1:{port}"
         wait_healthy(url)
@@ -118,14 +148,22 @@ def main() -> None:
         server.send_signal(2)
         _, stderr = server.communicate(timeout=60)
     alone = one_by_one(index_dir, corpus, qs, min(args.seconds, 30))
-    print(f"{args.clients} concurrent clients for {args.seconds:.0f} s against `rag serve` (seeds, extractive), 2 cores shared with the clients\n")
+    print(
+        f"{args.clients} concurrent clients for {args.seconds:.0f} s against `rag serve` (seeds, extractive), 2 cores shared with the clients\n"
+    )
     print("| | requests | requests/s | p50 ms | p99 ms | errors |")
     print("|---|---:|---:|---:|---:|---|")
     errors = {k: v for k, v in served["statuses"].items() if k != "200"}  # type: ignore[union-attr]
-    print(f"| `rag serve`, {args.clients} clients | {served['requests']} | {served['rps']:.1f} | {served['p50_ms']:.0f} | {served['p99_ms']:.0f} | {errors or 'none'} |")
-    print(f"| in process, one by one | {alone['requests']} | {alone['rps']:.1f} | {alone['p50_ms']:.1f} | {alone['p99_ms']:.1f} | none |")
+    print(
+        f"| `rag serve`, {args.clients} clients | {served['requests']} | {served['rps']:.1f} | {served['p50_ms']:.0f} | {served['p99_ms']:.0f} | {errors or 'none'} |"
+    )
+    print(
+        f"| in process, one by one | {alone['requests']} | {alone['rps']:.1f} | {alone['p50_ms']:.1f} | {alone['p99_ms']:.1f} | none |"
+    )
     m = served["rss_mb"]
-    print(f"\nserver memory (MB resident): {m['first']:.0f} at start, {m['after_10s']:.0f} after 10 s, {m['max']:.0f} at most, {m['last']:.0f} at the end")  # type: ignore[index]
+    print(
+        f"\nserver memory (MB resident): {m['first']:.0f} at start, {m['after_10s']:.0f} after 10 s, {m['max']:.0f} at most, {m['last']:.0f} at the end"
+    )  # type: ignore[index]
     print(f"throughput ratio serve / one-by-one: {served['rps'] / alone['rps']:.2f}x")  # type: ignore[operator]
     print(f"server exit code {server.returncode}; traceback on its stderr: {'Traceback' in stderr}")
 

@@ -55,22 +55,68 @@ DRAWS = ROOT / "benchmarks" / ".cache" / "local_llm"
 # (2026-12-05, after the reader began to reorder the extractive answer), labelled the same way (55); the
 # "paired" rule was written after reading its one role swap, so this draw is not held out for that rule.
 MODEL_DRAWS = {
-    "first": DRAWS / "records.jsonl", "fresh": DRAWS / "fresh_asked.jsonl", "live": DRAWS / "live_300b.jsonl",
-    "seed1206": DRAWS / "live_300c.jsonl", "seed1207": DRAWS / "live_300d.jsonl", "seed1210": DRAWS / "live_300f.jsonl",
+    "first": DRAWS / "records.jsonl",
+    "fresh": DRAWS / "fresh_asked.jsonl",
+    "live": DRAWS / "live_300b.jsonl",
+    "seed1206": DRAWS / "live_300c.jsonl",
+    "seed1207": DRAWS / "live_300d.jsonl",
+    "seed1210": DRAWS / "live_300f.jsonl",
 }
 MODEL_LABELS = ROOT / "benchmarks" / "data" / "model_claims.json"
 LLM_INDEX = ROOT / "benchmarks" / ".cache" / "squad-valid-2000" / "index"
 
-SWAP_QUALIFIER = {"first": "total", "total": "first", "initial": "final", "initially": "finally", "final": "first",
-                  "current": "former", "former": "current", "largest": "smallest", "smallest": "largest",
-                  "highest": "lowest", "lowest": "highest", "original": "latest", "last": "first", "earliest": "latest"}
-ANTONYM = {"increased": "decreased", "decreased": "increased", "rose": "fell", "fell": "rose", "began": "ended",
-           "started": "ended", "ended": "began", "opened": "closed", "closed": "opened", "won": "lost", "lost": "won",
-           "bought": "sold", "sold": "bought", "acquired": "sold", "approved": "rejected", "rejected": "approved",
-           "joined": "left", "left": "joined", "supported": "opposed", "opposed": "supported", "raised": "reduced",
-           "reduced": "raised", "increase": "decrease", "decrease": "increase", "expanded": "reduced", "grew": "shrank",
-           "allowed": "banned", "banned": "allowed", "succeeded": "failed", "failed": "succeeded", "launched": "ended"}
-HEDGE = re.compile(r"\b(?:almost|nearly|about|approximately|around|roughly|some|over|under|more than|less than|fewer than|at least|at most|up to) (?=\$?\d)")
+SWAP_QUALIFIER = {
+    "first": "total",
+    "total": "first",
+    "initial": "final",
+    "initially": "finally",
+    "final": "first",
+    "current": "former",
+    "former": "current",
+    "largest": "smallest",
+    "smallest": "largest",
+    "highest": "lowest",
+    "lowest": "highest",
+    "original": "latest",
+    "last": "first",
+    "earliest": "latest",
+}
+ANTONYM = {
+    "increased": "decreased",
+    "decreased": "increased",
+    "rose": "fell",
+    "fell": "rose",
+    "began": "ended",
+    "started": "ended",
+    "ended": "began",
+    "opened": "closed",
+    "closed": "opened",
+    "won": "lost",
+    "lost": "won",
+    "bought": "sold",
+    "sold": "bought",
+    "acquired": "sold",
+    "approved": "rejected",
+    "rejected": "approved",
+    "joined": "left",
+    "left": "joined",
+    "supported": "opposed",
+    "opposed": "supported",
+    "raised": "reduced",
+    "reduced": "raised",
+    "increase": "decrease",
+    "decrease": "increase",
+    "expanded": "reduced",
+    "grew": "shrank",
+    "allowed": "banned",
+    "banned": "allowed",
+    "succeeded": "failed",
+    "failed": "succeeded",
+    "launched": "ended",
+}
+HEDGE = re.compile(
+    r"\b(?:almost|nearly|about|approximately|around|roughly|some|over|under|more than|less than|fewer than|at least|at most|up to) (?=\$?\d)"
+)
 AUX = re.compile(r"\b(is|was|were|are|has|had|have|can|could|will|would|did)\b")
 NAME = re.compile(r"\b[A-Z][a-z]+(?:\s[A-Z][a-z]+)*")
 
@@ -103,7 +149,11 @@ def edits(text: str, others: list[str]) -> list[tuple[str, str]]:
     if len(names) >= 2 and names[0] not in names[1] and names[1] not in names[0]:
         # Only a relation between the two ("A defeated B"), not a list ("A and B"), is reversed by a swap.
         between = text[text.find(names[0]) + len(names[0]) : text.find(names[1])]
-        if 0 < len(between) < 60 and re.search(r"\b[a-z]{4,}\b", between) and not re.search(r"\b(?:and|or)\b|,", between):
+        if (
+            0 < len(between) < 60
+            and re.search(r"\b[a-z]{4,}\b", between)
+            and not re.search(r"\b(?:and|or)\b|,", between)
+        ):
             swapped = text.replace(names[0], "\0").replace(names[1], names[0]).replace("\0", names[1])
             out.append(("reversed", swapped))
     foreign = [n for o in others for n in NAME.findall(o[1:]) if n not in text and len(n) > 3]
@@ -180,8 +230,10 @@ def score(name: str, pairs, verifier: Verifier) -> None:
     neg = [k for k in kept if k[1] != "supported"]
     tp = sum(k[0] for k in pos)
     fp = sum(k[0] for k in neg)
-    print(f"\n**{name}**: {len(pos)} supported, {len(neg)} not; precision {tp / max(tp + fp, 1):.3f}, "
-          f"recall {tp / max(len(pos), 1):.3f}\n")
+    print(
+        f"\n**{name}**: {len(pos)} supported, {len(neg)} not; precision {tp / max(tp + fp, 1):.3f}, "
+        f"recall {tp / max(len(pos), 1):.3f}\n"
+    )
     print("| kind | claims | kept | caught (dropped) | precision counting only this kind |")
     print("|---|---:|---:|---:|---:|")
     for kind in sorted({k[2] for k in kept}):
@@ -190,7 +242,9 @@ def score(name: str, pairs, verifier: Verifier) -> None:
         if rows[0][1] == "supported":
             print(f"| {kind} (supported) | {len(rows)} | {kept_n} | | |")
         else:
-            print(f"| {kind} | {len(rows)} | {kept_n} | {1 - kept_n / len(rows):.3f} | {tp / max(tp + kept_n, 1):.3f} |")
+            print(
+                f"| {kind} | {len(rows)} | {kept_n} | {1 - kept_n / len(rows):.3f} | {tp / max(tp + kept_n, 1):.3f} |"
+            )
     shown = int(sys.argv[sys.argv.index("--show") + 1]) if "--show" in sys.argv else 0
     for kind in sorted({k[2] for k in neg}):
         for k in [k for k in neg if k[2] == kind and k[0]][:shown]:
@@ -233,8 +287,11 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         build_index(ROOT / "seeds", Path(tmp), settings, embedder)
         seeds = load_index(Path(tmp), settings)
-        score("seeds, hand-labelled", [(c, cited, label, label) for c, cited, label in support_pairs(seeds, with_hard=True)],
-              Verifier(seeds, embedder, settings.support_threshold))
+        score(
+            "seeds, hand-labelled",
+            [(c, cited, label, label) for c, cited, label in support_pairs(seeds, with_hard=True)],
+            Verifier(seeds, embedder, settings.support_threshold),
+        )
     if LLM_INDEX.is_dir():
         llm_index = fresh_index(LLM_INDEX.parent / "corpus", LLM_INDEX, settings, embedder)
         llm_verifier = Verifier(llm_index, embedder, settings.support_threshold)
@@ -243,8 +300,10 @@ def main() -> None:
             pairs = model_pairs(llm_index, [draw])
             kept = [label for c, cited, label, _ in pairs if llm_verifier.check(c, cited)[0]]
             supported = sum(label == "supported" for _, _, label, _ in pairs)
-            print(f"- {draw} draw: {len(pairs)} claims, precision {kept.count('supported') / max(len(kept), 1):.3f}, "
-                  f"recall {kept.count('supported') / max(supported, 1):.3f}")
+            print(
+                f"- {draw} draw: {len(pairs)} claims, precision {kept.count('supported') / max(len(kept), 1):.3f}, "
+                f"recall {kept.count('supported') / max(supported, 1):.3f}"
+            )
 
 
 if __name__ == "__main__":

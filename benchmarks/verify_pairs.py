@@ -1,6 +1,6 @@
 """Precision and recall of the citation verifier on labelled pairs from the seeds, over a threshold sweep.
 
-    .venv/bin/python benchmarks/verify_pairs.py
+.venv/bin/python benchmarks/verify_pairs.py
 """
 
 from __future__ import annotations
@@ -48,7 +48,9 @@ def main() -> None:
     for label in ["supported", "unsupported", "contradicted", "hard"]:
         s = [x for x, lab in scored if lab == label]
         kept = sum(v >= settings.support_threshold for v in s)
-        print(f"{label:>13}: {len(s):3d} pairs, kept {kept:3d}, score min {min(s):.2f} mean {sum(s)/len(s):.2f} max {max(s):.2f}")
+        print(
+            f"{label:>13}: {len(s):3d} pairs, kept {kept:3d}, score min {min(s):.2f} mean {sum(s) / len(s):.2f} max {max(s):.2f}"
+        )
 
 
 if __name__ == "__main__":

@@ -14,8 +14,19 @@ _LAZY = {
     **{
         name: "rag.types"
         for name in (
-            "Answer", "AnswerSentence", "Citation", "ConfigError", "CorpusError", "GeneratorError", "Hit",
-            "IndexLockedError", "IndexMismatchError", "IndexMissingError", "InputError", "ModelError", "RagError",
+            "Answer",
+            "AnswerSentence",
+            "Citation",
+            "ConfigError",
+            "CorpusError",
+            "GeneratorError",
+            "Hit",
+            "IndexLockedError",
+            "IndexMismatchError",
+            "IndexMissingError",
+            "InputError",
+            "ModelError",
+            "RagError",
             "Sentence",
         )
     },

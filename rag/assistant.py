@@ -66,7 +66,9 @@ class Assistant:
     ) -> Assistant:
         settings = settings or Settings.load()
         embedder = load_embedder(settings.embedder, settings.threads, settings.batch_size)
-        report, index = build_and_load(Path(corpus), Path(index_dir), settings, embedder, rebuild=rebuild, progress=progress)
+        report, index = build_and_load(
+            Path(corpus), Path(index_dir), settings, embedder, rebuild=rebuild, progress=progress
+        )
         return cls(index, embedder, settings, report)
 
     @classmethod
@@ -154,7 +156,9 @@ class Assistant:
         complete: Callable[[str], str] | None = getattr(self.answerer, "complete_one", None)
         return complete
 
-    def ask_stream(self, question: str, id: str | None = None, k: int | None = None) -> Iterator[AnswerSentence | Answer]:
+    def ask_stream(
+        self, question: str, id: str | None = None, k: int | None = None
+    ) -> Iterator[AnswerSentence | Answer]:
         """Yield each checked answer sentence as the answerer finishes it, then the whole Answer."""
         t0 = time.perf_counter()
         question = clean_question(question)
@@ -176,11 +180,15 @@ class Assistant:
         rankings = rankings_many(self.index, texts, vectors, s.pool, s.rrf_k)
         return vectors, rankings, t1 - t0, time.perf_counter() - t1
 
-    def _evidence(self, question: str, vector: np.ndarray, rankings: Rankings, k: int | None, timings: dict[str, float]) -> Evidence:
+    def _evidence(
+        self, question: str, vector: np.ndarray, rankings: Rankings, k: int | None, timings: dict[str, float]
+    ) -> Evidence:
         """The learned rerank of one question's pool; its time counts as retrieval."""
         t = time.perf_counter()
         c = candidates(question, vector, rankings, self.index, self.embedder)
-        evidence = rank(c, rankings, self.index, self.scorer, k or self.settings.k, load_reader(threads=self.settings.threads))
+        evidence = rank(
+            c, rankings, self.index, self.scorer, k or self.settings.k, load_reader(threads=self.settings.threads)
+        )
         timings["retrieve"] += time.perf_counter() - t
         return evidence
 

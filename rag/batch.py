@@ -99,7 +99,9 @@ def answered_ids(out_path: Path, force: bool = False) -> set[str]:
         problem = "its last line is not an answer record"
     if problem is not None:
         if not force:
-            raise InputError(f"{out_path} exists and is not a rag answers file ({problem}): choose another -o, or pass --force to overwrite it")
+            raise InputError(
+                f"{out_path} exists and is not a rag answers file ({problem}): choose another -o, or pass --force to overwrite it"
+            )
         log.warning("%s is not a rag answers file: overwriting it (--force)", out_path)
         out_path.write_bytes(b"")
         return set()

@@ -63,7 +63,6 @@ class BuildReport:
     changed: bool
 
 
-
 def build_index(
     corpus: Path,
     root: Path,
@@ -98,9 +97,10 @@ def build_and_load(
     check_folder_is_ours(root, rebuild)
     root.mkdir(parents=True, exist_ok=True)
     with locked(root, settings.lock_timeout):
-        report, index = _build_locked(corpus, root, settings, embedder, scan.files, list(scan.skipped), rebuild, progress, t0)
+        report, index = _build_locked(
+            corpus, root, settings, embedder, scan.files, list(scan.skipped), rebuild, progress, t0
+        )
         return report, index
-
 
 
 @dataclass
@@ -160,13 +160,28 @@ def _build_locked(
         touched = set(changes.fresh) | set(removed)
         plan = plan_generation(old, changes.fresh, fresh_vectors, touched, list(files), embedder, settings)
         view = plan.live()
-        store = SegmentedVectorStore([s.faiss for s in plan.loaded if s.faiss], view.sentence_rows) if plan.milvus is None else None
+        store = (
+            SegmentedVectorStore([s.faiss for s in plan.loaded if s.faiss], view.sentence_rows)
+            if plan.milvus is None
+            else None
+        )
         known = {f: names for f, names in old.subjects.items() if f not in touched} if old else {}
         subjects = FileSubjects(view.sentences, known=known)
-        conflicts = scan_conflicts(view.sentences, view.vectors, touched, old.conflicts if old else None, store, subjects)
+        conflicts = scan_conflicts(
+            view.sentences, view.vectors, touched, old.conflicts if old else None, store, subjects
+        )
         worked_out = subjects.known()
-        written = write_generation(root, manifest, plan.segments, plan.lexicon, conflicts, worked_out,
-                                   changes.extracted, old.manifest if old else None, plan.milvus)
+        written = write_generation(
+            root,
+            manifest,
+            plan.segments,
+            plan.lexicon,
+            conflicts,
+            worked_out,
+            changes.extracted,
+            old.manifest if old else None,
+            plan.milvus,
+        )
         index = assemble(root, written, plan.loaded, view, plan.lexicon, conflicts, worked_out, settings, plan.milvus)
     n_sentences, n_chunks = len(index.sentences), len(index.chunks)
     report = BuildReport(
@@ -202,12 +217,20 @@ def _read_changes(sources: list[SourceFile], old: Index | None, settings: Settin
                 skipped.append(doc)
                 continue
             doc_sentences = split_sentences(doc)
-            changes.fresh[doc.file] = (doc_sentences, make_chunks(doc_sentences, settings.chunk_sentences, settings.chunk_overlap))
+            changes.fresh[doc.file] = (
+                doc_sentences,
+                make_chunks(doc_sentences, settings.chunk_sentences, settings.chunk_overlap),
+            )
             if doc.encoding != "utf-8":
                 changes.decoded[doc.file] = doc.encoding
             if doc.format != "text":
                 changes.extracted[src.sha256] = doc.text
-                about: dict[str, Any] = {"format": doc.format, "extractor": EXTRACT_VERSION, "title": doc.title, "date": doc.date}
+                about: dict[str, Any] = {
+                    "format": doc.format,
+                    "extractor": EXTRACT_VERSION,
+                    "title": doc.title,
+                    "date": doc.date,
+                }
                 changes.described[doc.file] = {k: v for k, v in about.items() if v}
     return changes
 
@@ -236,7 +259,9 @@ def _unchanged(entry: dict[str, Any] | None, src: SourceFile) -> bool:
     return entry.get("format", "text") == "text" or entry.get("extractor") == EXTRACT_VERSION
 
 
-def _embed_distinct(embedder: Embedder, texts: list[str], progress: Progress | None, batch: int = 1024) -> tuple[np.ndarray, int]:
+def _embed_distinct(
+    embedder: Embedder, texts: list[str], progress: Progress | None, batch: int = 1024
+) -> tuple[np.ndarray, int]:
     """Vectors for ``texts``, each distinct text embedded once (boilerplate lines repeat across files),
     in large batches so the model stays busy where a corpus has many small files."""
     distinct = list(dict.fromkeys(texts))

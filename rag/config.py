@@ -57,53 +57,81 @@ class Settings(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     # -- what shapes the index (fingerprinted) --
-    embedder: str = Field("all-MiniLM-L6-v2", description="model id known to rag.embed, or a sentence-transformers folder")
+    embedder: str = Field(
+        "all-MiniLM-L6-v2", description="model id known to rag.embed, or a sentence-transformers folder"
+    )
     chunk_sentences: int = Field(3, ge=1, le=50, description="sentences per chunk")
     chunk_overlap: int = Field(1, ge=0, description="sentences shared by neighbouring chunks")
     suffixes: tuple[str, ...] = Field(DEFAULT_SUFFIXES, description="file name endings read from the corpus")
 
     max_file_mb: float = Field(64, gt=0, description="larger files are skipped (and listed) rather than indexed")
     parse_timeout: float = Field(
-        120, gt=0, description="seconds a PDF, HTML or Word file may take to parse before it is skipped "
+        120,
+        gt=0,
+        description="seconds a PDF, HTML or Word file may take to parse before it is skipped "
         "(PDF throughput: benchmarks/EXTRACTION.md)",
     )
 
     # -- the vector index --
-    ivf_above: int = Field(50_000, ge=1, description="past this many sentence vectors, search an IVF index instead of a flat one")
+    ivf_above: int = Field(
+        50_000, ge=1, description="past this many sentence vectors, search an IVF index instead of a flat one"
+    )
     ivf_probe_share: float = Field(
-        0.2, gt=0, le=1,
+        0.2,
+        gt=0,
+        le=1,
         description="share of IVF lists searched per query; 0.2 keeps recall@10 against exact search at 0.95 or more "
         "on real MiniLM vectors (benchmarks/RESULTS.md)",
     )
     compact_share: float = Field(
-        0.2, ge=0, description="an update writes only the files it changed, beside the rest, until those and the "
+        0.2,
+        ge=0,
+        description="an update writes only the files it changed, beside the rest, until those and the "
         "rows they replaced pass this share of the index; then one segment is written again (rag/index/segments.py)",
     )
     lock_timeout: float = Field(120, ge=0, description="seconds to wait for another process updating the same index")
     store: Literal["faiss", "milvus"] = Field(
-        "faiss", description="where sentence vectors and BM25 are searched: faiss (in process, the default) or "
+        "faiss",
+        description="where sentence vectors and BM25 are searched: faiss (in process, the default) or "
         "milvus (a Milvus server at milvus_uri; the tables and manifest stay in the index folder)",
     )
     milvus_uri: str | None = Field(
-        None, description="the Milvus server for store = milvus: a local `milvus-lite server` or a standalone or "
+        None,
+        description="the Milvus server for store = milvus: a local `milvus-lite server` or a standalone or "
         "distributed Milvus (default: the one the index was built on, else http://127.0.0.1:19530)",
     )
 
     # -- retrieval --
     k: int = Field(5, ge=1, le=100, description="passages handed to the answerer (after the learned rerank)")
-    pool: int = Field(POOL, ge=1, le=200, description="chunks each retriever fetches and fusion keeps; their sentences are the candidates the learned scorer reranks")
+    pool: int = Field(
+        POOL,
+        ge=1,
+        le=200,
+        description="chunks each retriever fetches and fusion keeps; their sentences are the candidates the learned scorer reranks",
+    )
     rrf_k: int = Field(60, ge=1, description="reciprocal-rank-fusion damping constant")
 
     # -- local extractive answerer --
     answerable_below: float | None = Field(
-        None, ge=0, le=1, description="probability that the corpus holds the answer under which the answer declines; default: the threshold shipped with the learned scorer, chosen on held-out questions"
+        None,
+        ge=0,
+        le=1,
+        description="probability that the corpus holds the answer under which the answer declines; default: the threshold shipped with the learned scorer, chosen on held-out questions",
     )
     abstain_below: float | None = Field(
-        None, ge=0, le=1, description="confidence (that the answer is right) under which the answer declines as well; default: the shipped value (0: the answerability gate alone decides)"
+        None,
+        ge=0,
+        le=1,
+        description="confidence (that the answer is right) under which the answer declines as well; default: the shipped value (0: the answerability gate alone decides)",
     )
-    max_answer_sentences: int = Field(2, ge=1, le=10, description="sentences in an extractive answer, its antecedent included")
+    max_answer_sentences: int = Field(
+        2, ge=1, le=10, description="sentences in an extractive answer, its antecedent included"
+    )
     second_share: float | None = Field(
-        None, ge=0, le=1, description="the runner-up sentence joins the answer when at least this share as likely as the best; default: the value shipped with the learned scorer, chosen on held-out questions"
+        None,
+        ge=0,
+        le=1,
+        description="the runner-up sentence joins the answer when at least this share as likely as the best; default: the value shipped with the learned scorer, chosen on held-out questions",
     )
 
     # -- generators --
@@ -114,7 +142,9 @@ class Settings(BaseModel):
     api_key: str | None = Field(None, repr=False, description="default OPENAI_API_KEY")
     timeout: float = Field(60.0, gt=0, description="seconds per API request")
     max_retries: int = Field(3, ge=0, le=10, description="retries on 429/5xx/timeouts, with backoff")
-    gguf: Path | None = Field(None, description="GGUF weights for the local generator; default: the model `rag models pull` caches")
+    gguf: Path | None = Field(
+        None, description="GGUF weights for the local generator; default: the model `rag models pull` caches"
+    )
     temperature: float = Field(0.0, ge=0, le=2)
     llm: Literal["local", "api"] | None = Field(
         None,
@@ -122,7 +152,8 @@ class Settings(BaseModel):
         "(docs/local-llm.md), or api, the citation checks alone; default: local for the local generator, api otherwise",
     )
     llm_checks: tuple[LLMCheck, ...] | None = Field(
-        None, description="the checks to run instead of the preset's, by name (rag/verify/whole_answer.py says what each does)"
+        None,
+        description="the checks to run instead of the preset's, by name (rag/verify/whole_answer.py says what each does)",
     )
     context_sentences: int | None = Field(
         None, ge=1, le=100, description="best-ranked sentences an LLM is shown; default: the preset's (4 local, 8 api)"
@@ -136,8 +167,16 @@ class Settings(BaseModel):
     keep_unsupported: bool = False
 
     # -- runtime --
-    threads: int | None = Field(None, ge=1, description="threads of the embedding model and the reader (onnxruntime or torch); default all cores")
-    batch_size: int = Field(32, ge=1, description="texts per torch model call; the fastest for sentences on CPU here (the ONNX path batches by token count, rag/embed/onnx_model.py)")
+    threads: int | None = Field(
+        None,
+        ge=1,
+        description="threads of the embedding model and the reader (onnxruntime or torch); default all cores",
+    )
+    batch_size: int = Field(
+        32,
+        ge=1,
+        description="texts per torch model call; the fastest for sentences on CPU here (the ONNX path batches by token count, rag/embed/onnx_model.py)",
+    )
 
     @model_validator(mode="after")
     def _check(self) -> Settings:
@@ -152,8 +191,10 @@ class Settings(BaseModel):
     def llm_preset(self) -> LLMPreset:
         """The LLM answer's preset, with ``llm_checks`` and ``context_sentences`` applied where set."""
         preset = LLM_PRESETS[self.llm or ("local" if self.runs_locally() else "api")]
-        return LLMPreset(self.context_sentences or preset.context_sentences,
-                         preset.checks if self.llm_checks is None else self.llm_checks)
+        return LLMPreset(
+            self.context_sentences or preset.context_sentences,
+            preset.checks if self.llm_checks is None else self.llm_checks,
+        )
 
     def index_shaping(self) -> dict[str, Any]:
         """The settings that change what is stored, as written into the manifest."""

@@ -52,7 +52,9 @@ def citation_is_valid(c: dict[str, Any], index: Index) -> bool:
     return text is None or text[c["start"] : c["end"]] == c["text"]
 
 
-def ranking_scores(passages: list[dict[str, Any]], gold: list[dict[str, str]], relevant_total: int) -> tuple[bool, float, float]:
+def ranking_scores(
+    passages: list[dict[str, Any]], gold: list[dict[str, str]], relevant_total: int
+) -> tuple[bool, float, float]:
     """(a relevant passage was retrieved, reciprocal rank of the first, nDCG) over the retrieved list;
     a passage is relevant when it holds a gold quote. The ideal ranking puts all ``relevant_total``
     relevant chunks of the index first."""
@@ -95,7 +97,13 @@ def evaluate(
     judge = CitationJudge(verifier) if verifier else None
 
     def rec(q: Question) -> dict[str, Any]:
-        return by_id.get(q.id) or {"abstained": True, "answer": "", "sentences": [], "passages": [], "error": "no answer record"}
+        return by_id.get(q.id) or {
+            "abstained": True,
+            "answer": "",
+            "sentences": [],
+            "passages": [],
+            "error": "no answer record",
+        }
 
     rows = []
     failures = []
@@ -103,7 +111,12 @@ def evaluate(
         r = rec(q)
         answerable = q.extra.get("answerable")
         gold = q.extra.get("gold") or []
-        row: dict[str, Any] = {"id": q.id, "answerable": answerable, "abstained": bool(r["abstained"]), "seconds": r.get("timings", {}).get("total")}
+        row: dict[str, Any] = {
+            "id": q.id,
+            "answerable": answerable,
+            "abstained": bool(r["abstained"]),
+            "seconds": r.get("timings", {}).get("total"),
+        }
         reasons = []
         if "error" in r:
             reasons.append(f"error: {r['error']}")
@@ -122,10 +135,15 @@ def evaluate(
             if "answer_all" in q.extra:
                 row["correct"] = not r["abstained"] and facts_found(r["answer"], q.extra["answer_all"])
             if r["abstained"]:
-                reasons.append(f"abstained on an answerable question ({'; '.join(r.get('notes', [])) or 'no reason given'})")
+                reasons.append(
+                    f"abstained on an answerable question ({'; '.join(r.get('notes', [])) or 'no reason given'})"
+                )
             elif not row.get("correct", True):
-                    missing = [g for g in q.extra["answer_all"] if not facts_found(r["answer"], [g])]
-                    reasons.append(f"answer lacks {' / '.join(missing[0])}" + (f" and {len(missing) - 1} more facts" if len(missing) > 1 else ""))
+                missing = [g for g in q.extra["answer_all"] if not facts_found(r["answer"], [g])]
+                reasons.append(
+                    f"answer lacks {' / '.join(missing[0])}"
+                    + (f" and {len(missing) - 1} more facts" if len(missing) > 1 else "")
+                )
         elif answerable is False and not r["abstained"]:
             reasons.append("answered a question the articles cannot answer")
         if r.get("confidence") is not None and answerable is not None and (answerable is False or "correct" in row):
@@ -163,7 +181,13 @@ def evaluate(
     abstained_all = sum(row["abstained"] for row in answerable + unanswerable)
     a_precision = abstained_right / abstained_all if abstained_all else None
     a_recall = abstained_right / len(unanswerable) if unanswerable else None
-    a_f1 = None if a_recall is None else 2 * a_precision * a_recall / (a_precision + a_recall) if a_precision and a_recall else 0.0
+    a_f1 = (
+        None
+        if a_recall is None
+        else 2 * a_precision * a_recall / (a_precision + a_recall)
+        if a_precision and a_recall
+        else 0.0
+    )
     seconds = [row["seconds"] for row in rows if row["seconds"] is not None]
     k = max((len(by_id.get(q.id, {}).get("passages", [])) for q in qs), default=0)
     return {
@@ -179,13 +203,19 @@ def evaluate(
         "false_abstentions": mean([float(row["abstained"]) for row in answerable]),
         "citation_recall": mean([float(v) for v in flat("supported")]) if judge else None,
         "citation_precision": mean([float(v) for v in flat("precise")]) if judge else None,
-        "sentences_with_citation": _ratio(sum(row["cited_sentences"] for row in rows), sum(row["sentences"] for row in rows)),
+        "sentences_with_citation": _ratio(
+            sum(row["cited_sentences"] for row in rows), sum(row["sentences"] for row in rows)
+        ),
         "citations_verbatim": mean([float(v) for v in flat("verbatim")]),
-        "gold_share_of_citations": _ratio(sum(row.get("gold_citations", 0) for row in ranked), sum(row.get("citations", 0) for row in ranked)),
+        "gold_share_of_citations": _ratio(
+            sum(row.get("gold_citations", 0) for row in ranked), sum(row.get("citations", 0) for row in ranked)
+        ),
         "abstention_precision": None if a_precision is None else round(a_precision, 4),
         "abstention_recall": None if a_recall is None else round(a_recall, 4),
         "abstention_f1": None if a_f1 is None else round(a_f1, 4),
-        "confidence_ece": calibration([row["confidence"] for row in rows if "confidence" in row])[0] if any("confidence" in row for row in rows) else None,
+        "confidence_ece": calibration([row["confidence"] for row in rows if "confidence" in row])[0]
+        if any("confidence" in row for row in rows)
+        else None,
         "latency_mean_s": mean(seconds),
         "latency_p50_s": round(float(np.percentile(seconds, 50)), 4) if seconds else None,
         "latency_p95_s": round(float(np.percentile(seconds, 95)), 4) if seconds else None,
@@ -207,7 +237,14 @@ def calibration(pairs: list[tuple[float, bool]], bins: int = 10) -> tuple[float,
         m = (p >= lo) & ((p < hi) if hi < 1 else (p <= hi))
         if m.any():
             ece += m.mean() * abs(p[m].mean() - y[m].mean())
-            table.append({"bin": f"{lo:.1f}-{hi:.1f}", "n": int(m.sum()), "confidence": round(float(p[m].mean()), 3), "right": round(float(y[m].mean()), 3)})
+            table.append(
+                {
+                    "bin": f"{lo:.1f}-{hi:.1f}",
+                    "n": int(m.sum()),
+                    "confidence": round(float(p[m].mean()), 3),
+                    "right": round(float(y[m].mean()), 3),
+                }
+            )
     return round(float(ece), 4), table
 
 

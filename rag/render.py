@@ -45,7 +45,9 @@ def render_sources(answer: Answer) -> str:
     return "\n".join(lines)
 
 
-def render_conflicts(conflicts: Iterable[Conflict], numbers: dict[str, int] | None = None, heading: str = "Sources disagree:") -> str:
+def render_conflicts(
+    conflicts: Iterable[Conflict], numbers: dict[str, int] | None = None, heading: str = "Sources disagree:"
+) -> str:
     """``Sources disagree:`` and, for each conflict, what differs and both sentences; a sentence the answer
     cites is named by its source number, its text being in the list above."""
     lines = [heading]
@@ -105,7 +107,9 @@ def render_report(report: dict[str, Any], generator: str) -> str:
         table.add_row(key.replace("_at_k", f"@{report['k']}"), shown)
     buffer = io.StringIO()
     console = Console(file=buffer, width=100)
-    console.print(f"{report['questions']} questions ({report['answerable']} answerable, {report['unanswerable']} not), generator {generator}")
+    console.print(
+        f"{report['questions']} questions ({report['answerable']} answerable, {report['unanswerable']} not), generator {generator}"
+    )
     console.print(table)
     if report["failures"]:
         console.print(f"failures ({len(report['failures'])}):")

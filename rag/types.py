@@ -49,7 +49,14 @@ class StoreError(RagError):
 
 # The errors that mean the index or a model cannot be used, not that the input was wrong: exit code 2
 # at the command line, 503 over HTTP.
-UNUSABLE: tuple[type[RagError], ...] = (IndexMissingError, IndexMismatchError, IndexLockedError, ModelError, GeneratorError, StoreError)
+UNUSABLE: tuple[type[RagError], ...] = (
+    IndexMissingError,
+    IndexMismatchError,
+    IndexLockedError,
+    ModelError,
+    GeneratorError,
+    StoreError,
+)
 
 
 # --------------------------------------------------------------------------------------------- records
@@ -174,8 +181,13 @@ class Conflict:
     judge: str = "rules"  # rules | llm
 
     def to_dict(self) -> dict[str, Any]:
-        return {"kind": self.kind, "summary": self.summary, "confidence": self.confidence, "judge": self.judge,
-                "citations": [c.to_dict() for c in self.citations]}
+        return {
+            "kind": self.kind,
+            "summary": self.summary,
+            "confidence": self.confidence,
+            "judge": self.judge,
+            "citations": [c.to_dict() for c in self.citations],
+        }
 
 
 @dataclass(frozen=True)

@@ -40,7 +40,9 @@ class ChatServer:
                 if "sleep" in action:
                     time.sleep(action["sleep"])
                 if "status" in action:
-                    payload = json.dumps({"error": {"message": action.get("message", "scripted error"), "type": "error"}}).encode()
+                    payload = json.dumps(
+                        {"error": {"message": action.get("message", "scripted error"), "type": "error"}}
+                    ).encode()
                     self.send_response(action["status"])
                     self.send_header("Content-Type", "application/json")
                     self.send_header("retry-after-ms", "5")  # keep the client's backoff short in tests
@@ -95,7 +97,10 @@ class ChatServer:
 
 def _completion(request: dict[str, Any], text: str) -> dict[str, Any]:
     return {
-        "id": "chatcmpl-test", "object": "chat.completion", "created": int(time.time()), "model": request.get("model", "m"),
+        "id": "chatcmpl-test",
+        "object": "chat.completion",
+        "created": int(time.time()),
+        "model": request.get("model", "m"),
         "choices": [{"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}],
         "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2},
     }
@@ -104,6 +109,9 @@ def _completion(request: dict[str, Any], text: str) -> dict[str, Any]:
 def _chunk(request: dict[str, Any], piece: str | None) -> dict[str, Any]:
     delta = {"content": piece} if piece is not None else {}
     return {
-        "id": "chatcmpl-test", "object": "chat.completion.chunk", "created": int(time.time()), "model": request.get("model", "m"),
+        "id": "chatcmpl-test",
+        "object": "chat.completion.chunk",
+        "created": int(time.time()),
+        "model": request.get("model", "m"),
         "choices": [{"index": 0, "delta": delta, "finish_reason": None if piece is not None else "stop"}],
     }

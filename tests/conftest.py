@@ -30,11 +30,26 @@ TEAM_DEV = ROOT.parent / "shared" / "eval" / "dev.jsonl"
 # The fast tier (`pytest -m fast`), for the inner loop: modules of pure logic and of questions to the one
 # shared seeds index. The default run adds the modules that build indexes of their own, kill processes
 # and start servers; `-m slow` holds the slowest of those (IVF and Milvus indexes, local LLMs).
-FAST_MODULES = frozenset({
-    "test_answer", "test_answerer", "test_claims", "test_cli", "test_conflicts", "test_followup", "test_ingest",
-    "test_layout", "test_llm", "test_llm_checks", "test_models", "test_properties", "test_reader",
-    "test_source_wording", "test_tables", "test_verify",
-})
+FAST_MODULES = frozenset(
+    {
+        "test_answer",
+        "test_answerer",
+        "test_claims",
+        "test_cli",
+        "test_conflicts",
+        "test_followup",
+        "test_ingest",
+        "test_layout",
+        "test_llm",
+        "test_llm_checks",
+        "test_models",
+        "test_properties",
+        "test_reader",
+        "test_source_wording",
+        "test_tables",
+        "test_verify",
+    }
+)
 
 
 def pytest_collection_modifyitems(items):
@@ -99,7 +114,14 @@ def llm(server, assistant):
     server.requests.clear()
 
     def make(**changes):
-        base = {"generator": "openai", "model": "test-model", "base_url": server.base_url, "api_key": "test-key", "max_retries": 2, "timeout": 5.0}
+        base = {
+            "generator": "openai",
+            "model": "test-model",
+            "base_url": server.base_url,
+            "api_key": "test-key",
+            "max_retries": 2,
+            "timeout": 5.0,
+        }
         settings = assistant.settings.replace(**{**base, **changes})
         return Assistant(assistant.index, assistant.embedder, settings)
 

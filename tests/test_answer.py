@@ -23,7 +23,9 @@ def test_dev_questions_answered_with_facts_and_gold_or_abstained(assistant, dev)
     for q in dev:
         answer = assistant.ask(q["question"], id=q["id"])
         if q["id"] in KNOWN_DEV_MISSES:
-            assert answer.abstained or not facts_found(answer.text, q["answer_all"]), f"{q['id']} passes now: drop it from KNOWN_DEV_MISSES"
+            assert answer.abstained or not facts_found(answer.text, q["answer_all"]), (
+                f"{q['id']} passes now: drop it from KNOWN_DEV_MISSES"
+            )
             continue
         if not q["answerable"]:
             assert answer.abstained, (q["id"], answer.text)
@@ -43,13 +45,15 @@ def test_every_sentence_is_cited_and_every_citation_is_verbatim(assistant, dev, 
                 source = (corpus / c.file).read_text(encoding="utf-8")
                 assert source[c.start : c.end] == c.text
                 assert assistant.index.sentence(c.file, c.sentence).text == c.text
-                assert any(c.file == h.chunk.file and h.chunk.first <= c.sentence <= h.chunk.last for h in answer.passages)
+                assert any(
+                    c.file == h.chunk.file and h.chunk.first <= c.sentence <= h.chunk.last for h in answer.passages
+                )
 
 
 def test_an_answer_opening_with_a_pointer_back_brings_its_antecedent(assistant):
     answer = assistant.ask("What could trigger a complex legal battle between the companies?")
     cited = [(c.file, c.sentence) for c in answer.citations]
-    (file, n), = [(c.file, c.sentence) for c in answer.citations if "complex legal battle" in c.text]
+    ((file, n),) = [(c.file, c.sentence) for c in answer.citations if "complex legal battle" in c.text]
     assert (file, n - 1) in cited and cited.index((file, n - 1)) < cited.index((file, n))
 
 

@@ -59,7 +59,11 @@ def test_a_false_premise_is_declined(assistant):
 def test_an_on_topic_false_premise_is_declined(assistant):
     """Stargate is in the articles; no revenue of it is."""
     answer = assistant.ask(STARGATE_REVENUE)
-    assert answer.abstained and answer.answerable is not None and answer.answerable < assistant.answerer.answerable_threshold
+    assert (
+        answer.abstained
+        and answer.answerable is not None
+        and answer.answerable < assistant.answerer.answerable_threshold
+    )
     assert answer.notes and "unlikely to hold the answer" in answer.notes[0]
 
 
@@ -69,22 +73,29 @@ def test_the_answerability_decides_and_its_threshold_is_a_setting(assistant):
     from rag.assistant import Assistant
 
     declined = assistant.ask(STARGATE_REVENUE)
-    opened = Assistant(assistant.index, assistant.embedder, assistant.settings.replace(answerable_below=0.0)).ask(STARGATE_REVENUE)
+    opened = Assistant(assistant.index, assistant.embedder, assistant.settings.replace(answerable_below=0.0)).ask(
+        STARGATE_REVENUE
+    )
     assert declined.abstained and not opened.abstained and opened.sentences
     assert opened.answerable == declined.answerable and opened.confidence == declined.confidence
     record = opened.to_dict()
     assert 0 <= record["answerable"] < assistant.answerer.answerable_threshold and 0 <= record["confidence"] <= 1
 
 
-@pytest.mark.xfail(strict=True, reason="the buyer is swapped: OpenAI bought Windsurf for $3 billion, and the reader reads that "
-                   "sentence as answering (answerability 0.49 against 0.35; 0.23 before the reader)")
+@pytest.mark.xfail(
+    strict=True,
+    reason="the buyer is swapped: OpenAI bought Windsurf for $3 billion, and the reader reads that "
+    "sentence as answering (answerability 0.49 against 0.35; 0.23 before the reader)",
+)
 def test_a_false_premise_about_who_bought_is_declined(assistant):
     assert assistant.ask("What price did Microsoft pay to buy Windsurf?").abstained
 
 
 # Written before the learned answerer was run on the seeds, and kept as found: these fail today.
 # strict=True, so the day one passes the suite says so.
-@pytest.mark.xfail(strict=True, reason="on-topic false premise: every word is in the articles, the answerability stays high (0.95)")
+@pytest.mark.xfail(
+    strict=True, reason="on-topic false premise: every word is in the articles, the answerability stays high (0.95)"
+)
 def test_a_false_premise_about_a_sale_is_declined(assistant):
     assert assistant.ask("In what year did Microsoft sell its stake in OpenAI?").abstained  # it never did
 
@@ -97,7 +108,10 @@ def test_a_paraphrased_question_is_answered(assistant):
     assert "Google" in answer.text and len(answer.sentences) <= 2
 
 
-@pytest.mark.xfail(strict=True, reason="paraphrase too far: 'AI specialist ... bring on board' for 'strategic hires, including AI expert'")
+@pytest.mark.xfail(
+    strict=True,
+    reason="paraphrase too far: 'AI specialist ... bring on board' for 'strategic hires, including AI expert'",
+)
 def test_a_far_paraphrase_is_answered(assistant):
     answer = assistant.ask("Which AI specialist did Microsoft bring on board?")
     assert not answer.abstained and "Mustafa Suleyman" in answer.text
@@ -109,12 +123,13 @@ def test_confidence_is_in_the_record_and_between_0_and_1(assistant):
 
 
 def test_one_sentence_unless_the_question_asks_for_several_or_two_are_close(assistant):
-    _, one = _evidence(assistant, "Which outlet reported that OpenAI wants to weaken Microsoft's control over its products?")
+    _, one = _evidence(
+        assistant, "Which outlet reported that OpenAI wants to weaken Microsoft's control over its products?"
+    )
     assert len(pick(one, 2, 1.0)) == 1 and len(pick(one, 1, 0.0)) == 1
     assert len(pick(one, 2, 0.0)) == 2  # a share of 0 always takes the runner-up
     _, several = _evidence(assistant, "What are the two reasons the partnership is strained?")
     assert len(pick(several, 2, 1.0)) == 2
-
 
 
 @pytest.mark.parametrize(
@@ -163,7 +178,10 @@ def test_a_logistic_and_a_network_are_read_alike():
     expected = 1 / (1 + np.exp(-(2.0 * (1.0 - 1.0 + 0.25) - 0.5)))
     assert logistic(x) == pytest.approx(expected) and one_layer(x) == pytest.approx(expected)
     # Two layers: ReLU between, so a negative hidden unit adds nothing.
-    two = Calibrated.from_dict({"layers": [{"W": [[1.0, -1.0], [0.0, 0.0]], "b": [0.0, 0.0]}, {"W": [[1.0], [1.0]], "b": [0.0]}]}, {"a": 1.0, "b": 0.0})
+    two = Calibrated.from_dict(
+        {"layers": [{"W": [[1.0, -1.0], [0.0, 0.0]], "b": [0.0, 0.0]}, {"W": [[1.0], [1.0]], "b": [0.0]}]},
+        {"a": 1.0, "b": 0.0},
+    )
     assert two(x) == pytest.approx(1 / (1 + np.exp(-2.0)))
 
 

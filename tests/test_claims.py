@@ -76,14 +76,18 @@ def before(index, source: Sentence) -> str:
 def test_a_partner_swapped_into_a_list_from_an_earlier_sentence_is_dropped(assistant, verifier):
     source = cited(assistant.index, "OpenAI explicitly opposes Microsoft gaining access")
     assert "GitHub" in before(assistant.index, source) and "GitHub" not in source.text  # near, not in it
-    kept, dropped = verifier.check("OpenAI opposes Microsoft and GitHub gaining access to Windsurf's intellectual property.", [source])
+    kept, dropped = verifier.check(
+        "OpenAI opposes Microsoft and GitHub gaining access to Windsurf's intellectual property.", [source]
+    )
     assert kept == [] and "listed with names of the cited text" in dropped[0]
 
 
 def test_a_name_the_earlier_sentence_supplies_may_fill_in_what_the_cited_one_implies(assistant, verifier):
     source = cited(assistant.index, "raised Microsoft's total stake")
     assert "OpenAI" in before(assistant.index, source) and "OpenAI" not in source.text
-    kept, _ = verifier.check("Subsequent investments raised Microsoft's total stake in OpenAI to over $10 billion.", [source])
+    kept, _ = verifier.check(
+        "Subsequent investments raised Microsoft's total stake in OpenAI to over $10 billion.", [source]
+    )
     assert [c.key for c in kept] == [source.key]
 
 
@@ -91,10 +95,16 @@ def test_the_api_generator_never_shows_the_total_against_first_answer(assistant)
     from rag.assistant import Assistant
 
     server = ChatServer()
-    server.script = lambda r: {"reply": f"The total investment by Microsoft in OpenAI was $1 billion. [{sid(r, 'first invested $1 billion')}]"}
+    server.script = lambda r: {
+        "reply": f"The total investment by Microsoft in OpenAI was $1 billion. [{sid(r, 'first invested $1 billion')}]"
+    }
     try:
-        settings = assistant.settings.replace(generator="openai", model="m", base_url=server.base_url, api_key="k", max_retries=0)
-        answer = Assistant(assistant.index, assistant.embedder, settings).ask("How much did Microsoft invest in OpenAI in total?")
+        settings = assistant.settings.replace(
+            generator="openai", model="m", base_url=server.base_url, api_key="k", max_retries=0
+        )
+        answer = Assistant(assistant.index, assistant.embedder, settings).ask(
+            "How much did Microsoft invest in OpenAI in total?"
+        )
     finally:
         server.close()
     assert all("total investment" not in s.text for s in answer.sentences)
@@ -103,7 +113,10 @@ def test_the_api_generator_never_shows_the_total_against_first_answer(assistant)
 
 def test_a_negated_stopword_verb_is_still_read_as_negated():
     # "was not said", "is not made", "has not one of": the governed word is a stopword, still a verb.
-    found = contradiction("The partnership was not said to be among the most successful.", "The partnership was said to be among the most successful.")
+    found = contradiction(
+        "The partnership was not said to be among the most successful.",
+        "The partnership was said to be among the most successful.",
+    )
     assert found is not None and found[0] == "negation"
 
 
@@ -131,15 +144,23 @@ def test_public_stated_as_public_and_private_is_caught():
     source = "In 2000, public schools enrolled nearly 280,000 of the Bronx's residents over 3 years old (out of 333,100 enrolled in all pre-college schools)."
     claim = "The Bronx public and private schools enrolled nearly 280,000 students over 3 years old in 2000."
     assert contradiction(claim, source) == ("predicate", "the cited text says 'public', not 'private'")
-    assert contradiction("The Bronx public schools enrolled nearly 280,000 students over 3 years old in 2000.", source) is None
+    assert (
+        contradiction("The Bronx public schools enrolled nearly 280,000 students over 3 years old in 2000.", source)
+        is None
+    )
 
 
 def test_a_name_given_what_the_text_says_of_another_name_is_caught():
     """The local model's claim on the sixth live draw (benchmarks/data/model_claims.json, seed1210): every
     word is in the cited sentence, but its clause on the volunteer army names the Southern Army."""
-    source = ("The volunteer army comprised the Southern Army (Nanjun 南軍), while the standing army stationed in "
-              "and near the capital was the Northern Army (Beijun 北軍).")
+    source = (
+        "The volunteer army comprised the Southern Army (Nanjun 南軍), while the standing army stationed in "
+        "and near the capital was the Northern Army (Beijun 北軍)."
+    )
     found = contradiction("The Northern Army (Beijun 北軍) was considered to be the volunteer army.", source)
     assert found is not None and found[0] == "paired", found
-    for true in ("The Southern Army was considered to be the volunteer army.", "The Northern Army was the standing army."):
+    for true in (
+        "The Southern Army was considered to be the volunteer army.",
+        "The Northern Army was the standing army.",
+    ):
         assert contradiction(true, source) is None, true

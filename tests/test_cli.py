@@ -31,7 +31,12 @@ def test_index_prints_a_summary(tmp_path, corpus):
 
 
 def test_ask_renders_markers_and_sources(index_copy):
-    result = run("ask", "Which outlet reported that OpenAI wants to weaken Microsoft's control over its products?", "--index-dir", index_copy)
+    result = run(
+        "ask",
+        "Which outlet reported that OpenAI wants to weaken Microsoft's control over its products?",
+        "--index-dir",
+        index_copy,
+    )
     assert result.exit_code == 0, result.output
     answer, sources = result.stdout.split("\n\n", 1)
     assert answer.rstrip().endswith("[1]") and "AIbase" in answer
@@ -39,7 +44,15 @@ def test_ask_renders_markers_and_sources(index_copy):
 
 
 def test_ask_json_is_the_full_record(index_copy):
-    result = run("ask", "What does Microsoft want before approving OpenAI's transformation?", "--json", "-k", 3, "--index-dir", index_copy)
+    result = run(
+        "ask",
+        "What does Microsoft want before approving OpenAI's transformation?",
+        "--json",
+        "-k",
+        3,
+        "--index-dir",
+        index_copy,
+    )
     record = json.loads(result.stdout)
     assert len(record["passages"]) == 3 and record["sentences"][0]["citations"][0]["file"].endswith(".txt")
 
@@ -51,7 +64,12 @@ def test_ask_builds_the_index_on_first_use(tmp_path, corpus):
 
 
 def test_chat_answers_until_exit_and_survives_errors(index_copy):
-    result = run("chat", "--index-dir", index_copy, input="Which other cloud providers is OpenAI exploring?\n" + "x" * 3000 + "\nexit\nnever asked\n")
+    result = run(
+        "chat",
+        "--index-dir",
+        index_copy,
+        input="Which other cloud providers is OpenAI exploring?\n" + "x" * 3000 + "\nexit\nnever asked\n",
+    )
     assert result.exit_code == 0, result.output
     assert "Google Cloud" in result.stdout
     assert "error:" in result.stderr and "never asked" not in result.output
@@ -59,7 +77,9 @@ def test_chat_answers_until_exit_and_survives_errors(index_copy):
 
 def test_batch_writes_one_line_per_question_and_resumes(tmp_path, index_copy):
     questions = tmp_path / "q.txt"
-    questions.write_text("What did Microsoft gain after ChatGPT succeeded?\n\nWho is the CEO of Microsoft?\n", encoding="utf-8")
+    questions.write_text(
+        "What did Microsoft gain after ChatGPT succeeded?\n\nWho is the CEO of Microsoft?\n", encoding="utf-8"
+    )
     out = tmp_path / "answers.jsonl"
     first = run("batch", questions, "-o", out, "--index-dir", index_copy)
     assert first.exit_code == 0, first.output
@@ -69,7 +89,9 @@ def test_batch_writes_one_line_per_question_and_resumes(tmp_path, index_copy):
     # A crash mid-write leaves a torn line; a rerun cuts it and answers only what is missing.
     with out.open("a") as f:
         f.write('{"id": "3", "quest')
-    questions.write_text(questions.read_text() + "What is the name of OpenAI's chief financial officer?\n", encoding="utf-8")
+    questions.write_text(
+        questions.read_text() + "What is the name of OpenAI's chief financial officer?\n", encoding="utf-8"
+    )
     second = run("batch", questions, "-o", out, "--index-dir", index_copy)
     assert second.exit_code == 0, second.output
     lines = [json.loads(x) for x in out.read_text().splitlines()]
@@ -168,8 +190,12 @@ def test_a_reader_that_goes_away_ends_the_command_quietly(index_copy):
     from pathlib import Path
 
     root = Path(__file__).resolve().parent.parent
-    proc = subprocess.Popen([sys.executable, "-m", "rag.cli", "ask", "What is Stargate?", "--index-dir", str(index_copy)],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=root)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "rag.cli", "ask", "What is Stargate?", "--index-dir", str(index_copy)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        cwd=root,
+    )
     proc.stdout.close()
     _, stderr = proc.communicate(timeout=120)
     assert proc.returncode == 141 and b"error" not in stderr and b"Traceback" not in stderr, stderr

@@ -26,15 +26,47 @@ runner = CliRunner()
 @pytest.mark.parametrize(
     ("a", "b", "kind"),
     [
-        ("Microsoft first invested $1 billion in OpenAI in 2019.", "Microsoft first invested $2 billion in OpenAI in 2019.", "figure"),
-        ("Microsoft first invested $1 billion in OpenAI in 2019.", "Microsoft first invested $1 billion in OpenAI in 2017.", "date"),
-        ("OpenAI plans to cut Microsoft's revenue share from 20% to 10% by 2030.", "OpenAI plans to cut Microsoft's revenue share from 10% to 20% by 2030.", "direction"),
-        ("OpenAI announced its decision to transition from a for-profit to a non-profit entity.", "OpenAI seeks approval for its transformation into a profit-making company.", "direction"),
-        ("Microsoft has granted approval for the transformation.", "Microsoft has not granted approval for the transformation.", "negation"),
-        ("Despite months of negotiations, Microsoft has yet to grant approval.", "After months of negotiations, Microsoft has granted approval.", "negation"),
-        ("OpenAI plans to reduce the revenue share allocated to Microsoft.", "OpenAI plans to raise the revenue share allocated to Microsoft.", "antonym"),
+        (
+            "Microsoft first invested $1 billion in OpenAI in 2019.",
+            "Microsoft first invested $2 billion in OpenAI in 2019.",
+            "figure",
+        ),
+        (
+            "Microsoft first invested $1 billion in OpenAI in 2019.",
+            "Microsoft first invested $1 billion in OpenAI in 2017.",
+            "date",
+        ),
+        (
+            "OpenAI plans to cut Microsoft's revenue share from 20% to 10% by 2030.",
+            "OpenAI plans to cut Microsoft's revenue share from 10% to 20% by 2030.",
+            "direction",
+        ),
+        (
+            "OpenAI announced its decision to transition from a for-profit to a non-profit entity.",
+            "OpenAI seeks approval for its transformation into a profit-making company.",
+            "direction",
+        ),
+        (
+            "Microsoft has granted approval for the transformation.",
+            "Microsoft has not granted approval for the transformation.",
+            "negation",
+        ),
+        (
+            "Despite months of negotiations, Microsoft has yet to grant approval.",
+            "After months of negotiations, Microsoft has granted approval.",
+            "negation",
+        ),
+        (
+            "OpenAI plans to reduce the revenue share allocated to Microsoft.",
+            "OpenAI plans to raise the revenue share allocated to Microsoft.",
+            "antonym",
+        ),
         ("Microsoft invested heavily in OpenAI in 2019.", "OpenAI invested heavily in Microsoft in 2019.", "reversed"),
-        ("Analysts say this could end Microsoft's six-year-long partnership with OpenAI.", "Analysts say this could end Microsoft's ten-year-long partnership with OpenAI.", "figure"),
+        (
+            "Analysts say this could end Microsoft's six-year-long partnership with OpenAI.",
+            "Analysts say this could end Microsoft's ten-year-long partnership with OpenAI.",
+            "figure",
+        ),
     ],
 )
 def test_each_kind_of_conflict_is_caught(a, b, kind):
@@ -46,13 +78,31 @@ def test_each_kind_of_conflict_is_caught(a, b, kind):
 @pytest.mark.parametrize(
     ("a", "b"),
     [
-        ("Microsoft first invested $1 billion in OpenAI in 2019.", "Subsequent investments have raised Microsoft's total stake to over $10 billion."),
-        ("Microsoft first invested $1 billion in OpenAI in 2019.", "Microsoft initially invested $1 billion in OpenAI in 2019 to support AI development."),
-        ("Last year, Microsoft's share of OpenAI's revenue was 20%.", "This year, Microsoft's share of OpenAI's revenue is 10%."),
-        ("Microsoft first invested $1 billion in OpenAI in 2019.", "Microsoft invested a further $10 billion in OpenAI in 2023."),
-        ("Subsequent investments have raised Microsoft's total stake to over $10 billion.", "Subsequent investments have raised Microsoft's total stake to $13 billion."),
+        (
+            "Microsoft first invested $1 billion in OpenAI in 2019.",
+            "Subsequent investments have raised Microsoft's total stake to over $10 billion.",
+        ),
+        (
+            "Microsoft first invested $1 billion in OpenAI in 2019.",
+            "Microsoft initially invested $1 billion in OpenAI in 2019 to support AI development.",
+        ),
+        (
+            "Last year, Microsoft's share of OpenAI's revenue was 20%.",
+            "This year, Microsoft's share of OpenAI's revenue is 10%.",
+        ),
+        (
+            "Microsoft first invested $1 billion in OpenAI in 2019.",
+            "Microsoft invested a further $10 billion in OpenAI in 2023.",
+        ),
+        (
+            "Subsequent investments have raised Microsoft's total stake to over $10 billion.",
+            "Subsequent investments have raised Microsoft's total stake to $13 billion.",
+        ),
         ("Google invested $2 billion in Anthropic.", "Amazon invested $4 billion in Anthropic."),
-        ("Microsoft has exclusive rights to sell OpenAI software tools on its Azure cloud platform.", "OpenAI has relied exclusively on Microsoft's Azure cloud platform for its computing needs."),
+        (
+            "Microsoft has exclusive rights to sell OpenAI software tools on its Azure cloud platform.",
+            "OpenAI has relied exclusively on Microsoft's Azure cloud platform for its computing needs.",
+        ),
     ],
 )
 def test_look_alikes_are_not_conflicts(a, b):
@@ -72,7 +122,10 @@ def test_a_figure_without_a_named_subject_is_left_to_an_llm():
 
 
 def test_quantities_read_units_scales_and_bounds():
-    q = {x.text: x for x in quantities("It paid over $1.5 billion, 20% of it in May 2019, for six-year rights and 3 stores.")}
+    q = {
+        x.text: x
+        for x in quantities("It paid over $1.5 billion, 20% of it in May 2019, for six-year rights and 3 stores.")
+    }
     assert q["$1.5 billion"].value == 1.5e9 and q["$1.5 billion"].unit == "$" and q["$1.5 billion"].bound == "at_least"
     assert q["20%"].unit == "%" and q["2019"].unit == "calendar" and q["six"].unit == "year" and q["3"].unit == "store"
 
@@ -105,7 +158,9 @@ def test_answers_away_from_the_disagreement_show_none(assistant):
 
 def test_rag_ask_prints_the_sources_that_disagree(tmp_path, index_dir):
     shutil.copytree(index_dir, tmp_path / "ix")
-    result = runner.invoke(app, ["ask", "What change of structure is OpenAI planning?", "--index-dir", str(tmp_path / "ix")])
+    result = runner.invoke(
+        app, ["ask", "What change of structure is OpenAI planning?", "--index-dir", str(tmp_path / "ix")]
+    )
     assert result.exit_code == 0, result.output
     block = result.stdout.split("Sources disagree:", 1)[1]
     assert NONPROFIT in block and "non-profit" in block
@@ -138,7 +193,12 @@ def test_an_edit_that_ends_the_disagreement_removes_it_and_matches_a_rebuild(tmp
     assert {frozenset((r["a"], r["b"])) for r in figure} >= {frozenset((FIRST, "005_new.txt:1"))}
     # The non-profit article is corrected: its conflicts go, the others stay.
     path = folder / NONPROFIT.split(":")[0]
-    path.write_text(path.read_text(encoding="utf-8").replace("from a for-profit to a non-profit entity", "to a public-benefit corporation"), encoding="utf-8")
+    path.write_text(
+        path.read_text(encoding="utf-8").replace(
+            "from a for-profit to a non-profit entity", "to a public-benefit corporation"
+        ),
+        encoding="utf-8",
+    )
     report, index = build_and_load(folder, tmp_path / "ix", settings, embedder)
     assert report.embedded_files == [path.name]
     assert not any(NONPROFIT in (r["a"], r["b"]) for r in index.conflicts)
@@ -152,7 +212,9 @@ def test_the_llm_judge_decides_what_the_rules_leave_open(index_dir, settings):
     # The model calls the Windsurf pairs a contradiction, and nothing else.
     server.script = lambda request: {"reply": "Yes." if "Windsurf" in request["messages"][-1]["content"] else "No."}
     try:
-        assistant = Assistant.from_index(index_dir, settings.replace(generator="openai", model="m", base_url=server.base_url, api_key="k"))
+        assistant = Assistant.from_index(
+            index_dir, settings.replace(generator="openai", model="m", base_url=server.base_url, api_key="k")
+        )
         found = corpus_conflicts(assistant.index, 0.0, assistant.completer())
     finally:
         server.close()
@@ -161,4 +223,6 @@ def test_the_llm_judge_decides_what_the_rules_leave_open(index_dir, settings):
     assert all(c.confidence == LLM_CONFIDENCE and c.kind == "other" for c in by_llm)
     assert any(c.judge == "rules" for c in found)
     prompts = [r["messages"][-1]["content"] for r in server.requests]
-    assert prompts and not any("non-profit" in p and "profit-making" in p for p in prompts)  # decided by rules, not asked
+    assert prompts and not any(
+        "non-profit" in p and "profit-making" in p for p in prompts
+    )  # decided by rules, not asked

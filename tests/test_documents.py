@@ -34,7 +34,17 @@ BAD = {
     "locked.pdf": "encrypted PDF",
 }
 # Text that must never reach the index: the PDF's running header and footer, the page's chrome.
-BOILERPLATE = [fx.HEADER, "Page 1 of 3", "Page 2 of 3", *fx.MENU, "cookie", "Copyright 2026", "Privacy policy", "Related", "Ferry fares"]
+BOILERPLATE = [
+    fx.HEADER,
+    "Page 1 of 3",
+    "Page 2 of 3",
+    *fx.MENU,
+    "cookie",
+    "Copyright 2026",
+    "Privacy policy",
+    "Related",
+    "Ferry fares",
+]
 
 
 def _doc(name: str):
@@ -53,7 +63,10 @@ def test_the_pdf_keeps_its_pages_and_loses_its_running_header_footer_and_line_hy
     assert by_text["No dividend will be paid this year."].page == 3
     assert by_text["Revenue"].page == 1 and is_heading(by_text["Revenue"])
     # Paragraphs are reflowed: a sentence wrapped over three printed lines is one sentence.
-    assert any(s.text.startswith("Spending on cloud infrastructure") and s.text.endswith("hosted platform.") for s in by_text.values())
+    assert any(
+        s.text.startswith("Spending on cloud infrastructure") and s.text.endswith("hosted platform.")
+        for s in by_text.values()
+    )
 
 
 def test_the_html_page_is_its_article_without_menu_cookie_banner_or_footer():
@@ -77,7 +90,9 @@ def test_word_headings_stay_headings_even_as_questions():
 
 def test_markdown_headings_are_marked_and_never_answers(tmp_path):
     md = tmp_path / "notes.md"
-    md.write_text("# Why did the bridge close?\n\nThe bridge closed in 2024 because its cables had rusted.\n", encoding="utf-8")
+    md.write_text(
+        "# Why did the bridge close?\n\nThe bridge closed in 2024 because its cables had rusted.\n", encoding="utf-8"
+    )
     doc = read_document(SourceFile(md, "notes.md", "0" * 64, md.stat().st_size))
     heading, body = split_sentences(doc)
     assert heading.heading and heading.text == "# Why did the bridge close?" and is_heading(heading)
@@ -151,12 +166,16 @@ def test_a_pdf_answer_cites_the_right_page_and_a_span_that_resolves(documents_in
     assert not html.abstained and "84 million euros" in html.text and html.citations[0].file == "news.html"
     assert "page" not in html.to_dict()["sentences"][0]["citations"][0]
 
-    shown = CliRunner().invoke(app, ["ask", "How many engineers did Northwind hire?", "--index-dir", str(root), "--corpus", str(corpus)])
+    shown = CliRunner().invoke(
+        app, ["ask", "How many engineers did Northwind hire?", "--index-dir", str(root), "--corpus", str(corpus)]
+    )
     assert shown.exit_code == 0, shown.output
-    assert 'report.pdf p.2:' in shown.stdout and "(Northwind Quarterly Review, 2026-01-15)" in shown.stdout
+    assert "report.pdf p.2:" in shown.stdout and "(Northwind Quarterly Review, 2026-01-15)" in shown.stdout
 
 
-def test_a_changed_pdf_is_extracted_again_alone_and_the_others_still_resolve(tmp_path, documents_index, settings, embedder):
+def test_a_changed_pdf_is_extracted_again_alone_and_the_others_still_resolve(
+    tmp_path, documents_index, settings, embedder
+):
     corpus, root, _ = documents_index
     corpus2, root2 = tmp_path / "docs", tmp_path / "index"
     shutil.copytree(corpus, corpus2)
@@ -172,7 +191,9 @@ def test_a_changed_pdf_is_extracted_again_alone_and_the_others_still_resolve(tmp
 
 
 @pytest.mark.parametrize("fmt", ["pdf", "html", "docx", "all"])
-def test_the_seeds_in_any_one_format_answer_the_dev_set_as_the_text_files_do(tmp_path, fmt, corpus, index_dir, dev_path, settings, embedder):
+def test_the_seeds_in_any_one_format_answer_the_dev_set_as_the_text_files_do(
+    tmp_path, fmt, corpus, index_dir, dev_path, settings, embedder
+):
     """The seeds printed to PDF, saved as web pages or as Word files score what the .txt seeds score; so
     does a folder holding every article in all four formats at once (copies do not crowd the pool)."""
     questions = read_questions(dev_path)
@@ -188,8 +209,15 @@ def test_the_seeds_in_any_one_format_answer_the_dev_set_as_the_text_files_do(tmp
         assistant = Assistant.from_index(root, settings)
         records = [a.to_dict() for a in assistant.ask_many([(q.id, q.text) for q in questions])]
         figures[name] = evaluate(questions, records, assistant.index)
-    same = ["answer_accuracy", "gold_cited", "citation_precision",
-            "citations_verbatim", "abstention_precision", "abstention_recall", "false_abstentions"]
+    same = [
+        "answer_accuracy",
+        "gold_cited",
+        "citation_precision",
+        "citations_verbatim",
+        "abstention_precision",
+        "abstention_recall",
+        "false_abstentions",
+    ]
     assert {k: figures[fmt][k] for k in same} == {k: figures["txt"][k] for k in same}
     # Ranking may differ by one question at the margin: with all four copies of every article, d10's
     # gold passage (the declined headline question) sits fifth in the text corpus at a best-sentence

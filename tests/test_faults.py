@@ -42,7 +42,9 @@ def messy(tmp_path, monkeypatch) -> Path:
     (d / "sub").mkdir(parents=True)
     shutil.copy(SEEDS / GOOD, d / GOOD)
     shutil.copy(SEEDS / GOOD, d / "sub" / "copy-of-good.txt")
-    (d / "legacy.txt").write_bytes("The café’s naïve owner paid €5 for a crème brûlée. It was worth it.\n".encode("cp1252"))
+    (d / "legacy.txt").write_bytes(
+        "The café’s naïve owner paid €5 for a crème brûlée. It was worth it.\n".encode("cp1252")
+    )
     (d / "binary.txt").write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256)))
     (d / "empty.txt").write_bytes(b"")
     (d / "blank.md").write_text("  \n\t\n   \n")
@@ -60,11 +62,17 @@ def messy(tmp_path, monkeypatch) -> Path:
         locked.chmod(0)
     else:  # root reads any file, so here the permission error itself is what cannot happen for real
         real = ingest.file_sha256
-        monkeypatch.setattr(ingest, "file_sha256", lambda p: (_ for _ in ()).throw(PermissionError(13, "denied")) if p.name == "locked.txt" else real(p))
+        monkeypatch.setattr(
+            ingest,
+            "file_sha256",
+            lambda p: (_ for _ in ()).throw(PermissionError(13, "denied")) if p.name == "locked.txt" else real(p),
+        )
     return d
 
 
-def test_a_messy_folder_indexes_the_text_and_lists_every_skipped_file_with_its_reason(tmp_path, messy, settings, embedder):
+def test_a_messy_folder_indexes_the_text_and_lists_every_skipped_file_with_its_reason(
+    tmp_path, messy, settings, embedder
+):
     report = build_index(messy, tmp_path / "ix", settings.replace(max_file_mb=1), embedder)
     assert report.files == 2 and sorted(report.embedded_files) == [GOOD, "legacy.txt"]
     reasons = {s.file: s.reason for s in report.skipped}
@@ -121,7 +129,13 @@ def test_empty_missing_and_all_skipped_folders_are_one_line_errors(tmp_path, set
 
 @pytest.mark.parametrize(
     "damage",
-    ["truncate sentences.faiss", "flip a byte of vectors.npy", "truncate table.npz", "delete bm25.npz", "garble manifest"],
+    [
+        "truncate sentences.faiss",
+        "flip a byte of vectors.npy",
+        "truncate table.npz",
+        "delete bm25.npz",
+        "garble manifest",
+    ],
 )
 def test_a_damaged_index_is_refused_with_the_fix_and_rebuilds(tmp_path, index_dir, corpus, settings, embedder, damage):
     copy = tmp_path / "ix"
@@ -164,7 +178,9 @@ def test_a_folder_that_is_not_an_index_is_never_written_into(tmp_path, corpus, s
     for rebuild in (False, True):
         with pytest.raises(IndexMismatchError, match="not a rag index manifest"):
             build_index(corpus, other, settings, embedder, rebuild=rebuild)
-    assert [p.name for p in theirs.iterdir()] == ["notes.txt"] and [p.name for p in other.iterdir()] == ["manifest.json"]
+    assert [p.name for p in theirs.iterdir()] == ["notes.txt"] and [p.name for p in other.iterdir()] == [
+        "manifest.json"
+    ]
 
 
 def test_a_second_writer_waits_for_the_lock_or_gives_up_with_a_message(tmp_path, corpus, settings, embedder):
@@ -210,7 +226,9 @@ def test_a_build_killed_mid_write_leaves_the_previous_index_loadable(tmp_path, c
     own = tmp_path / "corpus"
     shutil.copytree(corpus, own)
     root = tmp_path / "ix"
-    proc = subprocess.run([sys.executable, "-c", KILL_MID_BUILD, own, root], capture_output=True, text=True, timeout=300, cwd=ROOT)
+    proc = subprocess.run(
+        [sys.executable, "-c", KILL_MID_BUILD, own, root], capture_output=True, text=True, timeout=300, cwd=ROOT
+    )
     assert proc.returncode == -9, proc.stderr
     generations = sorted(p.name for p in root.glob("g-*"))
     assert len(generations) == 2  # the whole one and the half-written one
@@ -253,7 +271,9 @@ def test_question_files_skip_bad_lines_on_request(tmp_path, index_dir, caplog):
     )
     out = tmp_path / "out.jsonl"
     strict = run("batch", questions, "-o", out, "--index-dir", index_dir)
-    assert strict.exit_code == 1 and "q.jsonl:3: not valid JSON" in strict.stderr and "--skip-bad-lines" in strict.stderr
+    assert (
+        strict.exit_code == 1 and "q.jsonl:3: not valid JSON" in strict.stderr and "--skip-bad-lines" in strict.stderr
+    )
     assert not out.exists()
     lenient = run("batch", questions, "-o", out, "--index-dir", index_dir, "--skip-bad-lines")
     assert lenient.exit_code == 0, lenient.output
@@ -301,5 +321,10 @@ def test_a_batch_killed_half_way_resumes_with_every_answer_once(tmp_path, index_
 @pytest.mark.slow
 def test_usage_errors_are_one_line_and_exit_1():
     for args in (["ask"], ["ask", "--bogus", "q"], ["nosuch"]):
-        proc = subprocess.run([sys.executable, "-m", "rag.cli", *args], cwd=ROOT, capture_output=True, text=True, timeout=60)
-        assert proc.returncode == 1 and proc.stderr.startswith("error:") and proc.stderr.count("\n") == 1, (args, proc.stderr)
+        proc = subprocess.run(
+            [sys.executable, "-m", "rag.cli", *args], cwd=ROOT, capture_output=True, text=True, timeout=60
+        )
+        assert proc.returncode == 1 and proc.stderr.startswith("error:") and proc.stderr.count("\n") == 1, (
+            args,
+            proc.stderr,
+        )

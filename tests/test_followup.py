@@ -31,14 +31,21 @@ def test_rules_fill_in_what_the_follow_up_leaves_out(question, standalone):
     assert rewrite(question, [FIRST]) == standalone
 
 
-@pytest.mark.parametrize("question", ["How much did Google invest in Anthropic?", "What is Stargate?", "Who is the CEO of OpenAI?"])
+@pytest.mark.parametrize(
+    "question", ["How much did Google invest in Anthropic?", "What is Stargate?", "Who is the CEO of OpenAI?"]
+)
 def test_a_question_of_its_own_is_left_alone(question):
     assert not is_follow_up(question) and rewrite(question, [FIRST]) == question
 
 
 def test_the_model_rewrites_when_there_is_one_and_the_rules_step_in_when_it_fails():
     prompts = []
-    assert rewrite("And how much?", [FIRST], lambda p: prompts.append(p) or "How much did Microsoft invest in OpenAI in 2019?") == "How much did Microsoft invest in OpenAI in 2019?"
+    assert (
+        rewrite(
+            "And how much?", [FIRST], lambda p: prompts.append(p) or "How much did Microsoft invest in OpenAI in 2019?"
+        )
+        == "How much did Microsoft invest in OpenAI in 2019?"
+    )
     assert FIRST in prompts[0] and "And how much?" in prompts[0]
     assert rewrite("And how much?", [FIRST], lambda p: "") == by_rules("And how much?", FIRST)
     assert rewrite("And how much?", [], lambda p: "unused") == "And how much?"  # nothing to lean on

@@ -45,7 +45,11 @@ def _sentence_with(docs, needle):
     [
         ("U.S. Federal Trade Commission", "It is worth noting", "in the AI field."),  # abbreviation mid-sentence
         ("(i.e., artificial general intelligence", "Meanwhile, Microsoft wants", "partnership will terminate."),
-        ("Our long-term stable partnership", "Despite this, representatives", 'working together in the future."'),  # quote
+        (
+            "Our long-term stable partnership",
+            "Despite this, representatives",
+            'working together in the future."',
+        ),  # quote
         ("$1 billion in OpenAI in 2019.", "Microsoft first invested", "in 2019."),
         ("Tiff in tech", "Source: theweek.in", "nearing a split?"),  # a domain name is no sentence end
     ],
@@ -66,7 +70,10 @@ def test_headings_without_full_stop_are_sentences_of_their_own(docs):
     "text, expected",
     [
         ("The U.S. economy grew. It was fast.", ["The U.S. economy grew.", "It was fast."]),
-        ("Revenue fell from 20% to 10% by 2030. Microsoft objected.", ["Revenue fell from 20% to 10% by 2030.", "Microsoft objected."]),
+        (
+            "Revenue fell from 20% to 10% by 2030. Microsoft objected.",
+            ["Revenue fell from 20% to 10% by 2030.", "Microsoft objected."],
+        ),
         ('She said "Stop. Now." Then she left.', ['She said "Stop. Now."', "Then she left."]),
         ("Title line\r\nFirst sentence here. Second one.\r\n", ["Title line", "First sentence here.", "Second one."]),
     ],

@@ -7,8 +7,26 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 RAG = ROOT / "rag"
 # Bottom to top: a module may import its own stage and those below it, never one above.
-STAGES = ["types", "config", "text", "ingest", "embed", "index", "rank", "verify", "conflicts", "llm", "answer",
-          "build", "assistant", "render", "batch", "evaluate", "serve", "cli"]
+STAGES = [
+    "types",
+    "config",
+    "text",
+    "ingest",
+    "embed",
+    "index",
+    "rank",
+    "verify",
+    "conflicts",
+    "llm",
+    "answer",
+    "build",
+    "assistant",
+    "render",
+    "batch",
+    "evaluate",
+    "serve",
+    "cli",
+]
 MAX_LINES = 320  # about 300
 README_LINES = 350
 
@@ -20,8 +38,13 @@ def _modules() -> dict[str, Path]:
 def _imports(path: Path, known: set[str]) -> set[str]:
     """The rag modules ``path`` imports at run time (imports under ``if TYPE_CHECKING`` aside)."""
     tree = ast.parse(path.read_text(encoding="utf-8"))
-    typing_only = {id(n) for i in ast.walk(tree) if isinstance(i, ast.If) and "TYPE_CHECKING" in ast.unparse(i.test)
-                   for b in i.body for n in ast.walk(b)}
+    typing_only = {
+        id(n)
+        for i in ast.walk(tree)
+        if isinstance(i, ast.If) and "TYPE_CHECKING" in ast.unparse(i.test)
+        for b in i.body
+        for n in ast.walk(b)
+    }
     out = set()
     for node in ast.walk(tree):
         if id(node) in typing_only:
@@ -40,8 +63,12 @@ def _stage(module: str) -> int:
 
 def test_imports_run_down_the_stages():
     modules = _modules()
-    upward = [(m, d) for m, f in modules.items() for d in _imports(f, set(modules))
-              if _stage(m) >= 0 and _stage(d) > _stage(m)]
+    upward = [
+        (m, d)
+        for m, f in modules.items()
+        for d in _imports(f, set(modules))
+        if _stage(m) >= 0 and _stage(d) > _stage(m)
+    ]
     assert not upward, f"imports that climb a stage: {upward}"
 
 
@@ -55,7 +82,7 @@ def test_no_import_circles():
         state[m] = 1
         for d in graph[m]:
             if state.get(d) == 1:
-                circles.append([*path[path.index(d):], d])
+                circles.append([*path[path.index(d) :], d])
             elif not state.get(d):
                 visit(d, [*path, d])
         state[m] = 2
@@ -67,7 +94,11 @@ def test_no_import_circles():
 
 
 def test_modules_are_about_300_lines_at_most():
-    long = {str(f.relative_to(ROOT)): n for f in RAG.rglob("*.py") if (n := len(f.read_text(encoding="utf-8").splitlines())) > MAX_LINES}
+    long = {
+        str(f.relative_to(ROOT)): n
+        for f in RAG.rglob("*.py")
+        if (n := len(f.read_text(encoding="utf-8").splitlines())) > MAX_LINES
+    }
     assert not long
 
 

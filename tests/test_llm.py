@@ -15,7 +15,9 @@ from .llm_replies import FIRST, SOLE, SUPPLIER, reply
 
 
 def test_correct_citations_survive_with_their_source(server, llm):
-    server.script = reply(lambda r: f"Microsoft was supposed to be OpenAI's sole provider of computational resources. [{sid(r, SOLE)}]")
+    server.script = reply(
+        lambda r: f"Microsoft was supposed to be OpenAI's sole provider of computational resources. [{sid(r, SOLE)}]"
+    )
     answer = llm().ask(SUPPLIER)
     assert not answer.abstained and answer.generator == "openai" and not answer.fallback
     (sentence,) = answer.sentences
@@ -28,8 +30,10 @@ def test_correct_citations_survive_with_their_source(server, llm):
 
 def test_a_wrong_id_and_an_id_outside_the_context_are_dropped(server, llm):
     server.script = reply(
-        lambda r: f"Microsoft was supposed to be OpenAI's sole provider of computational resources [{sid(r, SOLE)}, S999]. "
-        f"OpenAI opposes Microsoft getting Windsurf's intellectual property. [{sid(r, SOLE)}]"
+        lambda r: (
+            f"Microsoft was supposed to be OpenAI's sole provider of computational resources [{sid(r, SOLE)}, S999]. "
+            f"OpenAI opposes Microsoft getting Windsurf's intellectual property. [{sid(r, SOLE)}]"
+        )
     )
     answer = llm().ask(SUPPLIER)
     assert [len(s.citations) for s in answer.sentences] == [1]
@@ -54,7 +58,11 @@ def test_no_citations_at_all_falls_back_to_the_extractive_answer(server, llm):
 
 
 def test_keep_unsupported_flags_instead_of_dropping(server, llm):
-    server.script = reply(lambda r: f"Microsoft was supposed to be OpenAI's sole provider of computational resources. [{sid(r, SOLE)}] It was a big deal.")
+    server.script = reply(
+        lambda r: (
+            f"Microsoft was supposed to be OpenAI's sole provider of computational resources. [{sid(r, SOLE)}] It was a big deal."
+        )
+    )
     answer = llm(keep_unsupported=True).ask(SUPPLIER)
     assert [s.unsupported for s in answer.sentences] == [False, True]
     assert answer.to_dict()["sentences"][1] == {"text": "It was a big deal.", "citations": [], "unsupported": True}
@@ -70,13 +78,19 @@ def test_the_model_saying_no_answer_where_the_confidence_answers_gives_the_extra
 
 
 def test_an_echoed_question_is_not_an_answer(server, llm):
-    server.script = reply(lambda r: f"Who was meant to be OpenAI's sole provider of computational resources? [{sid(r, SOLE)}]")
+    server.script = reply(
+        lambda r: f"Who was meant to be OpenAI's sole provider of computational resources? [{sid(r, SOLE)}]"
+    )
     answer = llm().ask(SUPPLIER)
     assert answer.fallback and any("a question is not a claim" in n for n in answer.notes)
 
 
 def test_a_429_then_success_is_retried(server, llm):
-    ok = {"reply": lambda r: f"Microsoft was supposed to be OpenAI's sole provider of computational resources. [{sid(r, SOLE)}]"}
+    ok = {
+        "reply": lambda r: (
+            f"Microsoft was supposed to be OpenAI's sole provider of computational resources. [{sid(r, SOLE)}]"
+        )
+    }
     server.script = [{"status": 429}, ok]
     answer = llm().ask(SUPPLIER)
     assert len(server.requests) == 2 and not answer.fallback and answer.sentences
@@ -117,8 +131,10 @@ def test_unknown_model_missing_key_and_refused_connection(server, llm, assistant
 def test_streaming_yields_checked_sentences_then_the_answer(server, llm):
     rights = "exclusive rights to sell OpenAI software tools"
     server.script = reply(
-        lambda r: f"Microsoft first invested $1 billion in OpenAI in 2019. [{sid(r, FIRST)}] "
-        f"Microsoft has exclusive rights to sell OpenAI software tools on its Azure cloud platform [{sid(r, rights)}].\nIt was a big deal."
+        lambda r: (
+            f"Microsoft first invested $1 billion in OpenAI in 2019. [{sid(r, FIRST)}] "
+            f"Microsoft has exclusive rights to sell OpenAI software tools on its Azure cloud platform [{sid(r, rights)}].\nIt was a big deal."
+        )
     )
     items = list(llm().ask_stream("How much did Microsoft first invest in OpenAI, and when?"))
     sentences, final = items[:-1], items[-1]
@@ -139,14 +155,18 @@ def test_a_reply_that_repeats_itself_is_cut_at_the_first_repeat_and_bounded(serv
     for answer in (asked, streamed):
         assert [s.text for s in answer.sentences] == [line] and not answer.fallback
         assert any("repeats a sentence it wrote" in n for n in answer.notes)
-    assert [r["max_tokens"] for r in server.requests] == [ANSWER_MAX_TOKENS] * 2 and server.requests[1]["stream"] is True
+    assert [r["max_tokens"] for r in server.requests] == [ANSWER_MAX_TOKENS] * 2 and server.requests[1][
+        "stream"
+    ] is True
 
 
 def test_llm_verify_asks_the_model_to_judge(server, llm):
     def script(request):
         if "Premise:" in request["messages"][-1]["content"]:
             return {"reply": "no"}
-        return {"reply": f"Microsoft was supposed to be OpenAI's sole provider of computational resources. [{sid(request, SOLE)}]"}
+        return {
+            "reply": f"Microsoft was supposed to be OpenAI's sole provider of computational resources. [{sid(request, SOLE)}]"
+        }
 
     server.script = script
     answer = llm(verify="llm").ask(SUPPLIER)
@@ -155,13 +175,32 @@ def test_llm_verify_asks_the_model_to_judge(server, llm):
 
 
 def test_batch_keeps_going_past_a_failed_question(server, assistant, index_dir, tmp_path, monkeypatch):
-    ok = {"reply": lambda r: f"Microsoft was supposed to be OpenAI's sole provider of computational resources. [{sid(r, SOLE)}]"}
+    ok = {
+        "reply": lambda r: (
+            f"Microsoft was supposed to be OpenAI's sole provider of computational resources. [{sid(r, SOLE)}]"
+        )
+    }
     server.script = [{"status": 400, "message": "bad request"}, ok]
     questions = tmp_path / "q.jsonl"
-    questions.write_text(json.dumps({"id": "a", "question": SUPPLIER}) + "\n" + json.dumps({"id": "b", "question": SUPPLIER}) + "\n")
+    questions.write_text(
+        json.dumps({"id": "a", "question": SUPPLIER}) + "\n" + json.dumps({"id": "b", "question": SUPPLIER}) + "\n"
+    )
     out = tmp_path / "out.jsonl"
     monkeypatch.setenv("OPENAI_API_KEY", "k")
-    args = ["batch", str(questions), "-o", str(out), "--index-dir", str(index_dir), "--generator", "openai", "--model", "m", "--base-url", server.base_url]
+    args = [
+        "batch",
+        str(questions),
+        "-o",
+        str(out),
+        "--index-dir",
+        str(index_dir),
+        "--generator",
+        "openai",
+        "--model",
+        "m",
+        "--base-url",
+        server.base_url,
+    ]
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 2
     lines = [json.loads(x) for x in out.read_text().splitlines()]
@@ -174,11 +213,18 @@ def test_batch_keeps_going_past_a_failed_question(server, assistant, index_dir, 
 
 
 def test_cli_streams_an_answer_with_sources(server, index_dir, monkeypatch):
-    server.script = reply(lambda r: f"Microsoft was supposed to be OpenAI's sole provider of computational resources. [{sid(r, SOLE)}]")
+    server.script = reply(
+        lambda r: f"Microsoft was supposed to be OpenAI's sole provider of computational resources. [{sid(r, SOLE)}]"
+    )
     monkeypatch.setenv("OPENAI_API_KEY", "k")
-    result = CliRunner().invoke(app, ["ask", SUPPLIER, "--index-dir", str(index_dir), "-g", "openai", "--model", "m", "--base-url", server.base_url])
+    result = CliRunner().invoke(
+        app,
+        ["ask", SUPPLIER, "--index-dir", str(index_dir), "-g", "openai", "--model", "m", "--base-url", server.base_url],
+    )
     assert result.exit_code == 0, result.output
-    assert "computational resources. [1]" in result.stdout and '[1] 000_804249f35b507f04.txt:20 "Although' in result.stdout
+    assert (
+        "computational resources. [1]" in result.stdout and '[1] 000_804249f35b507f04.txt:20 "Although' in result.stdout
+    )
 
 
 @pytest.mark.parametrize(
@@ -191,10 +237,14 @@ def test_cli_streams_an_answer_with_sources(server, index_dir, monkeypatch):
         ("The U.S. FTC sued [S2].", [("The U.S. FTC sued.", (2,))]),
         ("Costs rose to $1.5 billion [S3].", [("Costs rose to $1.5 billion.", (3,))]),
         # An abbreviation inside parentheses ends no sentence (the real model's replies, held out).
-        ("It was reversed by Lü Zhi (d. 180 BC), who abolished private minting. [S2] Next. [S3]",
-         [("It was reversed by Lü Zhi (d. 180 BC), who abolished private minting.", (2,)), ("Next.", (3,))]),
-        ("By a charter of Henry VI (25+26 Hen. VI, m. 32), the mayor became a County. [S4]",
-         [("By a charter of Henry VI (25+26 Hen. VI, m. 32), the mayor became a County.", (4,))]),
+        (
+            "It was reversed by Lü Zhi (d. 180 BC), who abolished private minting. [S2] Next. [S3]",
+            [("It was reversed by Lü Zhi (d. 180 BC), who abolished private minting.", (2,)), ("Next.", (3,))],
+        ),
+        (
+            "By a charter of Henry VI (25+26 Hen. VI, m. 32), the mayor became a County. [S4]",
+            [("By a charter of Henry VI (25+26 Hen. VI, m. 32), the mayor became a County.", (4,))],
+        ),
     ],
 )
 def test_parse_reply_table(reply_text, expected):
@@ -256,7 +306,9 @@ def test_the_default_local_model_end_to_end(assistant):
         elif answer.fallback:
             assert answer.generator == "extractive" and any("fell back" in n or "stands in" in n for n in answer.notes)
         else:
-            assert answer.generator == "local" and all(c.support >= settings.support_threshold for c in answer.citations)
+            assert answer.generator == "local" and all(
+                c.support >= settings.support_threshold for c in answer.citations
+            )
 
 
 def test_the_model_is_not_asked_when_the_confidence_declines(server, llm):

@@ -43,7 +43,9 @@ def test_the_one_tool_answers_with_checked_citations(results, assistant):
     assert not answered.is_error
     data = answered.structured_content
     assert not data["abstained"] and facts_found(data["answer"], q["answer_all"])
-    assert data["citations"] and all(citation_is_valid(c, assistant.index) and f"[{c['n']}]" in data["answer"] for c in data["citations"])
+    assert data["citations"] and all(
+        citation_is_valid(c, assistant.index) and f"[{c['n']}]" in data["answer"] for c in data["citations"]
+    )
 
 
 def test_an_unanswerable_question_is_declined_and_bad_input_is_a_tool_error(results):

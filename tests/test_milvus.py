@@ -40,7 +40,9 @@ def test_the_dev_questions_get_the_same_answers_on_milvus_as_on_faiss(milvus_ind
     assert type(on_milvus.index.vector_store).__name__ == "MilvusVectorStore"
     gdir = milvus_index / on_milvus.index.manifest["generation"]
     (segment,) = on_milvus.index.manifest["segments"]
-    assert (gdir / segment["name"] / "vectors.npy").is_file() and not (gdir / segment["name"] / "sentences.faiss").exists()
+    assert (gdir / segment["name"] / "vectors.npy").is_file() and not (
+        gdir / segment["name"] / "sentences.faiss"
+    ).exists()
     for case in dev:
         a, b = assistant.ask(case["question"]), on_milvus.ask(case["question"])
         assert (b.abstained, b.text) == (a.abstained, a.text), case["question"]
@@ -71,7 +73,9 @@ def test_an_update_drops_the_collections_of_pruned_generations(tmp_path, corpus,
     on_milvus = settings.replace(store="milvus", milvus_uri=milvus_uri)
     generations = []
     for i in range(3):
-        (docs / "note.txt").write_text(f"Edition {i} of the note says the meeting moved to room {i + 10}.\n", encoding="utf-8")
+        (docs / "note.txt").write_text(
+            f"Edition {i} of the note says the meeting moved to room {i + 10}.\n", encoding="utf-8"
+        )
         build_index(docs, root, on_milvus, embedder)
         generations.append(load_index(root, on_milvus).manifest["generation"])
     names = set(MilvusClient(uri=milvus_uri).list_collections())

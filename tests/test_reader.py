@@ -35,7 +35,10 @@ def test_the_shipped_reader_carries_its_recipe_and_was_fitted_with_the_question_
 def test_the_reader_reads_the_answering_sentence_above_ones_that_share_its_words(assistant):
     """The known case: the sentence that answers against seed sentences about the same two companies."""
     answering, *others = _seed_sentences(
-        assistant, "sole provider of computational resources", "Microsoft first invested", "exclusive rights to sell",
+        assistant,
+        "sole provider of computational resources",
+        "Microsoft first invested",
+        "exclusive rights to sell",
         "collaborate with more cloud service providers",
     )
     logits = load_reader().logits(QUESTION, [answering, *others])
@@ -99,12 +102,14 @@ def test_where_a_candidate_states_the_asked_qualifier_the_scorers_order_stands(a
 
 
 def test_the_reader_reorders_the_best_candidates_to_the_answering_one(assistant):
-    """"How much did OpenAI pay for Windsurf?": the scorer ranks a sentence about $20 billion of funding
+    """ "How much did OpenAI pay for Windsurf?": the scorer ranks a sentence about $20 billion of funding
     first; the reader lifts the one with the $3 billion Windsurf deal over it, and the answer opens with it."""
     from tests.test_answerer import _evidence
 
     c, evidence = _evidence(assistant, "How much did OpenAI pay for Windsurf?")
-    by_scorer = assistant.index.sentences[c.pool.rows[int(np.argmax(assistant.scorer.sentence_logits(c.features)))]].text
+    by_scorer = assistant.index.sentences[
+        c.pool.rows[int(np.argmax(assistant.scorer.sentence_logits(c.features)))]
+    ].text
     assert "Windsurf" not in by_scorer
     answer = assistant.ask("How much did OpenAI pay for Windsurf?")
     assert not answer.abstained and "Windsurf for $3 billion" in answer.sentences[0].text

@@ -38,17 +38,23 @@ def updating(settings):
 def _segment_files(root):
     manifest = json.loads((root / "manifest.json").read_text())
     gdir = root / manifest["generation"]
-    return manifest, {e["name"]: {p.name: p.stat().st_ino for p in (gdir / e["name"]).iterdir()} for e in manifest["segments"]}
+    return manifest, {
+        e["name"]: {p.name: p.stat().st_ino for p in (gdir / e["name"]).iterdir()} for e in manifest["segments"]
+    }
 
 
-def test_an_update_links_the_base_writes_only_the_change_and_answers_as_a_fresh_build(tmp_path, own_corpus, updating, embedder, dev):
+def test_an_update_links_the_base_writes_only_the_change_and_answers_as_a_fresh_build(
+    tmp_path, own_corpus, updating, embedder, dev
+):
     root = tmp_path / "ix"
     build_index(own_corpus, root, updating, embedder)
     _, before = _segment_files(root)
-    (base_name, base_files), = before.items()
+    ((base_name, base_files),) = before.items()
 
     path = own_corpus / EDITED
-    path.write_text(path.read_text(encoding="utf-8") + "\nThe partnership was reviewed again in 2025.\n", encoding="utf-8")
+    path.write_text(
+        path.read_text(encoding="utf-8") + "\nThe partnership was reviewed again in 2025.\n", encoding="utf-8"
+    )
     report, index = build_and_load(own_corpus, root, updating, embedder)
     assert report.embedded_files == [EDITED]
     manifest, after = _segment_files(root)
@@ -74,10 +80,16 @@ def test_an_update_links_the_base_writes_only_the_change_and_answers_as_a_fresh_
     updated, scratch = Assistant.from_index(root, updating), Assistant.from_index(fresh_root, updating)
     for case in dev:
         a, b = updated.ask(case["question"]), scratch.ask(case["question"])
-        assert (a.abstained, a.text, [c.key for c in a.citations]) == (b.abstained, b.text, [c.key for c in b.citations]), case["question"]
+        assert (a.abstained, a.text, [c.key for c in a.citations]) == (
+            b.abstained,
+            b.text,
+            [c.key for c in b.citations],
+        ), case["question"]
 
 
-def test_dead_rows_are_never_found_and_a_second_update_rewrites_only_the_second_segment(tmp_path, own_corpus, updating, embedder):
+def test_dead_rows_are_never_found_and_a_second_update_rewrites_only_the_second_segment(
+    tmp_path, own_corpus, updating, embedder
+):
     root = tmp_path / "ix"
     build_index(own_corpus, root, updating, embedder)
     old = load_index(root, updating)
@@ -90,7 +102,9 @@ def test_dead_rows_are_never_found_and_a_second_update_rewrites_only_the_second_
     assert report.removed_files == [REMOVED] and report.embedded_files == []
     manifest = index.manifest
     assert len(manifest["segments"]) == 2 and manifest["segments"][0]["dead"] == sorted([EDITED, REMOVED])
-    assert json.loads((root / manifest["generation"] / manifest["segments"][1]["name"] / "files.json").read_text()) == [EDITED]
+    assert json.loads((root / manifest["generation"] / manifest["segments"][1]["name"] / "files.json").read_text()) == [
+        EDITED
+    ]
     assert not any(s.file == REMOVED for s in index.sentences)
 
     # The removed file's sentences and the edited sentence are searched for by their own vectors and

@@ -56,7 +56,10 @@ def test_ask_answers_dev_questions_with_citations_that_resolve(url, answerable, 
         assert facts_found(record["answer"], q["answer_all"]), (q["question"], record["answer"])
         cited = [c for s in record["sentences"] for c in s["citations"]]
         assert cited and all(citation_is_valid(c, assistant.index) for c in cited)
-    assert sum(not post(url, "/ask", {"question": q["question"]}).json()["abstained"] for q in answerable) >= len(answerable) - 1
+    assert (
+        sum(not post(url, "/ask", {"question": q["question"]}).json()["abstained"] for q in answerable)
+        >= len(answerable) - 1
+    )
 
 
 def test_an_unanswerable_question_is_declined_not_an_error(url):
@@ -65,7 +68,9 @@ def test_an_unanswerable_question_is_declined_not_an_error(url):
 
 
 def test_streamed_sentences_add_up_to_the_final_record(url, answerable):
-    with httpx.stream("POST", f"{url}/ask", json={"question": answerable[0]["question"], "stream": True}, timeout=60) as r:
+    with httpx.stream(
+        "POST", f"{url}/ask", json={"question": answerable[0]["question"], "stream": True}, timeout=60
+    ) as r:
         assert r.status_code == 200 and r.headers["content-type"].startswith("application/x-ndjson")
         events = [json.loads(line) for line in r.iter_lines() if line]
     sentences = [e["sentence"] for e in events if "sentence" in e]
@@ -119,8 +124,13 @@ def test_the_api_key_is_checked_as_a_bearer_token(assistant):
         assert_one_line_error(post(base, "/ask", {"question": "Who?"}), 401, "wrong API key")
         wrong = post(base, "/ask", {"question": "Who?"}, headers={"Authorization": "Bearer nope"})
         assert_one_line_error(wrong, 401, "RAG_SERVE_KEY")
-        assert post(base, "/ask", {"question": UNANSWERABLE}, headers={"Authorization": "Bearer s3cret"}).status_code == 200
-        assert httpx.get(f"{base}/health").status_code == 200 and httpx.get(base).status_code == 200  # page and probe stay open
+        assert (
+            post(base, "/ask", {"question": UNANSWERABLE}, headers={"Authorization": "Bearer s3cret"}).status_code
+            == 200
+        )
+        assert (
+            httpx.get(f"{base}/health").status_code == 200 and httpx.get(base).status_code == 200
+        )  # page and probe stay open
 
 
 def test_a_full_queue_answers_429_and_a_client_that_leaves_stops_its_work(assistant):
@@ -130,7 +140,10 @@ def test_a_full_queue_answers_429_and_a_client_that_leaves_stops_its_work(assist
             first = next(r.iter_lines())  # the worker is now busy with the batch
             assert json.loads(first)["id"] == "1"
             results: list[httpx.Response] = []
-            asks = [threading.Thread(target=lambda: results.append(post(base, "/ask", {"question": UNANSWERABLE}))) for _ in range(3)]
+            asks = [
+                threading.Thread(target=lambda: results.append(post(base, "/ask", {"question": UNANSWERABLE})))
+                for _ in range(3)
+            ]
             for t in asks:
                 t.start()
             while not any(x.status_code == 429 for x in results):
@@ -159,19 +172,29 @@ def test_openai_client_gets_cited_answers_plain_and_streaming(url, answerable, a
     client = openai.OpenAI(base_url=f"{url}/v1", api_key="unused", max_retries=0)
     assert [m.id for m in client.models.list()] == ["rag-cite"]
     q = answerable[0]
-    reply = client.chat.completions.create(model="rag-cite", messages=[{"role": "system", "content": "Be brief."}, {"role": "user", "content": q["question"]}])
+    reply = client.chat.completions.create(
+        model="rag-cite",
+        messages=[{"role": "system", "content": "Be brief."}, {"role": "user", "content": q["question"]}],
+    )
     message = reply.choices[0].message
     citations = message.model_extra["citations"]
     assert facts_found(message.content, q["answer_all"]) and citations
     for c in citations:  # each [n] in the text is a listed, checked source
         assert f"[{c['n']}]" in message.content and f'"{c["text"]}"' in message.content
         assert citation_is_valid(c, assistant.index)
-    stream = client.chat.completions.create(model="rag-cite", messages=[{"role": "user", "content": q["question"]}], stream=True)
+    stream = client.chat.completions.create(
+        model="rag-cite", messages=[{"role": "user", "content": q["question"]}], stream=True
+    )
     chunks = list(stream)
     assert "".join(ch.choices[0].delta.content or "" for ch in chunks) == message.content
-    assert chunks[-1].choices[0].finish_reason == "stop" and chunks[-1].choices[0].delta.model_extra["citations"] == citations
+    assert (
+        chunks[-1].choices[0].finish_reason == "stop"
+        and chunks[-1].choices[0].delta.model_extra["citations"] == citations
+    )
     declined = client.chat.completions.create(model="rag-cite", messages=[{"role": "user", "content": UNANSWERABLE}])
-    assert declined.choices[0].message.model_extra["abstained"] and declined.choices[0].message.content.startswith("The articles do not say.")
+    assert declined.choices[0].message.model_extra["abstained"] and declined.choices[0].message.content.startswith(
+        "The articles do not say."
+    )
     with pytest.raises(openai.BadRequestError, match="unknown model 'gpt-4'"):
         client.chat.completions.create(model="gpt-4", messages=[{"role": "user", "content": "x"}])
     with pytest.raises(openai.BadRequestError, match="no user message"):
@@ -184,8 +207,24 @@ def test_ctrl_c_stops_the_server_cleanly_after_answering_what_it_holds(tmp_path,
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     env.pop("RAG_SERVE_KEY", None)
     server = subprocess.Popen(
-        [sys.executable, "-m", "rag.cli", "serve", "--host", "0.0.0.0", "--port", str(port), "--index-dir", str(index_dir), "--corpus", str(corpus)],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+        [
+            sys.executable,
+            "-m",
+            "rag.cli",
+            "serve",
+            "--host",
+            "0.0.0.0",
+            "--port",
+            str(port),
+            "--index-dir",
+            str(index_dir),
+            "--corpus",
+            str(corpus),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
     )
     try:
         base = f"http://127.0.0.1:{port}"
@@ -211,7 +250,9 @@ def test_ctrl_c_stops_the_server_cleanly_after_answering_what_it_holds(tmp_path,
     assert "warning" in stderr and "RAG_SERVE_KEY" in stderr  # listening beyond loopback with no key
     assert "Traceback" not in stderr, stderr
     assert len(results) == 8, results  # every client got an outcome
-    assert all(r in (200, 503) for r in results if isinstance(r, int)), results  # a request taken in was answered or refused
+    assert all(r in (200, 503) for r in results if isinstance(r, int)), (
+        results
+    )  # a request taken in was answered or refused
 
 
 def test_a_port_in_use_is_a_one_line_error_before_the_model_loads(index_dir):
@@ -235,14 +276,22 @@ def test_an_api_llm_chosen_per_request_streams_only_checked_sentences(assistant)
 
     chat = ChatServer()
     sole = "sole provider of computational resources"
-    chat.script = lambda r: {"reply": f"Microsoft was to be OpenAI's sole provider of computational resources. [{sid(r, sole)}] The moon is made of cheese. [S99]"}
+    chat.script = lambda r: {
+        "reply": f"Microsoft was to be OpenAI's sole provider of computational resources. [{sid(r, sole)}] The moon is made of cheese. [S99]"
+    }
     settings = assistant.settings.replace(model="test-model", base_url=chat.base_url, api_key="test-key", max_retries=0)
     try:
         with running(Assistant(assistant.index, assistant.embedder, settings)) as base:
-            body = {"question": "Who was meant to be OpenAI's only supplier of computing resources?", "generator": "openai", "stream": True}
+            body = {
+                "question": "Who was meant to be OpenAI's only supplier of computing resources?",
+                "generator": "openai",
+                "stream": True,
+            }
             with httpx.stream("POST", f"{base}/ask", json=body, timeout=60) as r:
                 events = [json.loads(line) for line in r.iter_lines() if line]
-            assert post(base, "/ask", {"question": "Who?"}).json()["generator"] == "extractive"  # the server's default stays
+            assert (
+                post(base, "/ask", {"question": "Who?"}).json()["generator"] == "extractive"
+            )  # the server's default stays
     finally:
         chat.close()
     sentences = [e["sentence"] for e in events if "sentence" in e]
@@ -257,6 +306,10 @@ def test_a_follow_up_in_a_conversation_is_asked_as_the_question_it_stands_for(ur
     first = "When did Microsoft first invest in OpenAI?"
     alone = client.chat.completions.create(model="rag-cite", messages=[{"role": "user", "content": "And how much?"}])
     assert alone.choices[0].message.model_extra["abstained"]  # with nothing before it, it cannot be answered
-    turns = [{"role": "user", "content": first}, {"role": "assistant", "content": "In 2019. [1]"}, {"role": "user", "content": "And how much?"}]
+    turns = [
+        {"role": "user", "content": first},
+        {"role": "assistant", "content": "In 2019. [1]"},
+        {"role": "user", "content": "And how much?"},
+    ]
     reply = client.chat.completions.create(model="rag-cite", messages=turns).choices[0].message
     assert not reply.model_extra["abstained"] and "$1 billion" in reply.content

@@ -20,7 +20,10 @@ def test_a_serial_comma_and_a_dropped_article_take_the_sources_wording():
         "Microsoft has exclusive rights to sell OpenAI software tools on its Azure cloud platform and has priority usage rights."
     )
     dropped = "Microsoft was supposed to be sole provider of computational resources for OpenAI."
-    assert in_source_wording(dropped, [SOLE]) == "Microsoft was supposed to be the sole provider of computational resources for OpenAI."
+    assert (
+        in_source_wording(dropped, [SOLE])
+        == "Microsoft was supposed to be the sole provider of computational resources for OpenAI."
+    )
 
 
 def test_words_the_source_lacks_and_short_runs_stay_as_written():

@@ -76,7 +76,10 @@ def test_reindex_embeds_only_changed_files_and_drops_vanished_ones(tmp_path, own
 
 @pytest.mark.parametrize(
     "change, named",
-    [({"chunk_sentences": 4}, "chunk_sentences 3 -> 4"), ({"embedder": "sentence-transformers/all-MiniLM-L6-v2"}, "embedder")],
+    [
+        ({"chunk_sentences": 4}, "chunk_sentences 3 -> 4"),
+        ({"embedder": "sentence-transformers/all-MiniLM-L6-v2"}, "embedder"),
+    ],
 )
 def test_mismatched_settings_are_refused_with_the_fix(index_dir, settings, change, named):
     with pytest.raises(IndexMismatchError) as e:

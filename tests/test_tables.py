@@ -25,7 +25,9 @@ def test_tables_round_trip_the_seeds_sentences_and_chunks(tmp_path):
     read, read_chunks = read_tables(tmp_path)
     assert list(read) == sentences
     # A chunk's text is rebuilt from its sentences, as make_chunks joined them; rows are table rows.
-    assert [(c.file, c.first, c.last, c.text) for c in read_chunks] == [(c.file, c.first, c.last, c.text) for c in chunks]
+    assert [(c.file, c.first, c.last, c.text) for c in read_chunks] == [
+        (c.file, c.first, c.last, c.text) for c in chunks
+    ]
     assert [c.row for c in read_chunks] == list(range(len(chunks)))
     s = sentences[40]
     assert read.row_of(s.file, s.n) == 40 and read.row_of(s.file, 10_000) is None and read.row_of("nope.txt", 1) is None

@@ -68,8 +68,16 @@ def collect(part: str, pool: int, settings: Settings | None = None) -> list[Ques
             q = c.question
             out.append(
                 QuestionData(
-                    qa, c.features, label, holds, [s.text for s in sents], [(s.file, s.n) for s in sents],
-                    q.kind, len(q.missing), q.unseen_names, len(q.terms.words),
+                    qa,
+                    c.features,
+                    label,
+                    holds,
+                    [s.text for s in sents],
+                    [(s.file, s.n) for s in sents],
+                    q.kind,
+                    len(q.missing),
+                    q.unseen_names,
+                    len(q.terms.words),
                 )
             )
         log.info("%s: %d/%d questions (%.0f s)", part, len(out), len(qs), time.perf_counter() - t)

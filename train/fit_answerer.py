@@ -141,13 +141,22 @@ def _unnamed(d: QuestionData, logits: np.ndarray, index: Index) -> float:
     return unnamed_near(question_names(d.qa.question), index, *d.keys[int(np.argsort(-logits, kind="stable")[0])])
 
 
-def _question_rows(data: list[QuestionData], logits: list[np.ndarray], read: list[np.ndarray], ordered: list[np.ndarray], second_share: float, index: Index) -> tuple[np.ndarray, np.ndarray]:
+def _question_rows(
+    data: list[QuestionData],
+    logits: list[np.ndarray],
+    read: list[np.ndarray],
+    ordered: list[np.ndarray],
+    second_share: float,
+    index: Index,
+) -> tuple[np.ndarray, np.ndarray]:
     """The question models' rows (from the scorer's logits and the reader's, as rank.rank computes them)
     and the confidence's label: the answer, built in the reordered order, holds the gold answer."""
-    x = np.vstack([
-        np.concatenate([question_features(_Q(d), d.features, z, _unnamed(d, z, index)), reader_features(r)])
-        for d, z, r in zip(data, logits, read, strict=True)
-    ])
+    x = np.vstack(
+        [
+            np.concatenate([question_features(_Q(d), d.features, z, _unnamed(d, z, index)), reader_features(r)])
+            for d, z, r in zip(data, logits, read, strict=True)
+        ]
+    )
     y = np.array([outcome(d, z, second_share)[0] for d, z in zip(data, ordered, strict=True)])
     return x, y
 
@@ -197,7 +206,9 @@ def _fit_answerable(x: np.ndarray, y: np.ndarray, seed: int) -> list[tuple[np.nd
     ANSWERABLE_HIDDEN ReLU units, their logits averaged, written as one network as wide as all of them
     (a network's hidden units side by side, its output weights divided by their number)."""
     nets = [
-        MLPClassifier((ANSWERABLE_HIDDEN,), alpha=1e-3, max_iter=500, early_stopping=True, random_state=seed + i).fit(x, y)
+        MLPClassifier((ANSWERABLE_HIDDEN,), alpha=1e-3, max_iter=500, early_stopping=True, random_state=seed + i).fit(
+            x, y
+        )
         for i in range(ANSWERABLE_NETS)
     ]
     hidden = (np.hstack([n.coefs_[0] for n in nets]), np.concatenate([n.intercepts_[0] for n in nets]))
@@ -226,14 +237,27 @@ def _logistic(model: LogisticRegression) -> dict:
     return {"coef": model.coef_[0].round(6).tolist(), "intercept": float(model.intercept_[0])}
 
 
-def _report(name: str, data: list[QuestionData], logits: list[np.ndarray], conf: np.ndarray, declined: np.ndarray, second_share: float) -> dict:
+def _report(
+    name: str,
+    data: list[QuestionData],
+    logits: list[np.ndarray],
+    conf: np.ndarray,
+    declined: np.ndarray,
+    second_share: float,
+) -> dict:
     kinds = np.array([d.qa.kind for d in data])
     shaped = [outcome(d, z, second_share) for d, z in zip(data, logits, strict=True)]
     holds = np.array([h for h, _ in shaped])
     ans = kinds == "answerable"
-    gold_top1 = np.mean([bool(d.label[np.argmax(z)]) for d, z in zip(data, logits, strict=True) if d.qa.kind == "answerable" and len(z)])
+    gold_top1 = np.mean(
+        [bool(d.label[np.argmax(z)]) for d, z in zip(data, logits, strict=True) if d.qa.kind == "answerable" and len(z)]
+    )
     bins = np.clip((conf * 10).astype(int), 0, 9)
-    ece = sum(abs(conf[bins == b].mean() - holds[bins == b].mean()) * (bins == b).mean() for b in range(10) if (bins == b).any())
+    ece = sum(
+        abs(conf[bins == b].mean() - holds[bins == b].mean()) * (bins == b).mean()
+        for b in range(10)
+        if (bins == b).any()
+    )
     r = {
         "questions": len(data),
         "gold_sentence_in_pool": round(float(np.mean([d.label.any() for d in data if d.qa.kind == "answerable"])), 4),
@@ -306,7 +330,8 @@ def main() -> None:
         "question_features": list(QUESTION_FEATURES),
         "kinds": list(KINDS),
         "sentence_model": {
-            "mean": net.mean.tolist(), "scale": net.scale.tolist(),
+            "mean": net.mean.tolist(),
+            "scale": net.scale.tolist(),
             "layers": _stored(net.layers),
         },
         "confidence_model": {"mean": qscaler.mean_.tolist(), "scale": qscaler.scale_.tolist(), **_logistic(conf_model)},
@@ -321,7 +346,9 @@ def main() -> None:
         "reader": {"top": READ_TOP, "weight": reader_weight, "file": READER_PARAMS.name, "meta": reader.meta},
     }
     args.out.write_text(json.dumps(params, indent=1) + "\n", encoding="utf-8")
-    log.info("wrote %s (answerability threshold %.3f) in %.0f s", args.out, answerable_threshold, time.perf_counter() - t0)
+    log.info(
+        "wrote %s (answerability threshold %.3f) in %.0f s", args.out, answerable_threshold, time.perf_counter() - t0
+    )
 
 
 if __name__ == "__main__":

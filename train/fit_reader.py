@@ -129,7 +129,13 @@ def main() -> None:
     chosen = [chosen[i] for i in rng.permutation(len(chosen))[: args.questions]]
     pairs = [p for d in chosen for p in pairs_of(d, scorer(d.features))]
     held = pairs[-2000:]  # the int8 check reads these; they are trained on too, which is fine for a comparison
-    log.info("%d pairs (%d positive) from %d questions of %d articles", len(pairs), sum(p[2] for p in pairs), len(chosen), len(mine))
+    log.info(
+        "%d pairs (%d positive) from %d questions of %d articles",
+        len(pairs),
+        sum(p[2] for p in pairs),
+        len(chosen),
+        len(mine),
+    )
 
     model_dir = str(_minilm_path())
     tokenizer = AutoTokenizer.from_pretrained(model_dir)
@@ -137,16 +143,31 @@ def main() -> None:
     head = torch.nn.Linear(bert.config.hidden_size, 1)
     bert.embeddings.word_embeddings.weight.requires_grad = False  # 30,522 rows, few of them seen: kept as installed
     trained = [p for p in bert.parameters() if p.requires_grad]
-    opt = torch.optim.AdamW([{"params": trained, "lr": LR}, {"params": head.parameters(), "lr": HEAD_LR}], weight_decay=0.01)
-    lengths = np.array([len(x) for x in tokenizer([q for q, _, _ in pairs], [s for _, s, _ in pairs], truncation="only_second", max_length=MAX_TOKENS)["input_ids"]])
+    opt = torch.optim.AdamW(
+        [{"params": trained, "lr": LR}, {"params": head.parameters(), "lr": HEAD_LR}], weight_decay=0.01
+    )
+    lengths = np.array(
+        [
+            len(x)
+            for x in tokenizer(
+                [q for q, _, _ in pairs], [s for _, s, _ in pairs], truncation="only_second", max_length=MAX_TOKENS
+            )["input_ids"]
+        ]
+    )
     batches = [b for _ in range(args.epochs) for b in _batches(pairs, lengths, rng)]
     schedule = get_linear_schedule_with_warmup(opt, int(WARMUP * len(batches)), len(batches))
     bert.train()
     seen_loss: list[float] = []
     for step, rows in enumerate(batches):
         batch = [pairs[i] for i in rows]
-        enc = tokenizer([q for q, _, _ in batch], [s for _, s, _ in batch], padding=True, truncation="only_second",
-                        max_length=MAX_TOKENS, return_tensors="pt")
+        enc = tokenizer(
+            [q for q, _, _ in batch],
+            [s for _, s, _ in batch],
+            padding=True,
+            truncation="only_second",
+            max_length=MAX_TOKENS,
+            return_tensors="pt",
+        )
         hidden = bert(**enc).last_hidden_state
         mask = enc["attention_mask"].unsqueeze(-1).float()
         logits = head((hidden * mask).sum(1) / mask.sum(1)).squeeze(-1)
@@ -157,7 +178,13 @@ def main() -> None:
         schedule.step()
         seen_loss.append(loss.item())
         if step % 100 == 0 or step == len(batches) - 1:
-            log.info("step %d/%d loss %.4f (%.0f s)", step + 1, len(batches), np.mean(seen_loss[-100:]), time.perf_counter() - t0)
+            log.info(
+                "step %d/%d loss %.4f (%.0f s)",
+                step + 1,
+                len(batches),
+                np.mean(seen_loss[-100:]),
+                time.perf_counter() - t0,
+            )
 
     bert.eval()
     meta = (
@@ -184,7 +211,9 @@ def _write(bert, head, tokenizer, held, meta: str, out: Path) -> None:  # type: 
             self.bert, self.head = bert, head
 
         def forward(self, input_ids, attention_mask, token_type_ids):  # type: ignore[no-untyped-def]
-            hidden = self.bert(input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids).last_hidden_state
+            hidden = self.bert(
+                input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids
+            ).last_hidden_state
             mask = attention_mask.unsqueeze(-1).to(hidden.dtype)
             return self.head((hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)).squeeze(-1)
 
@@ -193,9 +222,14 @@ def _write(bert, head, tokenizer, held, meta: str, out: Path) -> None:  # type: 
         sample = torch.tensor([[101, 2023, 102, 2023, 102]])
         axes = {n: {0: "batch", 1: "tokens"} for n in ("input_ids", "attention_mask", "token_type_ids")}
         torch.onnx.export(
-            Scorer().eval(), (sample, torch.ones_like(sample), torch.zeros_like(sample)), str(work / "float.onnx"),
-            input_names=["input_ids", "attention_mask", "token_type_ids"], output_names=["logit"],
-            dynamic_axes={**axes, "logit": {0: "batch"}}, opset_version=17, dynamo=False,
+            Scorer().eval(),
+            (sample, torch.ones_like(sample), torch.zeros_like(sample)),
+            str(work / "float.onnx"),
+            input_names=["input_ids", "attention_mask", "token_type_ids"],
+            output_names=["logit"],
+            dynamic_axes={**axes, "logit": {0: "batch"}},
+            opset_version=17,
+            dynamo=False,
         )
         quantize_dynamic(str(work / "float.onnx"), str(work / "int8.onnx"), weight_type=QuantType.QInt8)
         model = onnx.load(str(work / "int8.onnx"))
@@ -207,8 +241,14 @@ def _write(bert, head, tokenizer, held, meta: str, out: Path) -> None:  # type: 
         i8 = Reader(work / "int8.onnx", tokenizer_file).logits_of_pairs(q)
         y = np.array([lab for _, _, lab in held])
         agree = float(np.mean((f32 > 0) == (i8 > 0)))
-        log.info("int8 against float on %d pairs: logits differ by %.3f on average, same side of 0 for %.4f; accuracy %.4f / %.4f",
-                 len(q), float(np.abs(f32 - i8).mean()), agree, float(np.mean((f32 > 0) == y)), float(np.mean((i8 > 0) == y)))
+        log.info(
+            "int8 against float on %d pairs: logits differ by %.3f on average, same side of 0 for %.4f; accuracy %.4f / %.4f",
+            len(q),
+            float(np.abs(f32 - i8).mean()),
+            agree,
+            float(np.mean((f32 > 0) == y)),
+            float(np.mean((i8 > 0) == y)),
+        )
         os.replace(work / "int8.onnx", out)
         # The float graph stays beside the training data, to try other quantizations without refitting.
         os.replace(work / "float.onnx", CACHE / f"reader-float-{out.stem}.onnx")

@@ -114,7 +114,9 @@ def build_split(
     for ai, article in enumerate(own):
         slug = _slug(article["title"])
         paras = article["paragraphs"]
-        removed = set(rng.sample(range(len(paras)), min(hard_per_article, len(paras) - 1))) if ai not in absent_ids else set()
+        removed = (
+            set(rng.sample(range(len(paras)), min(hard_per_article, len(paras) - 1))) if ai not in absent_ids else set()
+        )
         for pi, p in enumerate(paras):
             file = f"{name}_{ai:03d}_{slug}_{pi:03d}.txt"
             kind = "absent" if ai in absent_ids else "hard" if pi in removed else "answerable"

@@ -20,7 +20,9 @@ from rag.types import Answer, AnswerSentence, Citation, Sentence
 # early on ("Should OpenAI pursue this, it could...").
 _EARLY_ANAPHORA = frozenset("this these those such".split())
 # A question asking for more than one thing: "two reasons", "both parties", "which companies ... and".
-ASKS_SEVERAL = re.compile(r"\b(?:two|three|four|both|several|reasons|parties|ways|and what|and who|and how|and when|and where)\b", re.I)
+ASKS_SEVERAL = re.compile(
+    r"\b(?:two|three|four|both|several|reasons|parties|ways|and what|and who|and how|and when|and where)\b", re.I
+)
 
 
 def pick(evidence: Evidence, max_sentences: int, second_share: float) -> list[Scored]:
@@ -73,7 +75,16 @@ class ExtractiveAnswerer:
         return self.scorer.second_share if s is None else s
 
     def answer(self, question: str, evidence: Evidence, id: str | None = None) -> Answer:
-        base = Answer(question, (), True, evidence.hits, id, self.name, confidence=round(evidence.confidence, 4), answerable=round(evidence.answerable, 4))
+        base = Answer(
+            question,
+            (),
+            True,
+            evidence.hits,
+            id,
+            self.name,
+            confidence=round(evidence.confidence, 4),
+            answerable=round(evidence.answerable, 4),
+        )
         if not evidence.ranked:
             return replace(base, notes=("no retrieved passage holds a sentence that could answer",))
         # A question word with no counterpart anywhere in the corpus, not even a paraphrase, names what
@@ -87,11 +98,15 @@ class ExtractiveAnswerer:
         citations: list[Citation] = []
         keys: set[str] = set()
         for p in picked:
-            antecedent = _antecedent(p.sentence, self.index) if len(picked) < self.settings.max_answer_sentences else None
+            antecedent = (
+                _antecedent(p.sentence, self.index) if len(picked) < self.settings.max_answer_sentences else None
+            )
             for s in (antecedent, p.sentence):
                 if s is not None and s.key not in keys:
                     keys.add(s.key)
-                    citations.append(Citation.of(s))  # support is the verifier's score; an extractive citation quotes its sentence
+                    citations.append(
+                        Citation.of(s)
+                    )  # support is the verifier's score; an extractive citation quotes its sentence
         sentences = tuple(AnswerSentence(c.text, (c,)) for c in citations)
         return replace(base, sentences=sentences, abstained=False)
 

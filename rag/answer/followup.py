@@ -21,7 +21,10 @@ log = logging.getLogger(__name__)
 
 _OPENERS = re.compile(r"^(?:and|but|so|also|then|ok|okay)\b[\s,]*", re.I)
 _ABOUT = re.compile(r"^(?:what|how)\s+about\s+", re.I)
-_WH = re.compile(r"^(how\s+(?:much|many|long|often|far|old|big|large|later|soon)(?:\s+\w+)?|what\s+year|which\s+year|when|where|who|whom|whose|why|how|what)\b", re.I)
+_WH = re.compile(
+    r"^(how\s+(?:much|many|long|often|far|old|big|large|later|soon)(?:\s+\w+)?|what\s+year|which\s+year|when|where|who|whom|whose|why|how|what)\b",
+    re.I,
+)
 _PRONOUN = re.compile(r"\b(it|its|they|them|their|he|him|his|she|her|this|that|these|those)\b", re.I)
 _REFERS = frozenset("it its they them their he him his she her".split())
 MAX_BARE_WORDS = 4  # "And how much later?" is bare; "And how much did Google invest?" is a question of its own

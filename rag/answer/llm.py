@@ -61,7 +61,9 @@ class LLMAnswerer:
             self._server, base_url, model, key = serve_gguf(settings.gguf or local_model(), settings.threads)
         else:
             base_url, model, key = settings.base_url, settings.model, settings.api_key
-        self.generator = OpenAIGenerator(model, base_url, key, settings.timeout, settings.max_retries, settings.temperature)
+        self.generator = OpenAIGenerator(
+            model, base_url, key, settings.timeout, settings.max_retries, settings.temperature
+        )
         self.judge = llm_judge(self.complete_one) if settings.verify == "llm" else None
         # Called with each drafted sentence, the sentences it cites and the citations that survived:
         # how benchmarks label the model's own claims (benchmarks/local_llm.py). Never needed to answer.
@@ -126,9 +128,20 @@ class LLMAnswerer:
         if any(s.citations for s in result.sentences):
             added = finished(self.preset.checks, answering)
             if added:
-                result.notes.append(f"added {len(added)} sentence(s) of the extractive answer the model's answer does not cite")
-            return Answer(question, (*result.sentences, *added), False, hits, id, self.name, tuple(result.notes),
-                          confidence=extractive.confidence, answerable=extractive.answerable)
+                result.notes.append(
+                    f"added {len(added)} sentence(s) of the extractive answer the model's answer does not cite"
+                )
+            return Answer(
+                question,
+                (*result.sentences, *added),
+                False,
+                hits,
+                id,
+                self.name,
+                tuple(result.notes),
+                confidence=extractive.confidence,
+                answerable=extractive.answerable,
+            )
         # The model found nothing, or nothing it wrote survived: the answerability has already said the
         # evidence answers, so the extractive answer stands in. (Of 360 held-out questions, the model said
         # "no answer" to 8 answerable ones the extractive answerer got right, and to 1 absent-article one
@@ -136,7 +149,11 @@ class LLMAnswerer:
         if result.said_no_answer:
             said = "the model found no answer in the passages; the extractive answer stands in"
         else:  # its answer was dropped whole (the note above says why), or no sentence of it survived
-            said = "the extractive answer stands in" if unasked is not None else no_supported_sentence_note(result, self.name)
+            said = (
+                "the extractive answer stands in"
+                if unasked is not None
+                else no_supported_sentence_note(result, self.name)
+            )
         notes = (*result.notes, said, *extractive.notes)
         return replace(extractive, notes=notes, fallback=True)
 
@@ -203,7 +220,9 @@ class LLMAnswerer:
         if self.on_check is not None:
             self.on_check(draft, cited, kept)
         if kept and result.anchors and not result.sentences and not result.anchors.intersection(c.key for c in kept):
-            result.notes.append(f"dropped sentence {draft.text[:80]!r}: it rests on other sentences than the best-ranked answer")
+            result.notes.append(
+                f"dropped sentence {draft.text[:80]!r}: it rests on other sentences than the best-ranked answer"
+            )
             return None
         if kept:
             sentence = AnswerSentence(draft.text, tuple(kept))
@@ -213,7 +232,9 @@ class LLMAnswerer:
         elif self.settings.keep_unsupported:
             sentence = AnswerSentence(draft.text, (), unsupported=True)
         else:
-            result.notes.append(f"dropped sentence {draft.text[:80]!r}: {'no citation supports it' if cited else 'it cites nothing'}")
+            result.notes.append(
+                f"dropped sentence {draft.text[:80]!r}: {'no citation supports it' if cited else 'it cites nothing'}"
+            )
             return None
         result.sentences.append(sentence)
         return sentence

@@ -47,7 +47,9 @@ Store = Annotated[
 ]
 MilvusUri = Annotated[
     str | None,
-    typer.Option("--milvus-uri", help="The Milvus server for --store milvus (default: the index's, else http://127.0.0.1:19530)."),
+    typer.Option(
+        "--milvus-uri", help="The Milvus server for --store milvus (default: the index's, else http://127.0.0.1:19530)."
+    ),
 ]
 SkipBadLines = Annotated[
     bool, typer.Option("--skip-bad-lines", help="Skip malformed question lines (each is logged) instead of stopping.")
@@ -91,7 +93,10 @@ _ANSWER_OPTIONS: dict[str, tuple[object, object]] = {
     "llm": (
         Annotated[
             str | None,
-            typer.Option("--llm", help="The checks around an LLM's answer: local (all) or api (citations only); default: by generator."),
+            typer.Option(
+                "--llm",
+                help="The checks around an LLM's answer: local (all) or api (citations only); default: by generator.",
+            ),
         ],
         None,
     ),
@@ -138,7 +143,19 @@ class AnswerOptions:
 
         overrides = {
             name: getattr(self, name)
-            for name in ("k", "generator", "model", "base_url", "gguf", "llm", "verify", "keep_unsupported", "threads", "store", "milvus_uri")
+            for name in (
+                "k",
+                "generator",
+                "model",
+                "base_url",
+                "gguf",
+                "llm",
+                "verify",
+                "keep_unsupported",
+                "threads",
+                "store",
+                "milvus_uri",
+            )
         }
         return Settings.load(self.config, **overrides)
 
@@ -237,4 +254,6 @@ def require_extra(extra: str, *modules: str) -> None:
     if missing:
         from rag.types import ConfigError
 
-        raise ConfigError(f"this command needs the {extra} extra ({', '.join(missing)} not installed): pip install 'rag-cite[{extra}]'")
+        raise ConfigError(
+            f"this command needs the {extra} extra ({', '.join(missing)} not installed): pip install 'rag-cite[{extra}]'"
+        )

@@ -18,7 +18,11 @@ def conflicts(
         float, typer.Option("--min-confidence", min=0.0, max=1.0, help="Only conflicts at least this certain.")
     ] = 0.0,
     judge: Annotated[
-        str, typer.Option("--judge", help="rules (found at index time; instant) or llm (also asks the --generator model about the pairs the rules leave open).")
+        str,
+        typer.Option(
+            "--judge",
+            help="rules (found at index time; instant) or llm (also asks the --generator model about the pairs the rules leave open).",
+        ),
     ] = "rules",
 ) -> None:
     """List the statements in different articles that disagree, most certain first."""
@@ -43,6 +47,14 @@ def conflicts(
         if as_json:
             typer.echo(json.dumps([c.to_dict() for c in found], indent=2, ensure_ascii=False))
         elif found:
-            typer.echo(render_conflicts(found, heading=f"{len(found)} conflicting pair{'s' if len(found) != 1 else ''} among {len(index.manifest['files'])} files:"))
+            typer.echo(
+                render_conflicts(
+                    found,
+                    heading=f"{len(found)} conflicting pair{'s' if len(found) != 1 else ''} among {len(index.manifest['files'])} files:",
+                )
+            )
         else:
-            typer.echo(f"No conflicts found among {len(index.manifest['files'])} files" + (f" at confidence {min_confidence:g} or more." if min_confidence else "."))
+            typer.echo(
+                f"No conflicts found among {len(index.manifest['files'])} files"
+                + (f" at confidence {min_confidence:g} or more." if min_confidence else ".")
+            )

@@ -53,7 +53,10 @@ _CHANGE = frozenset(
 # States a change can lead into, as opposite pairs; hyphens are dropped and two-word names joined before
 # matching. A public-benefit corporation is a for-profit form (it has shareholders and may go public).
 _STATES = (
-    (frozenset({"forprofit", "profitmaking", "profit", "cappedprofit", "commercial", "publicbenefit", "pbc"}), frozenset({"nonprofit", "notforprofit", "charity", "charitable"})),
+    (
+        frozenset({"forprofit", "profitmaking", "profit", "cappedprofit", "commercial", "publicbenefit", "pbc"}),
+        frozenset({"nonprofit", "notforprofit", "charity", "charitable"}),
+    ),
     (frozenset({"public", "listed"}), frozenset({"private", "privately"})),
 )
 
@@ -169,7 +172,11 @@ def _figures(a: str, b: str, ta: tuple[Token, ...], tb: tuple[Token, ...]) -> Ve
             return Verdict("figure", f"{diff[0].text} against {diff[1].text}", sure)
         if diff:
             return None  # other figures in other years: last year's number and this year's
-    if years_differ and not any(_differ(qa, qb, u) for u in units) and _said_of_alike(a, years_differ[0], b, years_differ[1]):
+    if (
+        years_differ
+        and not any(_differ(qa, qb, u) for u in units)
+        and _said_of_alike(a, years_differ[0], b, years_differ[1])
+    ):
         x, y = years_differ
         return Verdict("date", f"{x.text} against {y.text}", sure)
     return None
@@ -217,7 +224,9 @@ def _direction(a: str, b: str, ta: tuple[Token, ...], tb: tuple[Token, ...]) -> 
             said_a = next((w for w in into_a if w in mine), None)
             said_b = next((w for w in into_b if w in theirs), None)
             if said_a and said_b:
-                return Verdict("direction", f"a change into {_shown(ta, said_a)} against a change into {_shown(tb, said_b)}")
+                return Verdict(
+                    "direction", f"a change into {_shown(ta, said_a)} against a change into {_shown(tb, said_b)}"
+                )
     return None
 
 

@@ -81,7 +81,9 @@ def candidate_pairs(sentences: Sequence[Sentence], vectors: Any, rows: Iterable[
     wanted = sorted({first[sentences[r].text] for r in rows if states_something(sentences[r])})
     if not wanted or len(distinct) < 2:
         return {}
-    search = FaissVectorStore.build(np.ascontiguousarray(vectors[distinct], dtype=np.float32), SCAN_EXACT_UP_TO, SCAN_PROBE_SHARE)
+    search = FaissVectorStore.build(
+        np.ascontiguousarray(vectors[distinct], dtype=np.float32), SCAN_EXACT_UP_TO, SCAN_PROBE_SHARE
+    )
     scores, found = search.search(vectors[wanted], min(NEIGHBOURS + 1, len(distinct)))
     out: dict[tuple[int, int], float] = {}
     for q, row_scores, row_found in zip(wanted, scores, found):
@@ -99,7 +101,9 @@ def candidate_pairs(sentences: Sequence[Sentence], vectors: Any, rows: Iterable[
     return out
 
 
-def neighbour_pairs(sentences: Sequence[Sentence], vectors: Any, rows: list[int], store: VectorStore) -> dict[tuple[int, int], float]:
+def neighbour_pairs(
+    sentences: Sequence[Sentence], vectors: Any, rows: list[int], store: VectorStore
+) -> dict[tuple[int, int], float]:
     """``candidate_pairs`` for a few ``rows``, through the index's own vector search instead of a search
     built over every distinct text. Copies of a text have one vector, so they come together in a result
     list: each found text counts once toward ``NEIGHBOURS``, and its copies there are its rows."""
@@ -158,7 +162,11 @@ def scan(
         kept: list[dict[str, Any]] = []
     else:
         queries = sentences.rows_of(changed).tolist()
-        pairs = neighbour_pairs(sentences, vectors, queries, store) if store is not None else candidate_pairs(sentences, vectors, queries)
+        pairs = (
+            neighbour_pairs(sentences, vectors, queries, store)
+            if store is not None
+            else candidate_pairs(sentences, vectors, queries)
+        )
         unchanged = present - changed  # once, not per stored row: 0.15 s of a 100k update otherwise
         kept = [r for r in old if _file(r["a"]) in unchanged and _file(r["b"]) in unchanged]
     found = []
@@ -167,7 +175,9 @@ def scan(
             continue
         verdict = judge(sentences[i].text, sentences[j].text)
         if verdict:
-            found.append(_row(sentences[i], sentences[j], verdict, RULE_CONFIDENCE.get(verdict.kind, 0.8), "rules", cosine))
+            found.append(
+                _row(sentences[i], sentences[j], verdict, RULE_CONFIDENCE.get(verdict.kind, 0.8), "rules", cosine)
+            )
     seen = {(r["a"], r["b"]) for r in found}
     rows = [r for r in kept if (r["a"], r["b"]) not in seen] + found
     return sorted(rows, key=lambda r: (-r["confidence"], r["a"], r["b"]))
@@ -209,9 +219,18 @@ def _sentence_of(key: str) -> tuple[str, int]:
     return file, int(n)
 
 
-def _row(a: Sentence, b: Sentence, verdict: Verdict, confidence: float, judged_by: str, cosine: float) -> dict[str, Any]:
-    return {"a": a.key, "b": b.key, "kind": verdict.kind, "summary": verdict.summary,
-            "confidence": confidence, "judge": judged_by, "cosine": round(cosine, 4)}
+def _row(
+    a: Sentence, b: Sentence, verdict: Verdict, confidence: float, judged_by: str, cosine: float
+) -> dict[str, Any]:
+    return {
+        "a": a.key,
+        "b": b.key,
+        "kind": verdict.kind,
+        "summary": verdict.summary,
+        "confidence": confidence,
+        "judge": judged_by,
+        "cosine": round(cosine, 4),
+    }
 
 
 def conflict_of(row: dict[str, Any], index: Index) -> Conflict | None:
@@ -250,7 +269,11 @@ def llm_verdict(complete: Callable[[str], str], a: str, b: str, hint: Verdict | 
     reply = complete(PROMPT.format(a=a, b=b)).strip().lower()
     if not reply.startswith("yes"):
         return None
-    return Verdict(hint.kind, hint.summary) if hint else Verdict("other", "the model judged these to contradict each other")
+    return (
+        Verdict(hint.kind, hint.summary)
+        if hint
+        else Verdict("other", "the model judged these to contradict each other")
+    )
 
 
 def worth_asking(a: str, b: str) -> bool:
@@ -270,7 +293,9 @@ def judged_with_llm(complete: Callable[[str], str], a: str, b: str) -> Verdict |
     return None
 
 
-def corpus_conflicts(index: Index, min_confidence: float = 0.0, complete: Callable[[str], str] | None = None) -> list[Conflict]:
+def corpus_conflicts(
+    index: Index, min_confidence: float = 0.0, complete: Callable[[str], str] | None = None
+) -> list[Conflict]:
     """Every conflict of the corpus, most certain first: the stored rule verdicts, and with ``complete``
     (one prompt to an LLM) the model's verdicts on the candidates the rules left open."""
     rows = list(index.conflicts)
@@ -284,5 +309,7 @@ def corpus_conflicts(index: Index, min_confidence: float = 0.0, complete: Callab
             verdict = judged_with_llm(complete, s[i].text, s[j].text)
             if verdict:
                 rows.append(_row(s[i], s[j], verdict, LLM_CONFIDENCE, "llm", cosine))
-    rows = sorted((r for r in rows if r["confidence"] >= min_confidence), key=lambda r: (-r["confidence"], r["a"], r["b"]))
+    rows = sorted(
+        (r for r in rows if r["confidence"] >= min_confidence), key=lambda r: (-r["confidence"], r["a"], r["b"])
+    )
     return [c for r in rows if (c := conflict_of(r, index)) is not None]

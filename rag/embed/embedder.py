@@ -97,7 +97,9 @@ def load_embedder(model_id: str, threads: int | None = None, batch_size: int = 3
     if model_id in _KNOWN and importlib.util.find_spec("onnxruntime") is not None:
         from rag.embed.onnx_model import QueryFastEmbedder
 
-        return QueryFastEmbedder(model_id, _KNOWN[model_id](), threads, lambda: SentenceTransformerEmbedder(model_id, threads, batch_size))
+        return QueryFastEmbedder(
+            model_id, _KNOWN[model_id](), threads, lambda: SentenceTransformerEmbedder(model_id, threads, batch_size)
+        )
     return SentenceTransformerEmbedder(model_id, threads, batch_size)
 
 
@@ -106,7 +108,11 @@ def for_index(embedder: Embedder, runtime: str | None = None) -> Embedder:
     A known model goes through ``QueryFastEmbedder.for_index``, even when handed over as a plain torch
     embedder, so the same corpus gives the same index whichever embedder a caller holds; any other
     model is embedded by itself, with torch."""
-    if isinstance(embedder, SentenceTransformerEmbedder) and embedder.id in _KNOWN and importlib.util.find_spec("onnxruntime"):
+    if (
+        isinstance(embedder, SentenceTransformerEmbedder)
+        and embedder.id in _KNOWN
+        and importlib.util.find_spec("onnxruntime")
+    ):
         from rag.embed.onnx_model import QueryFastEmbedder
 
         torch_embedder = embedder
@@ -115,7 +121,9 @@ def for_index(embedder: Embedder, runtime: str | None = None) -> Embedder:
     if make is not None:
         return make(runtime)  # type: ignore[no-any-return]
     if runtime not in (None, "torch"):
-        raise IndexMismatchError(f"this index was embedded by the {runtime} runtime, which this embedder is not: run `rag index --rebuild`")
+        raise IndexMismatchError(
+            f"this index was embedded by the {runtime} runtime, which this embedder is not: run `rag index --rebuild`"
+        )
     return embedder
 
 

@@ -81,7 +81,9 @@ class OnnxEmbedder:
             for k, r in enumerate(rows):
                 ids[k, : lengths[r]] = encoded[r].ids
                 mask[k, : lengths[r]] = 1
-            hidden = self.session.run(None, {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)})[0]
+            hidden = self.session.run(
+                None, {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
+            )[0]
             weights = mask[..., None].astype(np.float32)
             pooled = (hidden * weights).sum(1) / np.clip(weights.sum(1), 1e-9, None)
             out[rows] = pooled / np.linalg.norm(pooled, axis=1, keepdims=True)
@@ -113,21 +115,32 @@ def export(model_dir: Path, folder: Path) -> None:
             self.bert = bert
 
         def forward(self, input_ids: Any, attention_mask: Any, token_type_ids: Any) -> Any:
-            return self.bert(input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids).last_hidden_state
+            return self.bert(
+                input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids
+            ).last_hidden_state
 
     folder.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=folder, suffix=".onnx.tmp")
     os.close(fd)
     try:
         sample = torch.tensor([[101, 2023, 102]])
-        axes = {"input_ids": {0: "batch", 1: "tokens"}, "attention_mask": {0: "batch", 1: "tokens"},
-                "token_type_ids": {0: "batch", 1: "tokens"}, "last_hidden_state": {0: "batch", 1: "tokens"}}
+        axes = {
+            "input_ids": {0: "batch", 1: "tokens"},
+            "attention_mask": {0: "batch", 1: "tokens"},
+            "token_type_ids": {0: "batch", 1: "tokens"},
+            "last_hidden_state": {0: "batch", 1: "tokens"},
+        }
         with warnings.catch_warnings():  # the exporter's notes on operators it rewrites: not the user's concern
             warnings.simplefilter("ignore")
             torch.onnx.export(
-                Encoder(), (sample, torch.ones_like(sample), torch.zeros_like(sample)), tmp,
-                input_names=["input_ids", "attention_mask", "token_type_ids"], output_names=["last_hidden_state"],
-                dynamic_axes=axes, opset_version=17, dynamo=False,
+                Encoder(),
+                (sample, torch.ones_like(sample), torch.zeros_like(sample)),
+                tmp,
+                input_names=["input_ids", "attention_mask", "token_type_ids"],
+                output_names=["last_hidden_state"],
+                dynamic_axes=axes,
+                opset_version=17,
+                dynamo=False,
             )
         os.replace(tmp, folder / "model.onnx")
     finally:
@@ -141,14 +154,19 @@ def check(folder: Path, candidate: OnnxEmbedder, texts: Sequence[str], reference
     verdict = {"ok": ok, "min_cosine": round(cosine, 7), "texts": len(texts)}
     (folder / "check.json").write_text(json.dumps(verdict) + "\n", encoding="utf-8")
     if not ok:
-        log.warning("the ONNX export of the embedder differs from torch (min cosine %.6f): questions stay on torch", cosine)
+        log.warning(
+            "the ONNX export of the embedder differs from torch (min cosine %.6f): questions stay on torch", cosine
+        )
     return ok
 
 
 def checked(folder: Path) -> bool | None:
     """The stored verdict: True (use it), False (never), None (not exported or checked yet)."""
     try:
-        return bool(json.loads((folder / "check.json").read_text(encoding="utf-8"))["ok"]) and (folder / "model.onnx").is_file()
+        return (
+            bool(json.loads((folder / "check.json").read_text(encoding="utf-8"))["ok"])
+            and (folder / "model.onnx").is_file()
+        )
     except (OSError, ValueError, KeyError):
         return None
 
@@ -193,8 +211,10 @@ class QueryFastEmbedder:
         return IndexEmbedder(self, runtime)
 
 
-_NO_ONNX_HERE = ("this index was embedded by the ONNX export of the model, which failed its check against torch "
-                 "on this machine: run `rag index --rebuild`")
+_NO_ONNX_HERE = (
+    "this index was embedded by the ONNX export of the model, which failed its check against torch "
+    "on this machine: run `rag index --rebuild`"
+)
 
 
 class IndexEmbedder:

@@ -53,12 +53,20 @@ class Postings:
         indptr = np.zeros(len(vocab) + 1, dtype=np.int64)
         np.cumsum(np.bincount(term_ids, minlength=len(vocab)), out=indptr[1:])
         length = np.array([len(ts) or 1 for ts in chunk_terms], dtype=np.float32)
-        return cls(vocab, indptr, np.array(rows, dtype=np.int32)[order], np.array(counts, dtype=np.float32)[order], length)
+        return cls(
+            vocab, indptr, np.array(rows, dtype=np.int32)[order], np.array(counts, dtype=np.float32)[order], length
+        )
 
     def save(self, folder: Path) -> None:
         with (folder / POSTINGS_FILE).open("wb") as f:
-            np.savez(f, indptr=self.indptr, chunk=self.chunk, tf=self.tf, length=self.length,
-                     terms=np.array(list(self.terms), dtype=str))
+            np.savez(
+                f,
+                indptr=self.indptr,
+                chunk=self.chunk,
+                tf=self.tf,
+                length=self.length,
+                terms=np.array(list(self.terms), dtype=str),
+            )
 
     @classmethod
     def load(cls, folder: Path) -> Postings:

@@ -55,12 +55,17 @@ def check_folder_is_ours(root: Path, rebuild: bool = False) -> None:
     if not root.is_dir():
         return
     foreign = sorted(
-        p.name for p in root.iterdir()
-        if p.name not in _OWN_NAMES and not (p.is_dir() and p.name.startswith("g-")) and not p.name.startswith(f".{MANIFEST}.")
+        p.name
+        for p in root.iterdir()
+        if p.name not in _OWN_NAMES
+        and not (p.is_dir() and p.name.startswith("g-"))
+        and not p.name.startswith(f".{MANIFEST}.")
     )
     if foreign:
         shown = ", ".join(foreign[:3]) + (f" and {len(foreign) - 3} more" if len(foreign) > 3 else "")
-        raise NotAnIndexError(f"{root} is not a rag index (it holds {shown}): point --index-dir at an empty or new folder")
+        raise NotAnIndexError(
+            f"{root} is not a rag index (it holds {shown}): point --index-dir at an empty or new folder"
+        )
     try:
         read_manifest(root)
     except NotAnIndexError:

@@ -44,7 +44,9 @@ class Lexicon:
         return None if row is None else self.word_vectors[row]
 
     @staticmethod
-    def document_frequencies(sentences: Iterable[Sentence], df: dict[str, int] | None = None, sign: int = 1) -> dict[str, int]:
+    def document_frequencies(
+        sentences: Iterable[Sentence], df: dict[str, int] | None = None, sign: int = 1
+    ) -> dict[str, int]:
         """Stem document frequencies over ``sentences``, added to (or, with ``sign`` -1, taken from)
         ``df``: an update counts only the sentences it adds and removes, not the whole corpus again."""
         df = dict(df or {})

@@ -53,7 +53,10 @@ class Index:
     def __post_init__(self) -> None:
         # Chunks of a file are contiguous, files in the order of the sentence table's file ids.
         ids = np.arange(len(self.sentences.files))
-        self._chunk_span = (np.searchsorted(self.chunks.file_id, ids, "left"), np.searchsorted(self.chunks.file_id, ids, "right"))
+        self._chunk_span = (
+            np.searchsorted(self.chunks.file_id, ids, "left"),
+            np.searchsorted(self.chunks.file_id, ids, "right"),
+        )
 
     def sentence(self, file: str, n: int) -> Sentence | None:
         row = self.sentences.row_of(file, n)
@@ -147,13 +150,16 @@ def check_manifest(manifest: dict[str, Any], settings: Settings, root: Path) -> 
         built = manifest.get("settings", {})
         now = settings.index_shaping()
         # A key only one side has (``store`` is recorded only when not the default) shows as None there.
-        diff = ", ".join(f"{k} {built.get(k)!r} -> {now.get(k)!r}" for k in dict.fromkeys([*built, *now]) if built.get(k) != now.get(k))
+        diff = ", ".join(
+            f"{k} {built.get(k)!r} -> {now.get(k)!r}"
+            for k in dict.fromkeys([*built, *now])
+            if built.get(k) != now.get(k)
+        )
         same = f" (--store {built.get('store', 'faiss')})" if built.get("store") != now.get("store") else ""
         raise IndexMismatchError(
             f"index at {root} was built with other settings ({diff or 'fingerprint differs'}): "
             f"run `rag index --rebuild`, or use the settings it was built with{same}"
         )
-
 
 
 # ---------------------------------------------------------------------------------------------- load
@@ -185,7 +191,9 @@ def _load_generation(root: Path, manifest: dict[str, Any], settings: Settings) -
     check_sums(gdir, manifest.get("checksums", {}), damaged)
     on_milvus = (gdir / MILVUS_FILE).is_file()
     try:
-        segments = [read_segment(gdir / e["name"], settings.ivf_probe_share, not on_milvus) for e in manifest["segments"]]
+        segments = [
+            read_segment(gdir / e["name"], settings.ivf_probe_share, not on_milvus) for e in manifest["segments"]
+        ]
         view = live(segments, [set(e["dead"]) for e in manifest["segments"]])
         lexicon = json.loads((gdir / LEXICON).read_text(encoding="utf-8"))
         conflicts = read_jsonl(gdir / "conflicts.jsonl")
@@ -224,5 +232,16 @@ def assemble(
     else:
         vector_store = SegmentedVectorStore([seg.faiss for seg in segments if seg.faiss], view.sentence_rows)
         bm25 = Bm25Store([seg.postings for seg in segments if seg.postings], view.chunk_rows)
-    return Index(root, manifest, view.sentences, view.chunks, view.vectors, vector_store, bm25,
-                 Lexicon(lexicon["n_sentences"], lexicon["df"], view.words, view.word_vectors), conflicts, subjects, segments)
+    return Index(
+        root,
+        manifest,
+        view.sentences,
+        view.chunks,
+        view.vectors,
+        vector_store,
+        bm25,
+        Lexicon(lexicon["n_sentences"], lexicon["df"], view.words, view.word_vectors),
+        conflicts,
+        subjects,
+        segments,
+    )

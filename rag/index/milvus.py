@@ -78,8 +78,15 @@ class MilvusVectorStore:
     """``VectorStore`` over a Milvus collection of (row, vector): exact (FLAT) up to ``ivf_above``
     vectors, an IVF_FLAT with sqrt(n) lists past it, probing ``probe_share`` of them, as with FAISS."""
 
-    def __init__(self, uri: str, count: int, nlist: int | None, probe_share: float, collection: str | None = None,
-                 vectors: np.ndarray | None = None):
+    def __init__(
+        self,
+        uri: str,
+        count: int,
+        nlist: int | None,
+        probe_share: float,
+        collection: str | None = None,
+        vectors: np.ndarray | None = None,
+    ):
         self.uri, self._count, self.nlist, self.probe_share = uri, count, nlist, probe_share
         self.collection, self._pending = collection, vectors
         self.client: Any = None
@@ -104,7 +111,9 @@ class MilvusVectorStore:
         if self.nlist:
             params["params"] = {"nprobe": max(1, math.ceil(self.nlist * self.probe_share))}
         with engine(self.uri):
-            hits = self.client.search(self.collection, data=queries.tolist(), anns_field="vector", limit=k, search_params=params)
+            hits = self.client.search(
+                self.collection, data=queries.tolist(), anns_field="vector", limit=k, search_params=params
+            )
         for i, found in enumerate(hits):
             for j, h in enumerate(found[:k]):
                 rows[i, j], scores[i, j] = h.id, h.distance
@@ -117,7 +126,13 @@ class MilvusVectorStore:
         assert self._pending is not None, "a loaded store is already on the server"
         self.collection, chunks = collection_names(folder.name)
         # Recorded first, so that a build failing from here on can find and drop what it made (``drop``).
-        record = {"uri": self.uri, "sentences": self.collection, "chunks": chunks, "count": self._count, "nlist": self.nlist}
+        record = {
+            "uri": self.uri,
+            "sentences": self.collection,
+            "chunks": chunks,
+            "count": self._count,
+            "nlist": self.nlist,
+        }
         (folder / MILVUS_FILE).write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
         self.client = self.client or connect(self.uri)
         schema = self.client.create_schema(auto_id=False)
@@ -129,7 +144,14 @@ class MilvusVectorStore:
         else:
             index.add_index("vector", index_type="FLAT", metric_type="IP")
         vectors = self._pending
-        _create(self.client, self.uri, self.collection, schema, index, ({"row": i, "vector": v.tolist()} for i, v in enumerate(vectors)))
+        _create(
+            self.client,
+            self.uri,
+            self.collection,
+            schema,
+            index,
+            ({"row": i, "vector": v.tolist()} for i, v in enumerate(vectors)),
+        )
         self._pending = None
 
 
@@ -145,7 +167,9 @@ class MilvusLexicalStore:
         if not query or n <= 0:
             return []
         with engine(self.uri):
-            (hits,) = self.client.search(self.collection, data=[query], anns_field="sparse", limit=n, search_params={"metric_type": "BM25"})
+            (hits,) = self.client.search(
+                self.collection, data=[query], anns_field="sparse", limit=n, search_params={"metric_type": "BM25"}
+            )
         return [int(h.id) for h in hits]
 
     def save(self, folder: Path) -> None:
@@ -156,14 +180,26 @@ class MilvusLexicalStore:
         self.collection = collection_names(folder.name)[1]
         schema = self.client.create_schema(auto_id=False)
         schema.add_field("row", DataType.INT64, is_primary=True)
-        schema.add_field("terms", DataType.VARCHAR, max_length=65_535, enable_analyzer=True,
-                         analyzer_params={"tokenizer": "standard", "filter": ["lowercase"]})
+        schema.add_field(
+            "terms",
+            DataType.VARCHAR,
+            max_length=65_535,
+            enable_analyzer=True,
+            analyzer_params={"tokenizer": "standard", "filter": ["lowercase"]},
+        )
         schema.add_field("sparse", DataType.SPARSE_FLOAT_VECTOR)
-        schema.add_function(Function(name="bm25", function_type=FunctionType.BM25, input_field_names=["terms"], output_field_names=["sparse"]))
+        schema.add_function(
+            Function(
+                name="bm25", function_type=FunctionType.BM25, input_field_names=["terms"], output_field_names=["sparse"]
+            )
+        )
         index = self.client.prepare_index_params()
         index.add_index("sparse", index_type="SPARSE_INVERTED_INDEX", metric_type="BM25", params=_BM25)
         # VARCHAR's limit is in bytes; a chunk's terms pass it only in pathological files.
-        rows = ({"row": c.row, "terms": (" ".join(terms(c.text)) or _EMPTY).encode()[:65_000].decode(errors="ignore")} for c in self._pending)
+        rows = (
+            {"row": c.row, "terms": (" ".join(terms(c.text)) or _EMPTY).encode()[:65_000].decode(errors="ignore")}
+            for c in self._pending
+        )
         _create(self.client, self.uri, self.collection, schema, index, rows)
         self._pending = None
 
@@ -235,7 +271,11 @@ def local_server(data_dir: Path, port: int | None = None, wait: float = 60) -> I
                 break
             except Exception:  # pymilvus raises several kinds while the server comes up
                 if proc.poll() is not None or time.monotonic() > deadline:
-                    why = proc.stderr.read().decode(errors="replace")[-300:] if proc.poll() is not None and proc.stderr else "timed out"
+                    why = (
+                        proc.stderr.read().decode(errors="replace")[-300:]
+                        if proc.poll() is not None and proc.stderr
+                        else "timed out"
+                    )
                     raise ConfigError(f"milvus-lite did not start on port {port}: {why}") from None
                 time.sleep(0.3)
         yield uri

@@ -87,27 +87,57 @@ class _Change:
 
 def _whole(change: _Change, embedder: Embedder, lexicon: dict[str, Any], settings: Settings) -> Plan:
     """One segment of everything live: the old index's untouched rows and the fresh ones."""
-    old, touched, table, chunks, vectors, vocabulary = change.old, change.touched, change.table, change.chunks, change.vectors, change.vocabulary
+    old, touched, table, chunks, vectors, vocabulary = (
+        change.old,
+        change.touched,
+        change.table,
+        change.chunks,
+        change.vectors,
+        change.vocabulary,
+    )
     chunk_terms, position = change.chunk_terms, change.position
     words = sorted(vocabulary)
     searched_here: list[list[str]] | None = None if settings.store == "milvus" else chunk_terms
     if old is not None:
-        table, chunks, vectors, searched_here = _joined(old, old.sentences.present() - touched, table, chunks, vectors, searched_here, position)
+        table, chunks, vectors, searched_here = _joined(
+            old, old.sentences.present() - touched, table, chunks, vectors, searched_here, position
+        )
         words = list(old.lexicon.words) + sorted(vocabulary - set(old.lexicon.words))
-    segment = _segment(table, chunks, vectors, searched_here, words, word_vectors(words, embedder, old.lexicon if old else None), settings)
+    segment = _segment(
+        table,
+        chunks,
+        vectors,
+        searched_here,
+        words,
+        word_vectors(words, embedder, old.lexicon if old else None),
+        settings,
+    )
     milvus = None
     if settings.store == "milvus":
         from rag.index.milvus import DEFAULT_URI, MilvusLexicalStore, MilvusVectorStore
 
-        uri = settings.milvus_uri or (old.vector_store.uri if old and isinstance(old.vector_store, MilvusVectorStore) else DEFAULT_URI)
-        milvus = (MilvusVectorStore.pending(vectors, uri, settings.ivf_above, settings.ivf_probe_share), MilvusLexicalStore(uri, chunks=chunks))
+        uri = settings.milvus_uri or (
+            old.vector_store.uri if old and isinstance(old.vector_store, MilvusVectorStore) else DEFAULT_URI
+        )
+        milvus = (
+            MilvusVectorStore.pending(vectors, uri, settings.ivf_above, settings.ivf_probe_share),
+            MilvusLexicalStore(uri, chunks=chunks),
+        )
     return Plan([(segment, set())], [segment], lexicon, milvus)
 
 
-def _update(change: _Change, old: Index, embedder: Embedder, lexicon: dict[str, Any], settings: Settings) -> Plan | None:
+def _update(
+    change: _Change, old: Index, embedder: Embedder, lexicon: dict[str, Any], settings: Settings
+) -> Plan | None:
     """The old base linked, its touched files dead, and one new segment for the rest; None when that
     would leave more than ``compact_share`` of the base dead or beside it (write one segment then)."""
-    touched, table, chunks, vectors, vocabulary = change.touched, change.table, change.chunks, change.vectors, change.vocabulary
+    touched, table, chunks, vectors, vocabulary = (
+        change.touched,
+        change.table,
+        change.chunks,
+        change.vectors,
+        change.vocabulary,
+    )
     chunk_terms, position = change.chunk_terms, change.position
     base = old.segments[0]
     base_dead = set(old.manifest["segments"][0]["dead"]) | (touched & set(base.sentences.files))
@@ -126,9 +156,15 @@ def _update(change: _Change, old: Index, embedder: Embedder, lexicon: dict[str, 
     return Plan(segments, [base, delta], lexicon)
 
 
-def _joined(old: Index, files: set[str], table: SentenceTable, chunks: ChunkTable, vectors: np.ndarray,
-            chunk_terms: list[list[str]] | None, position: dict[str, int]
-            ) -> tuple[SentenceTable, ChunkTable, np.ndarray, list[list[str]] | None]:
+def _joined(
+    old: Index,
+    files: set[str],
+    table: SentenceTable,
+    chunks: ChunkTable,
+    vectors: np.ndarray,
+    chunk_terms: list[list[str]] | None,
+    position: dict[str, int],
+) -> tuple[SentenceTable, ChunkTable, np.ndarray, list[list[str]] | None]:
     """The old index's rows of ``files`` joined to the fresh ones, in corpus order; the old chunks' terms
     are counted only where BM25 is searched here (``chunk_terms`` not None)."""
     rows = old.sentences.rows_of(files)
@@ -141,11 +177,24 @@ def _joined(old: Index, files: set[str], table: SentenceTable, chunks: ChunkTabl
     if chunk_terms is not None:
         chunk_terms = [terms(c.text) for c in old_chunks] + chunk_terms
     table = SentenceTable.concat([compact, table])
-    return _in_order(table, ChunkTable.concat([old_chunks, chunks], table), np.vstack([old.sentence_vectors[rows], vectors]), chunk_terms, position)
+    return _in_order(
+        table,
+        ChunkTable.concat([old_chunks, chunks], table),
+        np.vstack([old.sentence_vectors[rows], vectors]),
+        chunk_terms,
+        position,
+    )
 
 
-def _segment(table: SentenceTable, chunks: ChunkTable, vectors: np.ndarray, chunk_terms: list[list[str]] | None,
-             words: list[str], vectors_of_words: np.ndarray, settings: Settings) -> Segment:
+def _segment(
+    table: SentenceTable,
+    chunks: ChunkTable,
+    vectors: np.ndarray,
+    chunk_terms: list[list[str]] | None,
+    words: list[str],
+    vectors_of_words: np.ndarray,
+    settings: Settings,
+) -> Segment:
     vectors = np.ascontiguousarray(vectors, dtype=np.float32)
     segment = Segment(f"{PREFIX}{uuid.uuid4().hex[:10]}", table, chunks, vectors, words, vectors_of_words)
     if chunk_terms is not None:
@@ -160,8 +209,13 @@ def _chunk_terms(chunks: ChunkTable, r: int, sentence_terms: list[list[str]]) ->
     return [t for i in range(first, first + int(chunks.last[r]) - int(chunks.first[r]) + 1) for t in sentence_terms[i]]
 
 
-def _in_order(table: SentenceTable, chunks: ChunkTable, vectors: np.ndarray, chunk_terms: list[list[str]] | None,
-              position: dict[str, int]) -> tuple[SentenceTable, ChunkTable, np.ndarray, list[list[str]] | None]:
+def _in_order(
+    table: SentenceTable,
+    chunks: ChunkTable,
+    vectors: np.ndarray,
+    chunk_terms: list[list[str]] | None,
+    position: dict[str, int],
+) -> tuple[SentenceTable, ChunkTable, np.ndarray, list[list[str]] | None]:
     """The rows sorted by their file's place in the corpus, then by number."""
     place = np.array([position.get(f, -1) for f in table.files], dtype=np.int64)
     rows = np.lexsort((table.n, place[table.file_id]))
@@ -170,5 +224,9 @@ def _in_order(table: SentenceTable, chunks: ChunkTable, vectors: np.ndarray, chu
     chunk_rows = np.lexsort((chunks.first, place[chunks.file_id]))
     taken = table.take(rows)
     ordered = taken.compacted()
-    return (ordered, chunks.take(chunk_rows, taken).renumbered(taken, ordered), vectors[rows],
-            [chunk_terms[i] for i in chunk_rows.tolist()] if chunk_terms is not None else None)
+    return (
+        ordered,
+        chunks.take(chunk_rows, taken).renumbered(taken, ordered),
+        vectors[rows],
+        [chunk_terms[i] for i in chunk_rows.tolist()] if chunk_terms is not None else None,
+    )

@@ -119,10 +119,17 @@ def live(segments: list[Segment], dead: list[set[str]]) -> Live:
     words = [w for seg in segments for w in seg.words]
     # Read whole (a question's unseen words are compared with every corpus word): the base's memory map
     # as it is, or joined with the second segment's few.
-    word_vectors = segments[0].word_vectors if len(segments) == 1 else np.concatenate([seg.word_vectors for seg in segments])
+    word_vectors = (
+        segments[0].word_vectors if len(segments) == 1 else np.concatenate([seg.word_vectors for seg in segments])
+    )
     return Live(
-        sentences, ChunkTable.concat(chunk_tables, sentences), RowVectors([seg.vectors for seg in segments], keep, dim),
-        sentence_rows, chunk_rows, words, word_vectors,
+        sentences,
+        ChunkTable.concat(chunk_tables, sentences),
+        RowVectors([seg.vectors for seg in segments], keep, dim),
+        sentence_rows,
+        chunk_rows,
+        words,
+        word_vectors,
     )
 
 

@@ -91,8 +91,13 @@ class SentenceTable(_Rows[Sentence]):
     def _row(self, r: int) -> Sentence:
         page = int(self.page[r])
         return Sentence(
-            self.files[self.file_id[r]], int(self.n[r]), int(self.start[r]), int(self.end[r]), self.text(r),
-            None if page == _NO_PAGE else page, bool(self.heading[r]),
+            self.files[self.file_id[r]],
+            int(self.n[r]),
+            int(self.start[r]),
+            int(self.end[r]),
+            self.text(r),
+            None if page == _NO_PAGE else page,
+            bool(self.heading[r]),
         )
 
     def text(self, r: int) -> str:
@@ -129,7 +134,12 @@ class SentenceTable(_Rows[Sentence]):
         used = _appearance(self.file_id)
         remap = np.zeros(len(self.files), dtype=np.int32)
         remap[used] = np.arange(len(used), dtype=np.int32)
-        cols = {**self._cols(), "file": remap[self.file_id], "text_at": ends - (self.text_end - self.text_at), "text_end": ends}
+        cols = {
+            **self._cols(),
+            "file": remap[self.file_id],
+            "text_at": ends - (self.text_end - self.text_at),
+            "text_end": ends,
+        }
         return SentenceTable([self.files[i] for i in used.tolist()], cols, b"".join(texts))
 
     def take(self, rows: np.ndarray) -> SentenceTable:
@@ -138,8 +148,16 @@ class SentenceTable(_Rows[Sentence]):
         return SentenceTable(self.files, cols, self.blob)
 
     def _cols(self) -> dict[str, np.ndarray]:
-        return {"file": self.file_id, "n": self.n, "start": self.start, "end": self.end, "page": self.page,
-                "heading": self.heading, "text_at": self.text_at, "text_end": self.text_end}
+        return {
+            "file": self.file_id,
+            "n": self.n,
+            "start": self.start,
+            "end": self.end,
+            "page": self.page,
+            "heading": self.heading,
+            "text_at": self.text_at,
+            "text_end": self.text_end,
+        }
 
     @classmethod
     def concat(cls, tables: Sequence[SentenceTable]) -> SentenceTable:
@@ -179,7 +197,9 @@ class ChunkTable(_Rows[Chunk]):
 
     def _row(self, r: int) -> Chunk:
         first = self.first_row(r)
-        text = " ".join(self.sentences.text(i) for i in range(first, first + int(self.last[r]) - int(self.first[r]) + 1))
+        text = " ".join(
+            self.sentences.text(i) for i in range(first, first + int(self.last[r]) - int(self.first[r]) + 1)
+        )
         return Chunk(r, self.sentences.files[self.file_id[r]], int(self.first[r]), int(self.last[r]), text)
 
     def take(self, rows: np.ndarray, sentences: SentenceTable) -> ChunkTable:
@@ -215,7 +235,12 @@ def _appearance(file_id: np.ndarray) -> np.ndarray:
 def write_tables(folder: Path, sentences: SentenceTable, chunks: ChunkTable) -> None:
     """Both tables of a segment: one ``.npz`` of columns and text, and the file names."""
     cols: dict[str, Any] = {f"s_{k}": v for k, v in sentences._cols().items()}
-    cols.update(c_file=chunks.file_id, c_first=chunks.first, c_last=chunks.last, text=np.frombuffer(sentences.blob, dtype=np.uint8))
+    cols.update(
+        c_file=chunks.file_id,
+        c_first=chunks.first,
+        c_last=chunks.last,
+        text=np.frombuffer(sentences.blob, dtype=np.uint8),
+    )
     with (folder / TABLE_FILE).open("wb") as f:
         np.savez(f, **cols)
     (folder / FILES_FILE).write_text(json.dumps(sentences.files, ensure_ascii=False), encoding="utf-8")

@@ -90,7 +90,9 @@ class RowVectors:
 
     def __init__(self, parts: list[np.ndarray], keep: list[np.ndarray], dim: int):
         self.parts, self.dim = parts, dim
-        self.segment = np.concatenate([np.full(len(k), s, dtype=np.int32) for s, k in enumerate(keep)] or [np.zeros(0, np.int32)])
+        self.segment = np.concatenate(
+            [np.full(len(k), s, dtype=np.int32) for s, k in enumerate(keep)] or [np.zeros(0, np.int32)]
+        )
         self.local = np.concatenate(keep or [np.zeros(0, np.int64)]).astype(np.int64)
         self.direct = parts[0] if len(parts) == 1 and len(keep[0]) == len(parts[0]) else None
 
@@ -108,8 +110,12 @@ class RowVectors:
             return np.asarray(self.parts[self.segment[rows]][self.local[rows]])
         if isinstance(rows, slice):
             start, stop, step = rows.indices(len(self))
-            if step == 1 and stop > start and self.segment[start] == self.segment[stop - 1] and \
-                    self.local[stop - 1] - self.local[start] == stop - 1 - start:
+            if (
+                step == 1
+                and stop > start
+                and self.segment[start] == self.segment[stop - 1]
+                and self.local[stop - 1] - self.local[start] == stop - 1 - start
+            ):
                 # Rows of one file (a chunk's sentences): one run of one segment, read as a view.
                 first = int(self.local[start])
                 return np.asarray(self.parts[self.segment[start]][first : first + stop - start])

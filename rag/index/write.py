@@ -54,7 +54,12 @@ def write_generation(
         (gdir / SUBJECTS).write_text(json.dumps(subjects, ensure_ascii=False), encoding="utf-8")
         (gdir / LEXICON).write_text(json.dumps(lexicon, ensure_ascii=False), encoding="utf-8")
         checksums = {**fsync_and_sum(gdir, skip=set(carried)), **carried}
-        manifest = {**manifest, "generation": generation, "segments": entries, "checksums": dict(sorted(checksums.items()))}
+        manifest = {
+            **manifest,
+            "generation": generation,
+            "segments": entries,
+            "checksums": dict(sorted(checksums.items())),
+        }
         write_atomic(root / MANIFEST, json.dumps(manifest, indent=2, ensure_ascii=False) + "\n")
     except BaseException:
         _remove(gdir)
@@ -90,5 +95,3 @@ def _write_texts(folder: Path, extracted: dict[str, str | Path]) -> None:
                 shutil.copyfile(text, target)
         else:
             target.write_text(text, encoding="utf-8")
-
-

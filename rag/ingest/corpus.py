@@ -88,13 +88,23 @@ def scan_corpus(folder: Path, suffixes: Sequence[str] = DEFAULT_SUFFIXES, max_fi
             skipped.append(Skipped(name, "not a regular file (a pipe, socket or device)"))
             continue
         if path.suffix.lower() not in wanted:
-            skipped.append(Skipped(name, f"not a document type it reads, by its name (reads {', '.join(sorted(wanted))}; set suffixes to change)"))
+            skipped.append(
+                Skipped(
+                    name,
+                    f"not a document type it reads, by its name (reads {', '.join(sorted(wanted))}; set suffixes to change)",
+                )
+            )
             continue
         if st.st_size == 0:
             skipped.append(Skipped(name, "empty"))
             continue
         if max_file_bytes is not None and st.st_size > max_file_bytes:
-            skipped.append(Skipped(name, f"{st.st_size / 1e6:.1f} MB, over max_file_mb ({max_file_bytes / 1e6:.0f} MB): raise it to index this file"))
+            skipped.append(
+                Skipped(
+                    name,
+                    f"{st.st_size / 1e6:.1f} MB, over max_file_mb ({max_file_bytes / 1e6:.0f} MB): raise it to index this file",
+                )
+            )
             continue
         try:
             digest = file_sha256(path)
@@ -125,7 +135,12 @@ def _walk(folder: Path, skipped: list[Skipped]) -> Iterator[tuple[Path, Path]]:
             dirnames[:] = []
             continue
         if (st.st_dev, st.st_ino) in seen_dirs:  # a symlink back up the tree would be walked forever
-            skipped.append(Skipped(here.relative_to(folder).as_posix() + "/", "folder already walked (a symlink loop or a second link to it)"))
+            skipped.append(
+                Skipped(
+                    here.relative_to(folder).as_posix() + "/",
+                    "folder already walked (a symlink loop or a second link to it)",
+                )
+            )
             dirnames[:] = []
             continue
         seen_dirs.add((st.st_dev, st.st_ino))
@@ -253,4 +268,3 @@ def make_chunks(sentences: Sequence[Sentence], size: int, overlap: int) -> list[
             break
         chunks.append(Chunk(len(chunks), window[0].file, window[0].n, window[-1].n, " ".join(s.text for s in window)))
     return chunks
-

@@ -42,7 +42,10 @@ def html_text(data: bytes) -> Extracted:
 
     # extensive_search=False: a date only where the page states one (the search guesses from any digits).
     doc = trafilatura.bare_extraction(
-        data, with_metadata=True, include_comments=False, include_tables=True,
+        data,
+        with_metadata=True,
+        include_comments=False,
+        include_tables=True,
         date_extraction_params={"extensive_search": False, "original_date": True},
     )
     blocks: list[tuple[str, bool]] = []
@@ -52,7 +55,9 @@ def html_text(data: bytes) -> Extracted:
             if el.tag == "list":
                 blocks.extend((_flat(item.itertext()), False) for item in el.iter("item"))
             elif el.tag == "table":
-                blocks.extend(("; ".join(_flat(c.itertext()) for c in row.iter("cell")), False) for row in el.iter("row"))
+                blocks.extend(
+                    ("; ".join(_flat(c.itertext()) for c in row.iter("cell")), False) for row in el.iter("row")
+                )
             else:
                 blocks.append((_flat(el.itertext()), el.tag == "head"))
     text, headings = _join(blocks)
@@ -82,11 +87,15 @@ def docx_text(data: bytes) -> Extracted:
         props = document.core_properties
         title, created = props.title, props.created
     except (PackageNotFoundError, zipfile.BadZipFile, KeyError, ValueError) as e:
-        raise ExtractionError(f"damaged Word file ({type(e).__name__}), or an old .doc renamed: save it again as .docx") from e
+        raise ExtractionError(
+            f"damaged Word file ({type(e).__name__}), or an old .doc renamed: save it again as .docx"
+        ) from e
     text, headings = _join(blocks)
     if not text:
         raise ExtractionError("no text in the Word file")
-    return Extracted(text, "docx", headings=headings, title=title or None, date=created.date().isoformat() if created else None)
+    return Extracted(
+        text, "docx", headings=headings, title=title or None, date=created.date().isoformat() if created else None
+    )
 
 
 def markdown_headings(text: str) -> tuple[tuple[int, int], ...]:
@@ -167,7 +176,9 @@ class Extractor:
             line = self._reader.submit(proc.stdout.readline).result(timeout=self.seconds)
         except FutureTimeout:
             self._stop()
-            raise ExtractionError(f"took over {self.seconds:g} s to parse (parse_timeout): simplify the file or raise the limit") from None
+            raise ExtractionError(
+                f"took over {self.seconds:g} s to parse (parse_timeout): simplify the file or raise the limit"
+            ) from None
         except OSError:
             line = ""
         if not line:
@@ -182,10 +193,18 @@ class Extractor:
         # The worker imports this very package, wherever it was imported from (an install, a checkout
         # on sys.path).
         package_parent = str(Path(__file__).resolve().parents[2])
-        env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [package_parent, os.environ.get("PYTHONPATH")]))}
+        env = {
+            **os.environ,
+            "PYTHONPATH": os.pathsep.join(filter(None, [package_parent, os.environ.get("PYTHONPATH")])),
+        }
         self._proc = subprocess.Popen(
-            [sys.executable, "-m", "rag.ingest.extract"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-            text=True, encoding="utf-8", bufsize=1, env=env,
+            [sys.executable, "-m", "rag.ingest.extract"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+            encoding="utf-8",
+            bufsize=1,
+            env=env,
         )
         return self._proc
 

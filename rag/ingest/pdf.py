@@ -56,7 +56,9 @@ def pdf_text(data: bytes) -> Extracted:
         raise ExtractionError("image-only PDF (no text layer): run OCR on it first")
     lines = drop_running_lines([_page_lines(p) for p in pages])
     text, starts = reflow(lines)
-    return Extracted(text, "pdf", pages=starts, title=title or None, date=created.date().isoformat() if created else None)
+    return Extracted(
+        text, "pdf", pages=starts, title=title or None, date=created.date().isoformat() if created else None
+    )
 
 
 def _page_lines(page: str) -> list[str]:
@@ -152,7 +154,11 @@ def reflow(pages: list[list[str]]) -> tuple[str, tuple[int, ...]]:
                 parts[-1] = prev if keep else prev[:-1]
                 size -= 0 if keep else 1
                 sep = ""
-            elif (len(prev) < _SHORT_LINE * full and not gaps_mark_paragraphs) or _BULLET.match(line) or (_TERMINAL.search(prev) and _starts_block(line, full)):
+            elif (
+                (len(prev) < _SHORT_LINE * full and not gaps_mark_paragraphs)
+                or _BULLET.match(line)
+                or (_TERMINAL.search(prev) and _starts_block(line, full))
+            ):
                 sep = "\n"
             else:
                 sep = " "

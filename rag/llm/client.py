@@ -140,7 +140,15 @@ class OpenAIGenerator:
     """Chat completions through the ``openai`` client against any compatible endpoint. Retries with
     backoff on 429, 5xx, timeouts and dropped connections are the client's own (``max_retries``)."""
 
-    def __init__(self, model: str | None, base_url: str | None, api_key: str | None, timeout: float, max_retries: int, temperature: float = 0.0):
+    def __init__(
+        self,
+        model: str | None,
+        base_url: str | None,
+        api_key: str | None,
+        timeout: float,
+        max_retries: int,
+        temperature: float = 0.0,
+    ):
         import openai
 
         self.model = model or os.environ.get("OPENAI_MODEL")
@@ -158,7 +166,9 @@ class OpenAIGenerator:
     def complete(self, messages: list[dict[str, str]], max_tokens: int | None = None) -> str:
         with self._errors():
             limit = {} if max_tokens is None else {"max_tokens": max_tokens}
-            reply = self.client.chat.completions.create(model=self.model, messages=messages, temperature=self.temperature, **limit)  # type: ignore[arg-type,call-overload]
+            reply = self.client.chat.completions.create(
+                model=self.model, messages=messages, temperature=self.temperature, **limit
+            )  # type: ignore[arg-type,call-overload]
             if not reply.choices or reply.choices[0].message is None:
                 raise GeneratorError(f"malformed reply from {self.base_url}: no choices")
             return reply.choices[0].message.content or ""
@@ -167,7 +177,9 @@ class OpenAIGenerator:
         """The reply's text as it arrives. Left unfinished, the request is closed, so the server stops writing."""
         with self._errors():
             limit = {} if max_tokens is None else {"max_tokens": max_tokens}
-            chunks = self.client.chat.completions.create(model=self.model, messages=messages, temperature=self.temperature, stream=True, **limit)  # type: ignore[arg-type,call-overload]
+            chunks = self.client.chat.completions.create(
+                model=self.model, messages=messages, temperature=self.temperature, stream=True, **limit
+            )  # type: ignore[arg-type,call-overload]
             try:
                 for chunk in chunks:
                     assert not isinstance(chunk, tuple)  # stream=True yields chunks; the stubs union in a tuple
@@ -212,4 +224,3 @@ class _translate_errors:
         else:
             msg = f"malformed reply from {where}: {str(exc)[:200]}"
         raise GeneratorError(msg) from exc
-

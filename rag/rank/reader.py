@@ -83,7 +83,11 @@ class Reader:
 
     def _read(self, e) -> float:  # type: ignore[no-untyped-def]
         ids = np.asarray([e.ids], np.int64)
-        feed = {"input_ids": ids, "attention_mask": np.ones_like(ids), "token_type_ids": np.asarray([e.type_ids], np.int64)}
+        feed = {
+            "input_ids": ids,
+            "attention_mask": np.ones_like(ids),
+            "token_type_ids": np.asarray([e.type_ids], np.int64),
+        }
         return float(self.session.run(None, feed)[0][0])
 
 

@@ -55,13 +55,17 @@ class Candidates:
     features: np.ndarray  # one row of SENTENCE_FEATURES per pool sentence
 
 
-def candidates(question: str, query_vector: np.ndarray, rankings: Rankings, index: Index, embedder: Embedder) -> Candidates:
+def candidates(
+    question: str, query_vector: np.ndarray, rankings: Rankings, index: Index, embedder: Embedder
+) -> Candidates:
     q = analyse(question, index, embedder)
     pool = pool_of(rankings, index, keep=lambda s: not is_heading(s))
     return Candidates(q, pool, sentence_features(q, query_vector, pool, index))
 
 
-def rank(c: Candidates, rankings: Rankings, index: Index, scorer: AnswerScorer, k: int, reader: Reader | None = None) -> Evidence:
+def rank(
+    c: Candidates, rankings: Rankings, index: Index, scorer: AnswerScorer, k: int, reader: Reader | None = None
+) -> Evidence:
     logits = scorer.sentence_logits(c.features)
     read = scorer.read(c.question.text, logits, lambda i: index.sentences[c.pool.rows[i]].text, reader)
     # The question models see the scorer's order, as in training: its best candidate, and the reader's

@@ -93,7 +93,9 @@ class Rankings:
     bm25: list[int]
 
 
-def rankings_many(index: Index, questions: Sequence[str], query_vectors: np.ndarray, n: int, rrf_k: int = 60) -> list[Rankings]:
+def rankings_many(
+    index: Index, questions: Sequence[str], query_vectors: np.ndarray, n: int, rrf_k: int = 60
+) -> list[Rankings]:
     """For each question, the top ``n`` chunks of each retriever and their fusion; one FAISS call for all."""
     dense = dense_rankings(index, query_vectors, n)
     out = []

@@ -92,7 +92,9 @@ class AnswerScorer:
         """One logit per row of SENTENCE_FEATURES: how likely that sentence holds the answer."""
         return network_logits(self.sentence_input(features), self.layers)
 
-    def read(self, question: str, logits: np.ndarray, text_of: Callable[[int], str], reader: Reader | None = None) -> np.ndarray:
+    def read(
+        self, question: str, logits: np.ndarray, text_of: Callable[[int], str], reader: Reader | None = None
+    ) -> np.ndarray:
         """The reader's logits for the ``reader_top`` best candidates by ``logits``, best first;
         ``text_of(i)`` is candidate i's sentence. ``reader``: the shipped one on all cores unless given."""
         order = np.argsort(-logits, kind="stable")[: self.reader_top]
@@ -114,7 +116,9 @@ class AnswerScorer:
     def from_dict(cls, d: dict[str, Any]) -> AnswerScorer:
         arr = lambda x: np.asarray(x, dtype=np.float32)  # noqa: E731
         if tuple(d["sentence_features"]) != SENTENCE_FEATURES or tuple(d["question_features"]) != QUESTION_FEATURES:
-            raise ModelError("the answerer's weights were trained on other features: retrain with `python -m train.fit_answerer`")
+            raise ModelError(
+                "the answerer's weights were trained on other features: retrain with `python -m train.fit_answerer`"
+            )
         s, q = d["sentence_model"], d["confidence_model"]
         return cls(
             Standardized(arr(s["mean"]), arr(s["scale"])),

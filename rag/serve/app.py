@@ -43,7 +43,9 @@ class AskRequest(BaseModel):
     question: str = Field(description="The question about the articles.")
     k: int | None = Field(None, ge=1, le=100, description="Passages to retrieve (default: the server's).")
     generator: Generator | None = Field(None, description="Who writes the answer (default: the server's).")
-    stream: bool = Field(False, description="NDJSON lines: each checked sentence as it is ready, then the answer record.")
+    stream: bool = Field(
+        False, description="NDJSON lines: each checked sentence as it is ready, then the answer record."
+    )
 
 
 class BatchItem(BaseModel):
@@ -58,7 +60,9 @@ class BatchRequest(BaseModel):
 
 
 class ApiError(Exception):
-    def __init__(self, status: int, message: str, kind: str = "invalid_request_error", headers: dict[str, str] | None = None):
+    def __init__(
+        self, status: int, message: str, kind: str = "invalid_request_error", headers: dict[str, str] | None = None
+    ):
         super().__init__(message)
         self.status, self.kind, self.headers = status, kind, headers
 
@@ -100,8 +104,13 @@ def exposed_without_key(host: str, key: str | None) -> bool:
 def create_app(assistant: Assistant, api_key: str | None = None, max_waiting: int = 256) -> FastAPI:
     """The ASGI app over one loaded assistant; the answer worker starts and stops with it."""
     worker = AnswerWorker(assistant, max_waiting)
-    app = FastAPI(title="rag-cite", version="0.1.0", lifespan=worker.lifespan, strict_content_type=False,
-                  description="Answers about a folder of articles; every sentence cites the source sentence it rests on.")
+    app = FastAPI(
+        title="rag-cite",
+        version="0.1.0",
+        lifespan=worker.lifespan,
+        strict_content_type=False,
+        description="Answers about a folder of articles; every sentence cites the source sentence it rests on.",
+    )
     app.state.worker = worker
 
     @app.middleware("http")
@@ -110,11 +119,19 @@ def create_app(assistant: Assistant, api_key: str | None = None, max_waiting: in
         if api_key and request.url.path not in OPEN_PATHS:
             given = request.headers.get("authorization", "")
             if not secrets.compare_digest(given.encode(), f"Bearer {api_key}".encode()):
-                return error_response(401, f"missing or wrong API key: send the header `Authorization: Bearer <{API_KEY_ENV}>`",
-                                      "authentication_error", {"WWW-Authenticate": "Bearer"})
+                return error_response(
+                    401,
+                    f"missing or wrong API key: send the header `Authorization: Bearer <{API_KEY_ENV}>`",
+                    "authentication_error",
+                    {"WWW-Authenticate": "Bearer"},
+                )
         size = request.headers.get("content-length")
         if size is not None and size.isdigit() and int(size) > MAX_BODY_BYTES:
-            return error_response(413, f"the request body is {int(size):,} bytes: send at most {MAX_BODY_BYTES:,}", "invalid_request_error")
+            return error_response(
+                413,
+                f"the request body is {int(size):,} bytes: send at most {MAX_BODY_BYTES:,}",
+                "invalid_request_error",
+            )
         return await call_next(request)
 
     @app.exception_handler(RagError)
@@ -128,7 +145,9 @@ def create_app(assistant: Assistant, api_key: str | None = None, max_waiting: in
 
     @app.exception_handler(RequestValidationError)
     async def bad_request(request: Request, e: RequestValidationError) -> JSONResponse:
-        return error_response(400, validation_message(e, request.headers.get("content-type", "")), "invalid_request_error")
+        return error_response(
+            400, validation_message(e, request.headers.get("content-type", "")), "invalid_request_error"
+        )
 
     @app.exception_handler(HTTPException)
     async def http_error(request: Request, e: HTTPException) -> JSONResponse:
@@ -147,8 +166,13 @@ def create_app(assistant: Assistant, api_key: str | None = None, max_waiting: in
     @app.get("/health", summary="Liveness, the index's size and the queue")
     async def health() -> dict[str, Any]:
         index = assistant.index
-        return {"status": "ok", "files": len(index.manifest["files"]), "sentences": len(index.sentences),
-                "generator": assistant.settings.generator, "waiting": worker.waiting}
+        return {
+            "status": "ok",
+            "files": len(index.manifest["files"]),
+            "sentences": len(index.sentences),
+            "generator": assistant.settings.generator,
+            "waiting": worker.waiting,
+        }
 
     @app.post("/ask", summary="Answer one question with checked sentence citations, or decline")
     async def ask(body: AskRequest) -> Any:
@@ -161,7 +185,10 @@ def create_app(assistant: Assistant, api_key: str | None = None, max_waiting: in
     @app.post("/batch", summary="Answer a list of questions; one NDJSON line each, in order, as each is done")
     async def batch(body: BatchRequest | list[str | BatchItem]) -> StreamingResponse:
         request = body if isinstance(body, BatchRequest) else BatchRequest(questions=body, k=None, generator=None)
-        items: list[tuple[str | None, str]] = [(q.id or str(i), q.question) if isinstance(q, BatchItem) else (str(i), q) for i, q in enumerate(request.questions, 1)]
+        items: list[tuple[str | None, str]] = [
+            (q.id or str(i), q.question) if isinstance(q, BatchItem) else (str(i), q)
+            for i, q in enumerate(request.questions, 1)
+        ]
         if not items:
             raise ApiError(400, "the batch holds no questions: send a list of question strings")
         results = worker.results(items, request.k, request.generator)
@@ -173,7 +200,9 @@ def create_app(assistant: Assistant, api_key: str | None = None, max_waiting: in
         return StreamingResponse(lines(), media_type=NDJSON)
 
     @app.get("/sources/{file:path}", summary="A source sentence with its neighbours, as a citation names it")
-    async def source(file: str, sentence: Annotated[int, Query(ge=1)], around: Annotated[int, Query(ge=0, le=20)] = 3) -> dict[str, Any]:
+    async def source(
+        file: str, sentence: Annotated[int, Query(ge=1)], around: Annotated[int, Query(ge=0, le=20)] = 3
+    ) -> dict[str, Any]:
         return source_context(assistant, file, sentence, around)
 
     from rag.serve.openai_api import add_openai_routes
@@ -182,7 +211,9 @@ def create_app(assistant: Assistant, api_key: str | None = None, max_waiting: in
     return app
 
 
-async def _zip_async(items: list[tuple[str | None, str]], results: AsyncIterator[Any]) -> AsyncIterator[tuple[tuple[str | None, str], Any]]:
+async def _zip_async(
+    items: list[tuple[str | None, str]], results: AsyncIterator[Any]
+) -> AsyncIterator[tuple[tuple[str | None, str], Any]]:
     i = 0
     async for result in results:
         yield items[i], result
@@ -198,7 +229,9 @@ async def _ndjson_stream(results: AsyncIterator[Any]) -> AsyncIterator[str]:
             yield json.dumps({"answer": item.to_dict()}, ensure_ascii=False) + "\n"
         else:
             status, kind = _status(item)
-            yield json.dumps({"error": {"message": str(item), "type": kind, "status": status}}, ensure_ascii=False) + "\n"
+            yield (
+                json.dumps({"error": {"message": str(item), "type": kind, "status": status}}, ensure_ascii=False) + "\n"
+            )
 
 
 def source_context(assistant: Assistant, file: str, n: int, around: int) -> dict[str, Any]:
@@ -208,11 +241,26 @@ def source_context(assistant: Assistant, file: str, n: int, around: int) -> dict
     s = index.sentence(file, n)
     if s is None:
         known = file in index.manifest["files"]
-        raise ApiError(404, f"{file} has no sentence {n}" if known else f"no file {file} in the index: use a file a citation names")
+        raise ApiError(
+            404, f"{file} has no sentence {n}" if known else f"no file {file} in the index: use a file a citation names"
+        )
     rows = [x for m in range(n - around, n + around + 1) if (x := index.sentence(file, m)) is not None]
-    return {"file": file, "sentence": n,
-            "about": {k: v for k, v in index.manifest["files"][file].items() if k in ("title", "date")},
-            "sentences": [{"n": x.n, "text": x.text, "start": x.start, "end": x.end, **({"page": x.page} if x.page else {}), "cited": x.n == n} for x in rows]}
+    return {
+        "file": file,
+        "sentence": n,
+        "about": {k: v for k, v in index.manifest["files"][file].items() if k in ("title", "date")},
+        "sentences": [
+            {
+                "n": x.n,
+                "text": x.text,
+                "start": x.start,
+                "end": x.end,
+                **({"page": x.page} if x.page else {}),
+                "cited": x.n == n,
+            }
+            for x in rows
+        ],
+    }
 
 
 def check_port(host: str, port: int) -> None:
@@ -223,7 +271,9 @@ def check_port(host: str, port: int) -> None:
         try:
             probe.bind((host, port))
         except OSError as e:
-            raise ConfigError(f"cannot listen on {host}:{port} ({e.strerror}): pass another --port or --host, or stop what uses it") from None
+            raise ConfigError(
+                f"cannot listen on {host}:{port} ({e.strerror}): pass another --port or --host, or stop what uses it"
+            ) from None
 
 
 def run_server(assistant: Assistant, host: str, port: int, api_key: str | None = None, max_waiting: int = 256) -> None:

@@ -34,8 +34,12 @@ def create_mcp(assistant: Assistant) -> MCPServer:
             answer = await worker.ask(question, k)
         except RagError as e:  # the same one-line message as the CLI, as a tool error the model can read
             raise ToolError(str(e)) from None
-        return {"answer": render(answer), "abstained": answer.abstained, "confidence": answer.confidence,
-                "citations": citations_of(answer)}
+        return {
+            "answer": render(answer),
+            "abstained": answer.abstained,
+            "confidence": answer.confidence,
+            "citations": citations_of(answer),
+        }
 
     return server
 

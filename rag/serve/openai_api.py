@@ -78,7 +78,9 @@ def add_openai_routes(app: FastAPI, worker: AnswerWorker) -> None:
     async def models() -> dict[str, Any]:
         return {"object": "list", "data": [{"id": MODEL, "object": "model", "created": 0, "owned_by": "rag-cite"}]}
 
-    @app.post("/v1/chat/completions", summary="OpenAI-compatible chat completion: a cited answer to the last user message")
+    @app.post(
+        "/v1/chat/completions", summary="OpenAI-compatible chat completion: a cited answer to the last user message"
+    )
     async def chat_completions(body: ChatRequest) -> Any:
         if body.model != MODEL:
             raise InputError(f"unknown model {body.model!r}: use {MODEL!r}")
@@ -89,10 +91,19 @@ def add_openai_routes(app: FastAPI, worker: AnswerWorker) -> None:
         created, cid = int(time.time()), f"chatcmpl-{uuid.uuid4().hex}"
         if not body.stream:
             answer = await worker.ask(question)
-            message = {"role": "assistant", "content": render(answer), "citations": citations_of(answer),
-                       "abstained": answer.abstained}
-            return {"id": cid, "object": "chat.completion", "created": created, "model": MODEL,
-                    "choices": [{"index": 0, "message": message, "finish_reason": "stop"}]}
+            message = {
+                "role": "assistant",
+                "content": render(answer),
+                "citations": citations_of(answer),
+                "abstained": answer.abstained,
+            }
+            return {
+                "id": cid,
+                "object": "chat.completion",
+                "created": created,
+                "model": MODEL,
+                "choices": [{"index": 0, "message": message, "finish_reason": "stop"}],
+            }
         results = worker.results([(None, question)], stream=True)
         return StreamingResponse(_sse(results, cid, created), media_type="text/event-stream")
 
@@ -103,8 +114,13 @@ async def _sse(results: AsyncIterator[Any], cid: str, created: int) -> AsyncIter
     started arrives as an ``error`` event, since the status line is already sent."""
 
     def chunk(delta: dict[str, Any], finish: Literal["stop"] | None = None) -> str:
-        body = {"id": cid, "object": "chat.completion.chunk", "created": created, "model": MODEL,
-                "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]}
+        body = {
+            "id": cid,
+            "object": "chat.completion.chunk",
+            "created": created,
+            "model": MODEL,
+            "choices": [{"index": 0, "delta": delta, "finish_reason": finish}],
+        }
         return f"data: {json.dumps(body, ensure_ascii=False)}\n\n"
 
     yield chunk({"role": "assistant", "content": ""})
@@ -116,5 +132,7 @@ async def _sse(results: AsyncIterator[Any], cid: str, created: int) -> AsyncIter
         if isinstance(item, AnswerSentence):
             yield chunk({"content": renderer.piece(item)})
         else:
-            yield chunk({"content": renderer.piece(item), "citations": citations_of(item), "abstained": item.abstained}, "stop")
+            yield chunk(
+                {"content": renderer.piece(item), "citations": citations_of(item), "abstained": item.abstained}, "stop"
+            )
     yield "data: [DONE]\n\n"

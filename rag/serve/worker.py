@@ -183,7 +183,9 @@ class AnswerWorker:
         """The assistant for a generator other than the configured one, sharing index and model."""
         if generator not in self._by_generator:
             base = self.assistant
-            self._by_generator[generator] = Assistant(base.index, base.embedder, base.settings.replace(generator=generator), base.build_report)
+            self._by_generator[generator] = Assistant(
+                base.index, base.embedder, base.settings.replace(generator=generator), base.build_report
+            )
         return self._by_generator[generator]
 
     @staticmethod
@@ -192,7 +194,11 @@ class AnswerWorker:
         job.emit(_END)
 
     async def results(
-        self, items: list[tuple[str | None, str]], k: int | None = None, generator: str | None = None, stream: bool = False
+        self,
+        items: list[tuple[str | None, str]],
+        k: int | None = None,
+        generator: str | None = None,
+        stream: bool = False,
     ) -> AsyncIterator[Item]:
         """Submit from async code and iterate the results as the worker produces them. Leaving the loop
         early (a client that disconnected) cancels what is not yet answered."""
@@ -216,7 +222,9 @@ class AnswerWorker:
             raise result
         return result
 
-    async def ask(self, question: str, k: int | None = None, generator: str | None = None, id: str | None = None) -> Answer:
+    async def ask(
+        self, question: str, k: int | None = None, generator: str | None = None, id: str | None = None
+    ) -> Answer:
         """One answer; raises the RagError that stopped it."""
         async for item in self.results([(id, question)], k, generator):
             if isinstance(item, RagError):

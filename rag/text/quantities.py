@@ -16,12 +16,37 @@ _QUANTITY = re.compile(
 )
 _AT_LEAST = ("over", "more than", "at least", "above", "exceeding", "upwards of", "in excess of")
 _AT_MOST = ("under", "less than", "up to", "below", "at most", "fewer than")
-_ABOUT = ("about", "around", "approximately", "nearly", "almost", "roughly", "some", "close to", "an estimated", "circa", "c.")
+_ABOUT = (
+    "about",
+    "around",
+    "approximately",
+    "nearly",
+    "almost",
+    "roughly",
+    "some",
+    "close to",
+    "an estimated",
+    "circa",
+    "c.",
+)
 # Counts written out ("five years", "forty-two"); the larger words multiply a figure ("$10 million") and
 # are read with the units.
 _NUMBER_WORDS = {w: v for w, v in NUMBER_WORDS.items() if v <= 100 and w != "dozen"}
 _WORDED = re.compile(r"\b(" + "|".join(_NUMBER_WORDS) + r")[- ](?=[a-z])", re.IGNORECASE)
-_MONTHS = ("january", "february", "march", "april", "may", "june", "july", "august", "september", "october", "november", "december")
+_MONTHS = (
+    "january",
+    "february",
+    "march",
+    "april",
+    "may",
+    "june",
+    "july",
+    "august",
+    "september",
+    "october",
+    "november",
+    "december",
+)
 
 
 @dataclass(frozen=True)
@@ -48,7 +73,14 @@ def quantities(text: str) -> list[Quantity]:
             scale = ""
         value *= _SCALE.get(scale, 1)
         before = text[: m.start()].lower().rstrip()
-        bound = next((name for name, words in (("at_least", _AT_LEAST), ("at_most", _AT_MOST), ("about", _ABOUT)) if before.endswith(words)), "")
+        bound = next(
+            (
+                name
+                for name, words in (("at_least", _AT_LEAST), ("at_most", _AT_MOST), ("about", _ABOUT))
+                if before.endswith(words)
+            ),
+            "",
+        )
         if m.group("cur"):
             unit = m.group("cur")
         elif m.group("pct"):

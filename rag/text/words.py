@@ -56,18 +56,38 @@ def numbers(text: str) -> set[str]:
 # Numbers written as words, and their values: the one table for every stage that reads figures.
 NUMBER_WORDS = {
     **{w: i for i, w in enumerate("zero one two three four five six seven eight nine ten eleven twelve".split())},
-    "twenty": 20, "thirty": 30, "forty": 40, "fifty": 50, "sixty": 60, "seventy": 70, "eighty": 80, "ninety": 90,
-    "hundred": 100, "thousand": 1_000, "million": 1_000_000, "billion": 1_000_000_000, "dozen": 12,
+    "twenty": 20,
+    "thirty": 30,
+    "forty": 40,
+    "fifty": 50,
+    "sixty": 60,
+    "seventy": 70,
+    "eighty": 80,
+    "ninety": 90,
+    "hundred": 100,
+    "thousand": 1_000,
+    "million": 1_000_000,
+    "billion": 1_000_000_000,
+    "dozen": 12,
 }
 
 # Qualifiers: a claim word of the left set must be matched in the text by a word of the right set (its
 # family). Only the left words trigger the rule; common words (all, will, now) only satisfy it.
 _QUALIFIERS = (
-    ("total overall combined cumulative altogether aggregate", "total overall combined cumulative altogether aggregate all sum together"),
-    ("first initial initially original originally earliest", "first initial initially original originally earliest began start"),
+    (
+        "total overall combined cumulative altogether aggregate",
+        "total overall combined cumulative altogether aggregate all sum together",
+    ),
+    (
+        "first initial initially original originally earliest",
+        "first initial initially original originally earliest began start",
+    ),
     ("last final finally latest", "last final finally latest recent recently"),
     ("current currently", "current currently present presently now today"),
-    ("planned proposed expected projected", "planned plan plans planning proposed propose proposal expected expect expects projected intend intends will would"),
+    (
+        "planned proposed expected projected",
+        "planned plan plans planning proposed propose proposal expected expect expects projected intend intends will would",
+    ),
     ("former formerly previous previously", "former formerly previous previously once past earlier"),
     ("largest biggest highest maximum", "largest biggest greatest most highest maximum top record"),
     ("smallest lowest minimum fewest", "smallest least lowest minimum fewest"),
@@ -75,4 +95,9 @@ _QUALIFIERS = (
 QUALIFIER_FAMILIES = tuple((frozenset(a.split()), frozenset(b.split())) for a, b in _QUALIFIERS)
 # Words that tell one figure or state from its neighbours (asked for a total, an initial amount is wrong),
 # as the answerer's features read them: every family's trigger words, and a few that only describe.
-QUALIFIERS = frozenset().union(*(trigger for trigger, _ in QUALIFIER_FAMILIES)) | {"recent", "present", "average", "annual"}
+QUALIFIERS = frozenset().union(*(trigger for trigger, _ in QUALIFIER_FAMILIES)) | {
+    "recent",
+    "present",
+    "average",
+    "annual",
+}

@@ -36,8 +36,14 @@ from rag.verify.name_rules import cross_named, paired, reversed_roles, singled_o
 
 # Antonym predicates, as stems of the forms a model writes.
 _PAIRS = (
-    ("increas rise rose risen rais grow grew grown gain expand boost climb soar", "decreas fall fell fallen reduc cut declin drop lower shrink shrank slash plung"),
-    ("begin began begun start launch open initi commenc kick", "end conclud finish close complet termin halt ceas wrap"),
+    (
+        "increas rise rose risen rais grow grew grown gain expand boost climb soar",
+        "decreas fall fell fallen reduc cut declin drop lower shrink shrank slash plung",
+    ),
+    (
+        "begin began begun start launch open initi commenc kick",
+        "end conclud finish close complet termin halt ceas wrap",
+    ),
     ("approv accept allow permit grant", "reject deni refus block ban forbid forbad veto"),
     ("win won", "lose lost"),
     ("buy bought acquir purchas", "sell sold divest"),
@@ -60,7 +66,27 @@ _PAIRS = (
 )
 ANTONYMS = tuple((frozenset(a.split()), frozenset(b.split())) for a, b in _PAIRS)
 NEGATIONS = frozenset({"not", "never", "no", "n't", "neither", "nor", "without", "cannot"})
-_AUX = frozenset({"be", "is", "was", "were", "are", "been", "being", "do", "does", "did", "have", "has", "had", "yet", "to", "ever", "also"})
+_AUX = frozenset(
+    {
+        "be",
+        "is",
+        "was",
+        "were",
+        "are",
+        "been",
+        "being",
+        "do",
+        "does",
+        "did",
+        "have",
+        "has",
+        "had",
+        "yet",
+        "to",
+        "ever",
+        "also",
+    }
+)
 
 
 def _stems(toks: tuple[Token, ...]) -> set[str]:
@@ -77,7 +103,7 @@ def qualifier(claim: tuple[Token, ...], source: tuple[Token, ...]) -> str | None
 
 
 def _is_ordinal_of_name(claim: tuple[Token, ...], t: Token) -> bool:
-    """"First Lady", "the Last Supper": a qualifier word inside a name is not a qualifier."""
+    """ "First Lady", "the Last Supper": a qualifier word inside a name is not a qualifier."""
     return t.text[:1].isupper() and claim.index(t) > 0
 
 
@@ -143,8 +169,24 @@ def _from_to(toks: tuple[Token, ...]) -> set[tuple[str, str]]:
 
 
 # Words that make a figure approximate or a bound: "almost 2,000", "more than 20", "up to 5".
-_HEDGES = frozenset({"almost", "nearly", "about", "approximately", "around", "roughly", "some", "over", "under",
-                     "than", "least", "most", "circa", "estimated"})
+_HEDGES = frozenset(
+    {
+        "almost",
+        "nearly",
+        "about",
+        "approximately",
+        "around",
+        "roughly",
+        "some",
+        "over",
+        "under",
+        "than",
+        "least",
+        "most",
+        "circa",
+        "estimated",
+    }
+)
 
 
 def hedged(claim: tuple[Token, ...], source: tuple[Token, ...]) -> str | None:
@@ -168,9 +210,16 @@ def _hedge(toks: tuple[Token, ...], i: int) -> str | None:
 
 
 RULES = {
-    "qualifier": qualifier, "predicate": predicate, "negation": negation, "direction": direction,
-    "reversed": reversed_roles, "unlinked": unlinked, "singled_out": singled_out, "substituted": substituted,
-    "hedged": hedged, "paired": paired,
+    "qualifier": qualifier,
+    "predicate": predicate,
+    "negation": negation,
+    "direction": direction,
+    "reversed": reversed_roles,
+    "unlinked": unlinked,
+    "singled_out": singled_out,
+    "substituted": substituted,
+    "hedged": hedged,
+    "paired": paired,
 }
 
 

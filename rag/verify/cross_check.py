@@ -72,4 +72,6 @@ def clashes(question: str, answer: str, phrase: str) -> bool:
 
 def terms_of(text: str) -> set[str]:
     low = re.sub(r"(?<=\d),(?=\d)", "", text.lower())  # 1,200 and 1200
-    return {str(NUMBER_WORDS[w]) if w in NUMBER_WORDS else stem(w) for w in content_words(low)} | set(re.findall(r"\d+", low))
+    return {str(NUMBER_WORDS[w]) if w in NUMBER_WORDS else stem(w) for w in content_words(low)} | set(
+        re.findall(r"\d+", low)
+    )

@@ -39,7 +39,12 @@ def unlinked(claim: tuple[Token, ...], source: tuple[Token, ...]) -> str | None:
         pos_b = [k for k, n in src if n == b]
         if not pos_a or not pos_b:
             continue  # a missing name is the name check's to report
-        linked = any(not any(lo < k < hi and n not in claimed for k, n in src) for p in pos_a for q in pos_b for lo, hi in [sorted((p, q))])
+        linked = any(
+            not any(lo < k < hi and n not in claimed for k, n in src)
+            for p in pos_a
+            for q in pos_b
+            for lo, hi in [sorted((p, q))]
+        )
         if not linked:
             return f"in the cited text another name stands between {a!r} and {b!r}"
     return None

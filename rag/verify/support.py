@@ -74,7 +74,9 @@ class Verifier:
         # is a partner swapped in.
         swapped = [n for n in borrowed if any(coordinated(claim, n, m) for m in claimed if m in low_source)]
         if swapped:
-            return Support(0.0, f"{', '.join(sorted(swapped))} is listed with names of the cited text, which does not name it")
+            return Support(
+                0.0, f"{', '.join(sorted(swapped))} is listed with names of the cited text, which does not name it"
+            )
         broken = contradiction(claim, source)
         if broken is not None:
             return Support(0.0, broken[1])

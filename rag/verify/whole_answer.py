@@ -61,7 +61,11 @@ def unasked(a: Answering) -> str | None:
 def reads_weaker(a: Answering) -> str | None:
     """The reader reads the answer as less of an answer than the extractive one (rag/verify/reader_check.py)."""
     read = weaker_answer(a.read, a.question, [s.text for s in a.kept], [s.text for s in a.extractive])
-    return None if read is None else f"the reader scores it {read[0]:.1f} as an answer to the question, the extractive answer {read[1]:.1f}"
+    return (
+        None
+        if read is None
+        else f"the reader scores it {read[0]:.1f} as an answer to the question, the extractive answer {read[1]:.1f}"
+    )
 
 
 def read_otherwise(a: Answering) -> str | None:
@@ -70,7 +74,9 @@ def read_otherwise(a: Answering) -> str | None:
     (rag/verify/cross_check.py)."""
     if not a.kept[0].citations:
         return None
-    texts = again.evidence_text([c.text for c in a.kept[0].citations], [c.text for s in a.extractive for c in s.citations])
+    texts = again.evidence_text(
+        [c.text for c in a.kept[0].citations], [c.text for s in a.extractive for c in s.citations]
+    )
     phrase = again.reading(a.ask(again.prompt(a.question, texts), again.MAX_TOKENS))
     if phrase is None or not again.clashes(a.question, plain(a.kept), phrase):
         return None

@@ -27,23 +27,32 @@ FOOTER = "Copyright 2026 Daily Ledger Media Group. All rights reserved. Privacy 
 
 # Page 1 breaks "infrastructure" with a soft hyphen, so the PDF shows "infra-" at a line end.
 REPORT_PAGES = [
-    ("Revenue", [
-        "Northwind Traders reported revenue of 4.2 million dollars in the third quarter. "
-        "The growth came mostly from the new warehouse in Rotterdam, which opened in March. "
-        "Spending on cloud infra\u00adstructure rose by eighteen percent over the same period, "
-        "because the company moved its ordering system to a hosted platform.",
-        "Margins stayed flat at twelve percent.",
-    ]),
-    ("Staff", [
-        "The company hired 37 engineers during the quarter, most of them in Lisbon. "
-        "Staff turnover fell to six percent, the lowest figure since the company was founded in 2009.",
-        "A training programme for warehouse supervisors started in August.",
-    ]),
-    ("Outlook", [
-        "The board expects revenue of 5 million dollars in the fourth quarter. "
-        "Chief executive Maria Okafor said the company would open a second warehouse in Gdansk next year.",
-        "No dividend will be paid this year.",
-    ]),
+    (
+        "Revenue",
+        [
+            "Northwind Traders reported revenue of 4.2 million dollars in the third quarter. "
+            "The growth came mostly from the new warehouse in Rotterdam, which opened in March. "
+            "Spending on cloud infra\u00adstructure rose by eighteen percent over the same period, "
+            "because the company moved its ordering system to a hosted platform.",
+            "Margins stayed flat at twelve percent.",
+        ],
+    ),
+    (
+        "Staff",
+        [
+            "The company hired 37 engineers during the quarter, most of them in Lisbon. "
+            "Staff turnover fell to six percent, the lowest figure since the company was founded in 2009.",
+            "A training programme for warehouse supervisors started in August.",
+        ],
+    ),
+    (
+        "Outlook",
+        [
+            "The board expects revenue of 5 million dollars in the fourth quarter. "
+            "Chief executive Maria Okafor said the company would open a second warehouse in Gdansk next year.",
+            "No dividend will be paid this year.",
+        ],
+    ),
 ]
 
 NEWS_TITLE = "Harbour bridge reopens after two years of repairs"
@@ -119,7 +128,9 @@ def article_pdf(text: str) -> bytes:
         text.encode("cp1252")
     except UnicodeEncodeError:
         if not UNICODE_FONT.is_file():
-            raise SystemExit(f"{UNICODE_FONT} is needed for text outside Windows-1252: apt install fonts-dejavu-core") from None
+            raise SystemExit(
+                f"{UNICODE_FONT} is needed for text outside Windows-1252: apt install fonts-dejavu-core"
+            ) from None
         pdf.add_font("DejaVu", "", str(UNICODE_FONT))
         pdf.add_font("DejaVu", "B", str(UNICODE_FONT.with_name("DejaVuSans-Bold.ttf")))
         family = "DejaVu"
