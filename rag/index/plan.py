@@ -8,7 +8,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -62,7 +62,7 @@ def plan_generation(
     n_sentences = (len(old.sentences) - len(gone) if old else 0) + len(new_sentences)
     lexicon = {"n_sentences": n_sentences, "df": df}
     vocabulary = Lexicon.vocabulary(new_sentences)
-    change = _Change(old, touched, table, chunks, fresh_vectors, chunk_terms, vocabulary, position)
+    change = _Change(old, touched, Rows(table, chunks, fresh_vectors, chunk_terms), vocabulary, position)
     if old is not None and settings.store != "milvus":
         update = _update(change, old, embedder, lexicon, settings)
         if update is not None:
@@ -70,48 +70,37 @@ def plan_generation(
     return _whole(change, embedder, lexicon, settings)
 
 
-@dataclass(frozen=True)
-class _Change:
-    """What a build brings: the fresh rows (read and embedded now), the files they replace in ``old``, and
-    each file's place in the corpus."""
+class Rows(NamedTuple):
+    """Sentence and chunk rows of some files with their vectors, and each chunk's terms where BM25 is
+    searched here (None where Milvus searches it)."""
 
-    old: Index | None
-    touched: set[str]
     table: SentenceTable
     chunks: ChunkTable
     vectors: np.ndarray
-    chunk_terms: list[list[str]]
+    chunk_terms: list[list[str]] | None
+
+
+@dataclass(frozen=True)
+class _Change:
+    """What a build brings: the fresh rows (read and embedded now), the files they replace in ``old``, the
+    words they add, and each file's place in the corpus."""
+
+    old: Index | None
+    touched: set[str]
+    fresh: Rows
     vocabulary: set[str]
     position: dict[str, int]
 
 
 def _whole(change: _Change, embedder: Embedder, lexicon: dict[str, Any], settings: Settings) -> Plan:
     """One segment of everything live: the old index's untouched rows and the fresh ones."""
-    old, touched, table, chunks, vectors, vocabulary = (
-        change.old,
-        change.touched,
-        change.table,
-        change.chunks,
-        change.vectors,
-        change.vocabulary,
-    )
-    chunk_terms, position = change.chunk_terms, change.position
-    words = sorted(vocabulary)
-    searched_here: list[list[str]] | None = None if settings.store == "milvus" else chunk_terms
+    old = change.old
+    rows = change.fresh._replace(chunk_terms=None) if settings.store == "milvus" else change.fresh
+    words = sorted(change.vocabulary)
     if old is not None:
-        table, chunks, vectors, searched_here = _joined(
-            old, old.sentences.present() - touched, table, chunks, vectors, searched_here, position
-        )
-        words = list(old.lexicon.words) + sorted(vocabulary - set(old.lexicon.words))
-    segment = _segment(
-        table,
-        chunks,
-        vectors,
-        searched_here,
-        words,
-        word_vectors(words, embedder, old.lexicon if old else None),
-        settings,
-    )
+        rows = _joined(old, old.sentences.present() - change.touched, rows, change.position)
+        words = list(old.lexicon.words) + sorted(change.vocabulary - set(old.lexicon.words))
+    segment = _segment(rows, words, word_vectors(words, embedder, old.lexicon if old else None), settings)
     milvus = None
     if settings.store == "milvus":
         from rag.index.milvus import DEFAULT_URI, MilvusLexicalStore, MilvusVectorStore
@@ -120,8 +109,8 @@ def _whole(change: _Change, embedder: Embedder, lexicon: dict[str, Any], setting
             old.vector_store.uri if old and isinstance(old.vector_store, MilvusVectorStore) else DEFAULT_URI
         )
         milvus = (
-            MilvusVectorStore.pending(vectors, uri, settings.ivf_above, settings.ivf_probe_share),
-            MilvusLexicalStore(uri, chunks=chunks),
+            MilvusVectorStore.pending(rows.vectors, uri, settings.ivf_above, settings.ivf_probe_share),
+            MilvusLexicalStore(uri, chunks=rows.chunks),
         )
     return Plan([(segment, set())], [segment], lexicon, milvus)
 
@@ -131,75 +120,50 @@ def _update(
 ) -> Plan | None:
     """The old base linked, its touched files dead, and one new segment for the rest; None when that
     would leave more than ``compact_share`` of the base dead or beside it (write one segment then)."""
-    touched, table, chunks, vectors, vocabulary = (
-        change.touched,
-        change.table,
-        change.chunks,
-        change.vectors,
-        change.vocabulary,
-    )
-    chunk_terms, position = change.chunk_terms, change.position
     base = old.segments[0]
-    base_dead = set(old.manifest["segments"][0]["dead"]) | (touched & set(base.sentences.files))
+    base_dead = set(old.manifest["segments"][0]["dead"]) | (change.touched & set(base.sentences.files))
     dead_rows = int(np.isin(base.sentences.file_id, base.sentences.ids_of(base_dead)).sum()) if base_dead else 0
-    delta_files = (set(old.segments[1].sentences.files) if len(old.segments) > 1 else set()) - touched
+    delta_files = (set(old.segments[1].sentences.files) if len(old.segments) > 1 else set()) - change.touched
     kept = len(old.sentences.rows_of(delta_files))
-    if dead_rows + kept + len(table) > settings.compact_share * len(base.sentences):
+    if dead_rows + kept + len(change.fresh.table) > settings.compact_share * len(base.sentences):
         return None
-    table, chunks, vectors, joined_terms = _joined(old, delta_files, table, chunks, vectors, chunk_terms, position)
+    rows = _joined(old, delta_files, change.fresh, change.position)
     base_words = set(base.words)
     old_delta_words = old.segments[1].words if len(old.segments) > 1 else []
-    words = list(old_delta_words) + sorted(vocabulary - base_words - set(old_delta_words))
-    delta = _segment(table, chunks, vectors, joined_terms, words, word_vectors(words, embedder, old.lexicon), settings)
+    words = list(old_delta_words) + sorted(change.vocabulary - base_words - set(old_delta_words))
+    delta = _segment(rows, words, word_vectors(words, embedder, old.lexicon), settings)
     old_gdir = old.root / old.manifest["generation"]
     segments: list[tuple[Segment | Path, set[str]]] = [(old_gdir / base.name, base_dead), (delta, set())]
     return Plan(segments, [base, delta], lexicon)
 
 
-def _joined(
-    old: Index,
-    files: set[str],
-    table: SentenceTable,
-    chunks: ChunkTable,
-    vectors: np.ndarray,
-    chunk_terms: list[list[str]] | None,
-    position: dict[str, int],
-) -> tuple[SentenceTable, ChunkTable, np.ndarray, list[list[str]] | None]:
+def _joined(old: Index, files: set[str], fresh: Rows, position: dict[str, int]) -> Rows:
     """The old index's rows of ``files`` joined to the fresh ones, in corpus order; the old chunks' terms
     are counted only where BM25 is searched here (``chunk_terms`` not None)."""
     rows = old.sentences.rows_of(files)
     if not len(rows):
-        return table, chunks, vectors, chunk_terms
+        return fresh
     old_table = old.sentences.take(rows)
     compact = old_table.compacted()
     old_chunk_rows = np.flatnonzero(np.isin(old.chunks.file_id, old.sentences.ids_of(files)))
     old_chunks = old.chunks.take(old_chunk_rows, old_table).renumbered(old_table, compact)
-    if chunk_terms is not None:
-        chunk_terms = [terms(c.text) for c in old_chunks] + chunk_terms
-    table = SentenceTable.concat([compact, table])
-    return _in_order(
+    chunk_terms = None if fresh.chunk_terms is None else [terms(c.text) for c in old_chunks] + fresh.chunk_terms
+    table = SentenceTable.concat([compact, fresh.table])
+    joined = Rows(
         table,
-        ChunkTable.concat([old_chunks, chunks], table),
-        np.vstack([old.sentence_vectors[rows], vectors]),
+        ChunkTable.concat([old_chunks, fresh.chunks], table),
+        np.vstack([old.sentence_vectors[rows], fresh.vectors]),
         chunk_terms,
-        position,
     )
+    return _in_order(joined, position)
 
 
-def _segment(
-    table: SentenceTable,
-    chunks: ChunkTable,
-    vectors: np.ndarray,
-    chunk_terms: list[list[str]] | None,
-    words: list[str],
-    vectors_of_words: np.ndarray,
-    settings: Settings,
-) -> Segment:
-    vectors = np.ascontiguousarray(vectors, dtype=np.float32)
-    segment = Segment(f"{PREFIX}{uuid.uuid4().hex[:10]}", table, chunks, vectors, words, vectors_of_words)
-    if chunk_terms is not None:
+def _segment(rows: Rows, words: list[str], vectors_of_words: np.ndarray, settings: Settings) -> Segment:
+    vectors = np.ascontiguousarray(rows.vectors, dtype=np.float32)
+    segment = Segment(f"{PREFIX}{uuid.uuid4().hex[:10]}", rows.table, rows.chunks, vectors, words, vectors_of_words)
+    if rows.chunk_terms is not None:
         segment.faiss = FaissVectorStore.build(vectors, settings.ivf_above, settings.ivf_probe_share)
-        segment.postings = Postings.build(chunk_terms)
+        segment.postings = Postings.build(rows.chunk_terms)
     return segment
 
 
@@ -209,24 +173,19 @@ def _chunk_terms(chunks: ChunkTable, r: int, sentence_terms: list[list[str]]) ->
     return [t for i in range(first, first + int(chunks.last[r]) - int(chunks.first[r]) + 1) for t in sentence_terms[i]]
 
 
-def _in_order(
-    table: SentenceTable,
-    chunks: ChunkTable,
-    vectors: np.ndarray,
-    chunk_terms: list[list[str]] | None,
-    position: dict[str, int],
-) -> tuple[SentenceTable, ChunkTable, np.ndarray, list[list[str]] | None]:
+def _in_order(rows: Rows, position: dict[str, int]) -> Rows:
     """The rows sorted by their file's place in the corpus, then by number."""
+    table, chunks = rows.table, rows.chunks
     place = np.array([position.get(f, -1) for f in table.files], dtype=np.int64)
-    rows = np.lexsort((table.n, place[table.file_id]))
-    if np.array_equal(rows, np.arange(len(rows))):
-        return table, chunks, vectors, chunk_terms
-    chunk_rows = np.lexsort((chunks.first, place[chunks.file_id]))
-    taken = table.take(rows)
+    order = np.lexsort((table.n, place[table.file_id]))
+    if np.array_equal(order, np.arange(len(order))):
+        return rows
+    chunk_order = np.lexsort((chunks.first, place[chunks.file_id]))
+    taken = table.take(order)
     ordered = taken.compacted()
-    return (
+    return Rows(
         ordered,
-        chunks.take(chunk_rows, taken).renumbered(taken, ordered),
-        vectors[rows],
-        [chunk_terms[i] for i in chunk_rows.tolist()] if chunk_terms is not None else None,
+        chunks.take(chunk_order, taken).renumbered(taken, ordered),
+        rows.vectors[order],
+        [rows.chunk_terms[i] for i in chunk_order.tolist()] if rows.chunk_terms is not None else None,
     )

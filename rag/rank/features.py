@@ -57,6 +57,9 @@ SENTENCE_FEATURES = (
     *(f"kind_{k}" for k in KINDS),
 )
 
+# The run of SENTENCE_FEATURES read off each sentence's own text and the question: log_words ... has_money.
+_WHAT_IT_SAYS = SENTENCE_FEATURES[SENTENCE_FEATURES.index("log_words") : SENTENCE_FEATURES.index("has_money") + 1]
+
 
 def _recip(rank: int | None) -> float:
     return 0.0 if rank is None else 1.0 / (1.0 + rank)
@@ -149,20 +152,7 @@ def sentence_features(q: QuestionInfo, query_vector: np.ndarray, pool: Pool, ind
         )
     cols: dict[str, np.ndarray | float] = dict(
         zip(
-            (
-                "log_words",
-                "novelty",
-                "new_names",
-                "new_number",
-                "has_year",
-                "has_month",
-                "has_number",
-                "has_money",
-                "qualifier",
-                "anaphoric",
-                "first_in_file",
-                "bigrams",
-            ),
+            (*_WHAT_IT_SAYS, "qualifier", "anaphoric", "first_in_file", "bigrams"),
             np.array(per_sentence, dtype=np.float32).reshape(n, 12).T,
             strict=True,
         )
