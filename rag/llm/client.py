@@ -206,21 +206,20 @@ class _translate_errors:
 
         if exc is None or isinstance(exc, GeneratorError) or not isinstance(exc, (openai.OpenAIError, ValueError)):
             return False
-        where = self.base_url
-        if isinstance(exc, openai.AuthenticationError):
-            msg = f"{where} refused the API key (401): check OPENAI_API_KEY"
-        elif isinstance(exc, openai.NotFoundError):
-            msg = f"{where} does not know model {self.model!r} (404): check --model"
-        elif isinstance(exc, openai.RateLimitError):
-            msg = f"{where} kept rate-limiting (429) after retries: wait, or lower the batch pace"
-        elif isinstance(exc, openai.APITimeoutError):
-            msg = f"{where} did not answer in time: raise timeout in rag.toml or check the server"
-        elif isinstance(exc, openai.APIConnectionError):
-            msg = f"cannot connect to {where}: is the server running? (--base-url / OPENAI_BASE_URL)"
-        elif isinstance(exc, openai.InternalServerError):
-            msg = f"{where} failed with {exc.status_code} after retries: try again later"
-        elif isinstance(exc, openai.APIStatusError):
-            msg = f"{where} answered {exc.status_code}: {str(exc)[:200]}"
-        else:
-            msg = f"malformed reply from {where}: {str(exc)[:200]}"
+        # The first class the error is an instance of gives its message (a timeout is a connection error too).
+        known = (
+            (openai.AuthenticationError, "{where} refused the API key (401): check OPENAI_API_KEY"),
+            (openai.NotFoundError, "{where} does not know model {model!r} (404): check --model"),
+            (openai.RateLimitError, "{where} kept rate-limiting (429) after retries: wait, or lower the batch pace"),
+            (openai.APITimeoutError, "{where} did not answer in time: raise timeout in rag.toml or check the server"),
+            (
+                openai.APIConnectionError,
+                "cannot connect to {where}: is the server running? (--base-url / OPENAI_BASE_URL)",
+            ),
+            (openai.InternalServerError, "{where} failed with {status} after retries: try again later"),
+            (openai.APIStatusError, "{where} answered {status}: {detail}"),
+        )
+        template = next((t for cls, t in known if isinstance(exc, cls)), "malformed reply from {where}: {detail}")
+        status, detail = getattr(exc, "status_code", None), str(exc)[:200]
+        msg = template.format(where=self.base_url, model=self.model, status=status, detail=detail)
         raise GeneratorError(msg) from exc
