@@ -235,7 +235,24 @@ class Settings(BaseModel):
         return _validated({**self.model_dump(), **{k: v for k, v in changes.items() if v is not None}}, "the options")
 
 
+# The LLM checks' settings before they became named checks of a preset (2026-12-07): what each became.
+_RETIRED = {
+    "agree_first": '"anchor_first", "asked"',
+    "cross_check": '"cross_check"',
+    "reader_check": '"reader"',
+    "source_wording": '"source_wording"',
+    "complete_answer": '"left_out"',
+}
+
+
 def _validated(values: dict[str, Any], source: str) -> Settings:
+    retired = sorted(set(values) & set(_RETIRED))
+    if retired:
+        checks = ", ".join(_RETIRED[r] for r in retired)
+        raise ConfigError(
+            f"{', '.join(retired)} is now chosen by llm (local or api) or listed in llm_checks: "
+            f"llm_checks = [{checks}] (check {source})"
+        )
     try:
         return Settings(**values)
     except ValidationError as e:

@@ -380,3 +380,12 @@ def test_source_wording_puts_a_near_quote_in_the_cited_sentences_words(server, l
         "platform, and has" in sentence.text
     ) is not wording
     assert sentence.text.startswith("Microsoft has exclusive rights")
+
+
+def test_a_retired_check_setting_names_its_replacement(tmp_path):
+    from rag.types import ConfigError
+
+    config = tmp_path / "rag.toml"
+    config.write_text("agree_first = true\nreader_check = false\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match=r'llm_checks = \["anchor_first", "asked", "reader"\]'):
+        Settings.load(config)
