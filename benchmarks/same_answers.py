@@ -82,14 +82,7 @@ def llm_settings(record: bool) -> Any:
 
     if record:
         return Settings.load(generator="local")
-    if "llm" in Settings.model_fields:  # checks chosen by preset
-        return Settings.load(
-            generator="openai", base_url="http://127.0.0.1:9/v1", model="replay", api_key="x", llm="local"
-        )
-    on = dict.fromkeys(("agree_first", "cross_check", "reader_check", "source_wording", "complete_answer"), True)
-    return Settings.load(
-        generator="openai", base_url="http://127.0.0.1:9/v1", model="replay", api_key="x", context_sentences=4, **on
-    )
+    return Settings.load(generator="openai", base_url="http://127.0.0.1:9/v1", model="replay", api_key="x", llm="local")
 
 
 def run(name: str, llm_questions: int, against: Path | None) -> list[dict]:

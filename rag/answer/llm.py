@@ -69,9 +69,10 @@ class LLMAnswerer:
         # how benchmarks label the model's own claims (benchmarks/local_llm.py). Never needed to answer.
         self.on_check: Callable[[Draft, list[Sentence], list[Citation]], None] | None = None
 
-    def complete_one(self, prompt: str) -> str:
-        """One user prompt to the model, its whole reply: for judging a citation or rewriting a question."""
-        return str(self.generator.complete([{"role": "user", "content": prompt}]))
+    def complete_one(self, prompt: str, max_tokens: int | None = None) -> str:
+        """One user prompt to the model, its whole reply: for judging a citation, rewriting a question or
+        asking again for the answering phrase (``cross_check``)."""
+        return str(self.generator.complete([{"role": "user", "content": prompt}], max_tokens))
 
     def context(self, evidence: Evidence) -> Context:
         """The best ``context_sentences`` candidates of the learned rerank, in reading order within each
@@ -120,7 +121,7 @@ class LLMAnswerer:
 
     def _result(self, evidence: Evidence, extractive: Answer, result: Checked) -> Answer:
         hits, question, id = evidence.hits, extractive.question, extractive.id
-        answering = Answering(question, tuple(result.sentences), extractive.sentences, self._read, self._ask)
+        answering = Answering(question, tuple(result.sentences), extractive.sentences, self._read, self.complete_one)
         unasked = first_objection(self.preset.checks, answering)
         if unasked is not None:
             result.notes.append(f"dropped the model's answer: {unasked}")
@@ -159,9 +160,6 @@ class LLMAnswerer:
 
     def _read(self, question: str, texts: Sequence[str]) -> np.ndarray:
         return load_reader(threads=self.settings.threads).logits(question, list(texts))
-
-    def _ask(self, prompt: str, max_tokens: int) -> str:
-        return str(self.generator.complete([{"role": "user", "content": prompt}], max_tokens))
 
     def draft(self, question: str, evidence: Evidence, result: Checked) -> Checked:
         """The model's reply to the passages, parsed and checked sentence by sentence into ``result``."""

@@ -10,13 +10,13 @@ same: inner capitals ("OpenAI"), a possessive ("Microsoft's"), or a word the cor
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 from rag.text.words import STOPWORDS
 
-WORD = r"[A-Z](?:[\w&'’.-]*\w)?"
-_CAPITALISED = re.compile(rf"\b{WORD}")
-_RUN = re.compile(rf"\b{WORD}(?:\s+{WORD})*")  # "Federal Reserve Bank": one name of several words
+_WORD = r"[A-Z](?:[\w&'’.-]*\w)?"
+_CAPITALISED = re.compile(rf"\b{_WORD}")
+_RUN = re.compile(rf"\b{_WORD}(?:\s+{_WORD})*")  # "Federal Reserve Bank": one name of several words
 
 
 def name_key(word: str) -> str:
@@ -41,13 +41,13 @@ def opens_sentence(text: str, start: int) -> bool:
     return not stripped or (stripped != before and stripped[-1] in ".!?")
 
 
-def _words(text: str) -> Iterator[re.Match[str]]:
-    return _CAPITALISED.finditer(text)
-
-
 def names(text: str, known: Callable[[str], bool] = lambda w: True) -> set[str]:
     """The names in ``text``, as ``name_key`` gives them; a sentence-opening word only if it looks like one."""
-    return {name_key(m.group()) for m in _words(text) if is_name(m.group(), opens_sentence(text, m.start()), known)}
+    return {
+        name_key(m.group())
+        for m in _CAPITALISED.finditer(text)
+        if is_name(m.group(), opens_sentence(text, m.start()), known)
+    }
 
 
 def name_runs(text: str) -> list[re.Match[str]]:
