@@ -194,11 +194,10 @@ class Assistant:
 
     def _finished(self, answer: Answer, timings: dict[str, float], since: float) -> Answer:
         """The answer with its timings, the title and date of the files it cites, and the conflicts its
-        citations touch (none for an abstention, which cites nothing)."""
+        citations touch (for an abstention, those of what the documents do say)."""
         timings = {**timings, "answer": time.perf_counter() - since}
         timings["total"] = sum(timings.values())
-        # A passage's width: a conflict beside the cited sentence bears on what the answer read.
-        conflicts = for_answer(self.index, answer.citations, self.settings.chunk_sentences - 1)
+        conflicts = for_answer(self.index, answer.citations)
         documents = self.index.documents_of(answer.citations + [c for x in conflicts for c in x.citations])
         return replace(answer, timings=timings, documents=documents, conflicts=conflicts)
 

@@ -32,7 +32,10 @@ def render(answer: Answer) -> str:
     """The answer with [n] markers, then the numbered source list; an abstention with its reason."""
     if answer.abstained:
         why = f" ({answer.notes[0]})" if answer.notes else ""
-        return f"{answer.text}{why}"
+        if not answer.instead:
+            return f"{answer.text}{why}"
+        sources = "\n".join(source_line(n, c, answer.documents.get(c.file)) for n, c in enumerate(answer.citations, 1))
+        return f"{Answer.ABSTAIN_TEXT}{why}\n{answer.text.removeprefix(Answer.ABSTAIN_TEXT).lstrip()}\n\n{sources}"
     return f"{answer.text}\n\n{render_sources(answer)}"
 
 

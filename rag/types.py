@@ -212,14 +212,18 @@ class Answer:
     documents: dict[str, dict[str, str]] = field(default_factory=dict)
     # Sources that disagree about what this question's evidence says (stored with the index).
     conflicts: tuple[Conflict, ...] = ()
+    # When it declines: what the documents do say on the question's topic, cited. For a question on a
+    # false premise ("How much did AT&T pay for MCI?") this is often the correction ("Verizon ... MCI").
+    instead: tuple[AnswerSentence, ...] = ()
 
     ABSTAIN_TEXT = "The articles do not say."
+    INSTEAD_TEXT = "What they do say:"
 
     @property
     def citations(self) -> list[Citation]:
         """Distinct citations in order of first use: the numbered source list."""
         seen: dict[str, Citation] = {}
-        for s in self.sentences:
+        for s in (*self.sentences, *self.instead):
             for c in s.citations:
                 seen.setdefault(c.key, c)
         return list(seen.values())
@@ -227,11 +231,11 @@ class Answer:
     @property
     def text(self) -> str:
         """The answer with ``[n]`` markers numbering ``self.citations``."""
-        if self.abstained:
-            return self.ABSTAIN_TEXT
         number = {c.key: i for i, c in enumerate(self.citations, 1)}
-        parts = []
-        for s in self.sentences:
+        if self.abstained and not self.instead:
+            return self.ABSTAIN_TEXT
+        parts = [self.ABSTAIN_TEXT, self.INSTEAD_TEXT] if self.abstained else []
+        for s in self.instead if self.abstained else self.sentences:
             marks = "".join(f"[{number[c.key]}]" for c in s.citations)
             flag = " [unsupported]" if s.unsupported else ""
             parts.append(f"{s.text}{' ' if marks else ''}{marks}{flag}")
@@ -247,6 +251,7 @@ class Answer:
             "answerable": self.answerable,
             "generator": self.generator,
             "sentences": [s.to_dict() for s in self.sentences],
+            "instead": [s.to_dict() for s in self.instead],
             "passages": [h.to_dict() for h in self.passages],
             "documents": self.documents,
             "conflicts": [c.to_dict() for c in self.conflicts],

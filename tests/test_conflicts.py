@@ -138,9 +138,10 @@ def test_the_seeds_disagreement_is_found_at_index_time_and_the_look_alike_is_not
     assert {r["kind"] for r in index.conflicts} == {"direction"}
 
 
-def test_an_answer_about_the_change_of_structure_shows_the_disagreement(assistant):
-    answer = assistant.ask("What change of structure is OpenAI planning?")
+def test_an_answer_citing_the_disputed_sentence_shows_the_disagreement(assistant):
+    answer = assistant.ask("Is OpenAI becoming a for-profit company?")
     assert not answer.abstained and answer.conflicts
+    assert NONPROFIT in {c.key for c in answer.citations}
     sides = {c.key for x in answer.conflicts for c in x.citations}
     assert NONPROFIT in sides and len({k.split(":")[0] for k in sides}) >= 2
     record = answer.to_dict()["conflicts"][0]
@@ -148,6 +149,14 @@ def test_an_answer_about_the_change_of_structure_shows_the_disagreement(assistan
     cited = record["citations"]
     assert len(cited) == 2 and all(set(c) >= {"file", "sentence", "start", "end", "text"} for c in cited)
     assert 0 < record["confidence"] <= 1 and record["judge"] == "rules"
+
+
+def test_an_answer_shows_only_the_disagreements_of_sentences_it_cites(assistant):
+    """Issue 33: a disagreement two sentences from a cited one is about something the answer never said."""
+    for question in ("What change of structure is OpenAI planning?", "How is OpenAI's structure changing?"):
+        answer = assistant.ask(question)
+        cited = {c.key for c in answer.citations}
+        assert all(cited & {c.key for c in x.citations} for x in answer.conflicts), question
 
 
 def test_answers_away_from_the_disagreement_show_none(assistant):
@@ -159,7 +168,7 @@ def test_answers_away_from_the_disagreement_show_none(assistant):
 def test_rag_ask_prints_the_sources_that_disagree(tmp_path, index_dir):
     shutil.copytree(index_dir, tmp_path / "ix")
     result = runner.invoke(
-        app, ["ask", "What change of structure is OpenAI planning?", "--index-dir", str(tmp_path / "ix")]
+        app, ["ask", "Is OpenAI becoming a for-profit company?", "--index-dir", str(tmp_path / "ix")]
     )
     assert result.exit_code == 0, result.output
     block = result.stdout.split("Sources disagree:", 1)[1]

@@ -72,13 +72,22 @@ def test_an_abstention_reads_as_such_not_as_an_error(page):
     assert answer.inner_text().startswith("The articles do not say.") and page.locator("#sources li").count() == 0
 
 
+def test_a_decline_shows_what_the_documents_do_say_with_its_source(page):
+    ask(page, "When did Microsoft and OpenAI reach an agreement on the investment terms?")
+    answer = page.locator("#answer")
+    assert answer.get_attribute("class") == "abstained"
+    text = answer.inner_text()
+    assert text.startswith("The articles do not say.") and "premise" in text and "What they do say:" in text
+    assert "no agreement has been reached" in text and page.locator("#sources li").count() == 1
+
+
 def test_sources_that_disagree_are_shown_and_open_in_context(page):
-    ask(page, "What change of structure is OpenAI planning?")
+    ask(page, "Is OpenAI becoming a for-profit company?")
     box = page.locator("#conflicts")
     box.wait_for()
     text = box.inner_text()
     assert text.startswith("Sources disagree:") and "001_c3bc2e358454ff8d.txt:6" in text and "non-profit" in text
-    box.locator(".side").filter(has_text="001_c3bc2e358454ff8d.txt:6").click()
+    box.locator(".side").filter(has_text="001_c3bc2e358454ff8d.txt:6").first.click()
     mark = page.locator("#context mark")
     mark.wait_for()
     assert "transition from a for-profit to a non-profit entity" in mark.inner_text()

@@ -8,6 +8,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import replace
 
+from rag.answer.topic import asks_summary, cited, said_instead, summary
 from rag.config import Settings
 from rag.index.loaded import Index
 from rag.rank.rerank import Evidence, Scored, is_heading
@@ -15,6 +16,7 @@ from rag.rank.scorer import AnswerScorer
 from rag.text.profile import OPENING_ANAPHORA
 from rag.text.words import words
 from rag.types import Answer, AnswerSentence, Citation, Sentence
+from rag.verify.premise import broken_premise
 
 # A sentence leans on the one before when it opens with profile.OPENING_ANAPHORA, or names one of these
 # early on ("Should OpenAI pursue this, it could...").
@@ -23,6 +25,13 @@ _EARLY_ANAPHORA = frozenset("this these those such".split())
 ASKS_SEVERAL = re.compile(
     r"\b(?:two|three|four|both|several|reasons|parties|ways|and what|and who|and how|and when|and where)\b", re.I
 )
+
+# The candidates the premise check reads: the reader's (rag/verify/premise.py, benchmarks/NEWS.md).
+PREMISE_READS = 3
+# A summary question is answered from several on-topic sentences down to this share of the answerability
+# threshold: "What are the main points of tension?" matches no one sentence well, yet the articles
+# discuss it (benchmarks/NEWS.md).
+SUMMARY_FLOOR = 0.5
 
 
 def pick(evidence: Evidence, max_sentences: int, second_share: float) -> list[Scored]:
@@ -87,13 +96,22 @@ class ExtractiveAnswerer:
         )
         if not evidence.ranked:
             return replace(base, notes=("no retrieved passage holds a sentence that could answer",))
-        # A question word with no counterpart anywhere in the corpus, not even a paraphrase, names what
-        # the articles never discuss: decline whatever the scores say. On large corpora this never fires
-        # (no SQuAD-train question of 3,500 over 5,000 paragraphs had such a word), so the learned
-        # gates decide there; on a small corpus it catches "How many GPUs..." over news about deals.
+        # A question whose premise the best candidates contradict is declined with the contradiction,
+        # whatever the scores say: the documents correct it rather than answer it.
+        broken = broken_premise(question, [c.sentence.text for c in evidence.ranked[:PREMISE_READS]])
+        if broken is not None:
+            at, why = broken
+            note = f"the question's premise does not hold: {why}"
+            return replace(base, notes=(note,), instead=cited([evidence.ranked[at].sentence]))
+        # A summary question matches no one sentence well; several on its topic answer it.
+        wide = asks_summary(question) and not evidence.question.missing
+        overview = summary(evidence.question, evidence.ranked) if wide else []
         declined = self.decline_reason(evidence)
-        if declined is not None:
-            return replace(base, notes=(declined,))
+        if declined is not None and not (overview and evidence.answerable >= SUMMARY_FLOOR * self.answerable_threshold):
+            picked = pick(evidence, self.settings.max_answer_sentences, self.second_share)
+            return replace(base, notes=(declined,), instead=said_instead(evidence.question, picked))
+        if overview:
+            return replace(base, sentences=cited(overview), abstained=False)
         picked = pick(evidence, self.settings.max_answer_sentences, self.second_share)
         citations: list[Citation] = []
         keys: set[str] = set()

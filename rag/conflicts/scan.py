@@ -243,13 +243,13 @@ def conflict_of(row: dict[str, Any], index: Index) -> Conflict | None:
     return Conflict(row["kind"], row["summary"], (Citation.of(a), Citation.of(b)), row["confidence"], row["judge"])
 
 
-def for_answer(index: Index, cited: Iterable[Citation], reach: int) -> tuple[Conflict, ...]:
-    """The stored conflicts an answer should show: a side is a cited sentence or lies within ``reach``
-    sentences of one, in the passage the answer was read from. (Any side in the retrieved passages was
-    too wide: on the seeds, "Who is the CEO of Microsoft?" then showed the for-profit disagreement.)"""
+def for_answer(index: Index, cited: Iterable[Citation]) -> tuple[Conflict, ...]:
+    """The stored conflicts an answer should show: those with a cited sentence as one side. (Until
+    issue 33 a side within a passage's width of a cited sentence counted too, so an answer could show a
+    disagreement about sentences it never used.)"""
     rows: set[int] = set()
     for c in cited:
-        rows.update(row for row, n in index.conflict_sides.get(c.file, ()) if abs(n - c.sentence) <= reach)
+        rows.update(row for row, n in index.conflict_sides.get(c.file, ()) if n == c.sentence)
     shown = (conflict_of(index.conflicts[row], index) for row in sorted(rows))
     return tuple(x for x in shown if x is not None)
 

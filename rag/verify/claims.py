@@ -122,7 +122,7 @@ def _hit(stems: set[str], family: frozenset[str]) -> str | None:
 
 
 def negation(claim: tuple[Token, ...], source: tuple[Token, ...]) -> str | None:
-    c_neg, s_neg = _negated(claim), _negated(source)
+    c_neg, s_neg = negated_stems(claim), negated_stems(source)
     c_stems = {t.stem for t in claim}
     s_stems = {t.stem for t in source}
     for verb in s_neg - c_neg:
@@ -134,7 +134,7 @@ def negation(claim: tuple[Token, ...], source: tuple[Token, ...]) -> str | None:
     return None
 
 
-def _negated(toks: tuple[Token, ...]) -> set[str]:
+def negated_stems(toks: tuple[Token, ...]) -> set[str]:
     """Stems of the words a negation governs: the first word after it, auxiliaries and articles
     skipped. Verbs the stopword list holds count ("is not made", "was not said", "has not one of"):
     skipping every stopword let 13 inserted negations through (benchmarks/verify_claims.py)."""
