@@ -34,6 +34,7 @@ FAST_MODULES = frozenset(
     {
         "test_answer",
         "test_answerer",
+        "test_blocks",
         "test_claims",
         "test_cli",
         "test_conflicts",
@@ -43,6 +44,7 @@ FAST_MODULES = frozenset(
         "test_llm",
         "test_llm_checks",
         "test_models",
+        "test_premise",
         "test_properties",
         "test_reader",
         "test_source_wording",

@@ -7,6 +7,7 @@ the reason (binary, empty, too large, unreadable, a symlink loop, a duplicate of
 from __future__ import annotations
 
 import bisect
+import codecs
 import errno
 import hashlib
 import logging
@@ -20,18 +21,27 @@ from pathlib import Path
 import sentencex
 
 from rag.config import DEFAULT_SUFFIXES
+from rag.ingest.blocks import blocks
 from rag.ingest.extract import PARSED_SUFFIXES, Extractor, extract, markdown_headings
 from rag.ingest.extracted import ExtractionError
 from rag.types import Chunk, CorpusError, Document, Sentence
 
 log = logging.getLogger(__name__)
 
-# Lines are split first: a heading or a list item without a full stop is a sentence of its own,
-# which sentencex alone would glue to the next line.
+# Lines (of extracted text) or blocks (of text and Markdown) are split first: a heading or a list item
+# without a full stop is a sentence of its own, which sentencex alone would glue to the next line.
 _LINE = re.compile(r"[^\r\n]+")
+_LINE_BREAK = re.compile(r"[\r\n]")
 # A NUL byte never occurs in text files in any single-byte or UTF-8 encoding; it is how git and grep
 # tell binary files too.
 _SNIFF_BYTES = 8192
+# Longest first: the UTF-32 little-endian mark begins with the UTF-16 one.
+_BOMS = (
+    (codecs.BOM_UTF32_LE, "utf-32"),
+    (codecs.BOM_UTF32_BE, "utf-32"),
+    (codecs.BOM_UTF16_LE, "utf-16"),
+    (codecs.BOM_UTF16_BE, "utf-16"),
+)
 _HASH_BLOCK = 1 << 20
 # The longest sentence kept whole. Longer runs (transcripts, OCR, lists without full stops) are cut at
 # clause punctuation, else at a space. On 40,453 SQuAD-train sentences 0.16% are longer than 600
@@ -185,11 +195,16 @@ def read_document(src: SourceFile, extractor: Extractor | None = None) -> Docume
         raw = src.path.read_bytes()
     except OSError as e:
         return Skipped(src.file, _why(e))
-    if b"\x00" in raw[:_SNIFF_BYTES]:
+    bom = next((name for mark, name in _BOMS if raw.startswith(mark)), None)
+    if bom is None and b"\x00" in raw[:_SNIFF_BYTES]:
         return Skipped(src.file, "binary (holds NUL bytes)")
-    encoding = "utf-8"
+    encoding = bom or "utf-8"
     try:
-        text = raw.decode("utf-8-sig")
+        # UTF-16 and UTF-32 hold NUL bytes in every ASCII character: their byte-order mark tells them
+        # from binary files (Windows tools save text so).
+        text = raw.decode(bom) if bom else raw.decode("utf-8-sig")
+        if bom and not _reads_as_text(text):
+            return Skipped(src.file, f"binary (a {bom} byte-order mark, then no text)")
     except UnicodeDecodeError:
         text, encoding = _decode_fallback(raw)
         if not text:
@@ -199,6 +214,11 @@ def read_document(src: SourceFile, extractor: Extractor | None = None) -> Docume
         return Skipped(src.file, "blank (whitespace only)")
     headings = markdown_headings(text) if src.path.suffix.lower() in (".md", ".markdown") else ()
     return Document(src.file, text, encoding, headings=headings)
+
+
+def _reads_as_text(text: str) -> bool:
+    """Decoded behind a byte-order mark, text has spaces or line breaks and no control characters."""
+    return any(c.isspace() for c in text) and not any(ord(c) < 32 and c not in "\t\n\r\f" for c in text)
 
 
 def _decode_fallback(raw: bytes) -> tuple[str, str]:
@@ -224,9 +244,17 @@ def split_sentences(doc: Document) -> list[Sentence]:
     MAX_SENTENCE_CHARS long, with the page it starts on and whether it is a heading line."""
     out: list[Sentence] = []
     heading_starts = [h[0] for h in doc.headings]
-    for line in _LINE.finditer(doc.text):
-        for b in sentencex.get_sentence_boundaries("en", line.group()):
-            for start, end in bounded(doc.text, line.start() + b["start_index"], line.start() + b["end_index"]):
+    # Text and Markdown as written: hard-wrapped lines are reflowed into their paragraph (ingest/blocks.py).
+    # Extracted formats already give one paragraph per line.
+    spans = (
+        blocks(doc.text, doc.headings, doc.file.lower().endswith((".md", ".markdown")))
+        if doc.format == "text"
+        else ((m.start(), m.end()) for m in _LINE.finditer(doc.text))
+    )
+    for at, stop in spans:
+        flat = _LINE_BREAK.sub(" ", doc.text[at:stop])  # same length: offsets stay the file's
+        for b in sentencex.get_sentence_boundaries("en", flat):
+            for start, end in bounded(doc.text, at + b["start_index"], at + b["end_index"]):
                 page = bisect.bisect_right(doc.pages, start) if doc.pages else None
                 i = bisect.bisect_right(heading_starts, start) - 1
                 heading = i >= 0 and start < doc.headings[i][1]

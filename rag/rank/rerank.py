@@ -25,9 +25,25 @@ _TERMINAL = re.compile(r"""[.!?]["'”’)\]]*$""")
 
 
 def is_heading(s: Sentence) -> bool:
-    """A title or list label: marked as a heading by its document, no closing punctuation, or too short
-    to state a fact. Never an answer."""
-    return s.heading or not _TERMINAL.search(s.text) or len(words(s.text)) < 4
+    """A title or a label: context, never an answer. Marked as a heading by its document; too short to
+    state a fact; or, without closing punctuation, a title (most words capitalised, no figure). A table
+    row, a list item or a transcript line states a fact without a full stop ("Borealis; Tromsø; 17",
+    "- nw-find searches the store"): it is an answer unit (issue 34)."""
+    text = s.text.rstrip()
+    ws = words(text)
+    if s.heading or len(ws) < 3:
+        return True
+    if _TERMINAL.search(text):
+        return len(ws) < 4
+    return _titled(text) or (len(ws) < 4 and not any(c.isdigit() for c in text))
+
+
+def _titled(text: str) -> bool:
+    """Most of its words capitalised, and no figure: "Cloud Infrastructure and Exclusivity Concerns"."""
+    tokens = [t for t in re.findall(r"[^\W\d_][\w'’-]*", text) if len(t) > 3]
+    return not any(c.isdigit() for c in text) and (
+        not tokens or sum(t[0].isupper() for t in tokens) >= 0.6 * len(tokens)
+    )
 
 
 @dataclass(frozen=True)
