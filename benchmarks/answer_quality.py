@@ -6,7 +6,9 @@
 
 The corpus is one file per paragraph (train/squad.py): the part's own articles less the left-out ones,
 filled to 5,000 paragraphs with paragraphs of training articles. Questions: 2,500 answerable, 600 whose
-article is absent, 400 whose paragraph is absent ("hard"). Nothing here was tuned on the test part, and
+article is absent, 400 whose paragraph is absent ("hard"; "clear" when no paragraph left of their article
+holds a gold answer), and 600 on-topic ones made unanswerable by swapping a name, year or number
+(train/perturb.py). Nothing here was tuned on the test part, and
 SQuAD's dev file is never read. Prints a markdown report; ``--json`` keeps the figures.
 """
 
@@ -25,7 +27,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from rag.evaluate import calibration  # noqa: E402
-from train.squad import QA, build_split, holds_answer, write_corpus  # noqa: E402
+from train.collect import PERTURBED  # noqa: E402
+from train.perturb import perturbed  # noqa: E402
+from train.squad import QA, SEED, build_split, holds_answer, write_corpus  # noqa: E402
 
 CACHE = ROOT / "benchmarks" / ".cache"
 LATENCY_QUESTIONS = 300
@@ -48,11 +52,16 @@ def run(part: str, paragraphs: int, out_json: Path | None, threads: int | None, 
     except IndexMismatchError:  # cached by another version of the splitter or settings
         assistant = Assistant.from_dir(corpus, index_dir, settings, rebuild=True)
     build_s = time.perf_counter() - t
-    qs = split.questions
+    # On-topic negatives (issue 33): questions with a name, year or number swapped, as fit_answerer sees
+    # them on the other parts; and which absent-paragraph questions the rest of their article cannot answer.
+    qs = split.questions + perturbed(split, PERTURBED[part], SEED, assistant.embedder)
+    clear = _clear_of_answers(split)
     t = time.perf_counter()
     answers = list(assistant.answers([(q.id, q.question) for q in qs]))
     batch_s = time.perf_counter() - t
     rows = [_row(q, a) for q, a in zip(qs, answers, strict=True)]
+    for q, r in zip(qs, rows, strict=True):
+        r["clear"] = q.kind != "hard" or q.id in clear
 
     # Warm one-by-one latency on answerable and unanswerable questions alike.
     sample = qs[:: max(1, len(qs) // LATENCY_QUESTIONS)][:LATENCY_QUESTIONS]
@@ -129,13 +138,28 @@ def _row(q: QA, a) -> dict:
     }
 
 
+def _clear_of_answers(split) -> set[str]:
+    """Ids of the absent-paragraph questions that no paragraph of the corpus from their article answers
+    (none holds a gold answer string): surely unanswerable, unlike the rest of them. A paragraph's file
+    is ``<part>_<article>_<title>_<paragraph>.txt``, so the article is all but the last part."""
+    text: dict[str, str] = {}
+    for p in split.corpus:
+        key = p.file.rsplit("_", 1)[0]
+        text[key] = text.get(key, "") + "\n" + p.context.lower()
+    return {
+        q.id
+        for q in split.questions
+        if q.kind == "hard" and not any(a.lower() in text.get(q.file.rsplit("_", 1)[0], "") for a in q.answers)
+    }
+
+
 def _mean(xs) -> float | None:
     xs = list(xs)
     return round(float(np.mean(xs)), 4) if xs else None
 
 
 def _figures(rows: list[dict]) -> dict:
-    by = {k: [r for r in rows if r["kind"] == k] for k in ("answerable", "absent", "hard")}
+    by = {k: [r for r in rows if r["kind"] == k] for k in ("answerable", "absent", "hard", "perturbed")}
     ans = by["answerable"]
     answered = [r for r in ans if not r["abstained"]]
     out = {
@@ -150,6 +174,9 @@ def _figures(rows: list[dict]) -> dict:
         "wrongly_declined": _mean(r["abstained"] for r in ans),
         "absent_declined": _mean(r["abstained"] for r in by["absent"]),
         "hard_declined": _mean(r["abstained"] for r in by["hard"]),
+        "hard_clear_declined": _mean(r["abstained"] for r in by["hard"] if r["clear"]),
+        "perturbed": len(by["perturbed"]),
+        "perturbed_declined": _mean(r["abstained"] for r in by["perturbed"]),
         "paragraph_recall_at_5": _mean(r["r5"] for r in ans),
         "errors": sum("error" in r for r in rows),
     }
@@ -162,7 +189,7 @@ def _figures(rows: list[dict]) -> dict:
 def render(r: dict) -> str:
     lines = [
         f"SQuAD-train **{r['part']}** part: {r['paragraphs']:,} paragraphs; {r['answerable']:,} answerable, "
-        f"{r['absent']} absent-article and {r['hard']} absent-paragraph questions",
+        f"{r['absent']} absent-article, {r['hard']} absent-paragraph and {r['perturbed']} perturbed questions",
         "",
         "| figure | value |",
         "|---|---|",
@@ -176,6 +203,8 @@ def render(r: dict) -> str:
         "wrongly_declined",
         "absent_declined",
         "hard_declined",
+        "hard_clear_declined",
+        "perturbed_declined",
         "paragraph_recall_at_5",
         "ece",
         "latency_p50_ms",

@@ -84,7 +84,7 @@ def score(questions: list[dict[str, Any]], answers: list[Any]) -> dict[str, Any]
     rows = []
     for q, a in zip(questions, answers, strict=True):
         said = " ".join(s.text for s in a.sentences)
-        cited = [c.text for s in a.sentences for c in s.citations]
+        cited = [c.text for c in a.citations]  # an answer's, or when declined what the articles do say
         passages = " ".join(h.chunk.text for h in a.passages[:5])
         rows.append(
             {
@@ -137,8 +137,13 @@ def main() -> None:
 
     from rag.assistant import Assistant
     from rag.config import Settings
+    from rag.types import IndexMismatchError
 
-    assistant = Assistant.from_dir(folder, CACHE / "index", Settings.load(generator=a.generator))
+    settings = Settings.load(generator=a.generator)
+    try:
+        assistant = Assistant.from_dir(folder, CACHE / "index", settings)
+    except IndexMismatchError:  # cached by another version of the splitter or settings
+        assistant = Assistant.from_dir(folder, CACHE / "index", settings, rebuild=True)
     answers = [assistant.ask(q["question"], id=q["id"]) for q in questions]
     figures = score(questions, answers)
     print("| figure | valid | test (held out) |\n|---|---|---|")

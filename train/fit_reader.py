@@ -111,6 +111,11 @@ def main() -> None:
     ap.add_argument("--out", type=Path, default=READER_PARAMS)
     ap.add_argument("--pool", type=int, default=20)
     ap.add_argument("--epochs", type=int, default=EPOCHS)
+    ap.add_argument(
+        "--on-topic",
+        action="store_true",
+        help="also read the perturbed questions of its articles, all negatives (train/perturb.py; an experiment)",
+    )
     args = ap.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
 
@@ -127,6 +132,9 @@ def main() -> None:
     mine = reader_articles(train, args.seed)
     chosen = [d for d in train if article(d) in mine]
     chosen = [chosen[i] for i in rng.permutation(len(chosen))[: args.questions]]
+    if args.on_topic:  # their candidates hold the original question's gold sentence: the hardest negative
+        swapped = [d for d in collect("train", args.pool, kind="perturbed") if article(d) in mine]
+        chosen = [(chosen + swapped)[i] for i in rng.permutation(len(chosen) + len(swapped))]
     pairs = [p for d in chosen for p in pairs_of(d, scorer(d.features))]
     held = pairs[-2000:]  # the int8 check reads these; they are trained on too, which is fine for a comparison
     log.info(

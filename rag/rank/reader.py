@@ -40,6 +40,7 @@ class Reader:
         import onnxruntime as ort
         from tokenizers import Tokenizer
 
+        self.graph = graph
         self.tokenizer = Tokenizer.from_file(str(tokenizer_file))
         self.tokenizer.enable_truncation(MAX_TOKENS, strategy="only_second")
         self.tokenizer.no_padding()

@@ -26,7 +26,8 @@ _TERMINAL = re.compile(r"""[.!?]["'”’)\]]*$""")
 
 def is_heading(s: Sentence) -> bool:
     """A title or a label: context, never an answer. Marked as a heading by its document; too short to
-    state a fact; or, without closing punctuation, a title (most words capitalised, no figure). A table
+    state a fact; or, without closing punctuation, a title (a file's first line, or most words
+    capitalised and no figure: "WorldCom trial starts in New York" heads a news story). A table
     row, a list item or a transcript line states a fact without a full stop ("Borealis; Tromsø; 17",
     "- nw-find searches the store"): it is an answer unit (issue 34)."""
     text = s.text.rstrip()
@@ -35,7 +36,7 @@ def is_heading(s: Sentence) -> bool:
         return True
     if _TERMINAL.search(text):
         return len(ws) < 4
-    return _titled(text) or (len(ws) < 4 and not any(c.isdigit() for c in text))
+    return s.n == 1 or _titled(text) or (len(ws) < 4 and not any(c.isdigit() for c in text))
 
 
 def _titled(text: str) -> bool:
