@@ -86,11 +86,12 @@ def test_table_rows_list_items_and_transcript_lines_answer_while_titles_do_not()
     from rag.rank.rerank import is_heading
     from rag.types import Sentence
 
-    def unit(text: str, heading: bool = False) -> bool:
-        return not is_heading(Sentence("f.txt", 1, 0, len(text), text, None, heading))
+    def unit(text: str, heading: bool = False, n: int = 2) -> bool:
+        return not is_heading(Sentence("f.txt", n, 0, len(text), text, None, heading))
 
     assert (
         unit("Borealis; Tromsø; 17") and unit("- nw-find searches the store") and unit("ANA: we shipped it on Monday")
     )
     assert not unit("Cloud Infrastructure and Exclusivity Concerns")
     assert not unit("Installation") and not unit("It ships.", heading=True) and unit("The store holds every record.")
+    assert not unit("WorldCom trial starts in New York", n=1)  # a file's first line without a stop: its title
