@@ -29,7 +29,7 @@ from rag.rank.rerank import Evidence, candidates, rank
 from rag.rank.retrieve import Rankings, rankings_many
 from rag.rank.scorer import load_scorer
 from rag.text.words import content_words
-from rag.types import Answer, AnswerSentence, InputError, RagError
+from rag.types import Answer, AnswerSentence, InputError, RagError, SplitterChangedError
 
 log = logging.getLogger(__name__)
 
@@ -94,7 +94,12 @@ class Assistant:
             if manifest is not None and not Path(corpus).is_dir():
                 log.warning("corpus %s is gone: answering from the index as it is", corpus)
                 return cls.from_index(index_dir, settings)
-        return cls.from_dir(corpus, index_dir, settings, progress=progress)
+        try:
+            return cls.from_dir(corpus, index_dir, settings, progress=progress)
+        except SplitterChangedError as e:
+            # Nothing the user chose differs: rebuild from the corpus at hand rather than stop them.
+            log.warning("%s; re-indexing %s from scratch", str(e).split(": run")[0], corpus)
+            return cls.from_dir(corpus, index_dir, settings, rebuild=True, progress=progress)
 
     def ask(self, question: str, id: str | None = None, k: int | None = None) -> Answer:
         """Answer one question with checked sentence citations, or abstain."""

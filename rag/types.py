@@ -27,6 +27,11 @@ class IndexMismatchError(RagError):
     """The index on disk was built with other settings, another embedder or another format."""
 
 
+class SplitterChangedError(IndexMismatchError):
+    """The index was built by an older sentence splitter, every setting being the same: only a rebuild
+    brings it up to date, and one from its corpus needs nothing of the user."""
+
+
 class IndexLockedError(RagError):
     """Another process is updating the index and did not finish within the wait."""
 

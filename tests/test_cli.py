@@ -199,3 +199,23 @@ def test_a_reader_that_goes_away_ends_the_command_quietly(index_copy):
     proc.stdout.close()
     _, stderr = proc.communicate(timeout=120)
     assert proc.returncode == 141 and b"error" not in stderr and b"Traceback" not in stderr, stderr
+
+
+def test_an_index_split_by_an_older_splitter_is_rebuilt_from_its_corpus_saying_so(index_copy, corpus, caplog):
+    """Issue 34: a new splitter changes no setting of the user's, so `rag ask` rebuilds instead of
+    stopping, and says why (a warning: stderr in a terminal). Anything else that differs still stops
+    with the fix (the test above)."""
+    import json
+
+    from rag.config import Settings
+
+    manifest = index_copy / "manifest.json"
+    old = json.loads(manifest.read_text())
+    old["settings"]["splitter"] = "sentencex-lines-2"
+    old["fingerprint"] = "0" * 16
+    manifest.write_text(json.dumps(old))
+    result = run("ask", "What is Stargate?", "--index-dir", index_copy, "--corpus", corpus)
+    assert result.exit_code == 0, result.output
+    assert "older version" in caplog.text and "re-indexing" in caplog.text and "[1]" in result.stdout
+    rebuilt = json.loads(manifest.read_text())
+    assert rebuilt["fingerprint"] == Settings().index_fingerprint()

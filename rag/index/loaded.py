@@ -24,7 +24,7 @@ from rag.index.lexicon import Lexicon
 from rag.index.segments import Live, Segment, live, read_segment
 from rag.index.tables import ChunkTable, SentenceTable
 from rag.index.vectors import SegmentedVectorStore, VectorStore
-from rag.types import Chunk, Citation, IndexMismatchError, IndexMissingError, Sentence
+from rag.types import Chunk, Citation, IndexMismatchError, IndexMissingError, Sentence, SplitterChangedError
 
 FORMAT_VERSION = 5  # 3: conflicts.jsonl; 4: a chunk's row is stored as "row"; 5: segments, tables by column
 LEXICON = "lexicon.json"  # per generation: sentence count and stem document frequencies
@@ -156,6 +156,11 @@ def check_manifest(manifest: dict[str, Any], settings: Settings, root: Path) -> 
             if built.get(k) != now.get(k)
         )
         same = f" (--store {built.get('store', 'faiss')})" if built.get("store") != now.get("store") else ""
+        if {k for k in dict.fromkeys([*built, *now]) if built.get(k) != now.get(k)} == {"splitter"}:
+            raise SplitterChangedError(
+                f"index at {root} was split into sentences by an older version ({built.get('splitter')!r}): "
+                "run `rag index --rebuild`"
+            )
         raise IndexMismatchError(
             f"index at {root} was built with other settings ({diff or 'fingerprint differs'}): "
             f"run `rag index --rebuild`, or use the settings it was built with{same}"
