@@ -31,12 +31,12 @@ CACHE = ROOT / "benchmarks" / ".cache"
 
 
 def main() -> None:
-    from pymilvus import AnnSearchRequest, DataType, Function, FunctionType, MilvusClient, RRFRanker
+    from pymilvus import AnnSearchRequest, DataType, MilvusClient, RRFRanker
 
     from rag.config import Settings
     from rag.embed.embedder import load_embedder
     from rag.index import load_index
-    from rag.index.milvus import MilvusLexicalStore, MilvusVectorStore, local_server
+    from rag.index.milvus import MilvusLexicalStore, MilvusVectorStore, add_bm25, local_server
     from rag.rank.retrieve import rankings_many
     from rag.text.words import terms
 
@@ -100,24 +100,9 @@ def main() -> None:
         schema = client.create_schema(auto_id=False)
         schema.add_field("row", DataType.INT64, is_primary=True)
         schema.add_field("vector", DataType.FLOAT_VECTOR, dim=int(vectors.shape[1]))
-        schema.add_field(
-            "terms",
-            DataType.VARCHAR,
-            max_length=65_535,
-            enable_analyzer=True,
-            analyzer_params={"tokenizer": "standard", "filter": ["lowercase"]},
-        )
-        schema.add_field("sparse", DataType.SPARSE_FLOAT_VECTOR)
-        schema.add_function(
-            Function(
-                name="bm25", function_type=FunctionType.BM25, input_field_names=["terms"], output_field_names=["sparse"]
-            )
-        )
         ip = client.prepare_index_params()
         ip.add_index("vector", index_type="FLAT", metric_type="IP")
-        ip.add_index(
-            "sparse", index_type="SPARSE_INVERTED_INDEX", metric_type="BM25", params={"bm25_k1": 1.5, "bm25_b": 0.75}
-        )
+        add_bm25(schema, ip)  # the store's own BM25 fields, function and index
         client.create_collection("hybrid", schema=schema, index_params=ip)
         rows = []
         for c in index.chunks:

@@ -173,28 +173,15 @@ class MilvusLexicalStore:
         return [int(h.id) for h in hits]
 
     def save(self, folder: Path) -> None:
-        from pymilvus import DataType, Function, FunctionType
+        from pymilvus import DataType
 
         assert self._pending is not None, "a loaded store is already on the server"
         self.client = self.client or connect(self.uri)
         self.collection = collection_names(folder.name)[1]
         schema = self.client.create_schema(auto_id=False)
         schema.add_field("row", DataType.INT64, is_primary=True)
-        schema.add_field(
-            "terms",
-            DataType.VARCHAR,
-            max_length=65_535,
-            enable_analyzer=True,
-            analyzer_params={"tokenizer": "standard", "filter": ["lowercase"]},
-        )
-        schema.add_field("sparse", DataType.SPARSE_FLOAT_VECTOR)
-        schema.add_function(
-            Function(
-                name="bm25", function_type=FunctionType.BM25, input_field_names=["terms"], output_field_names=["sparse"]
-            )
-        )
         index = self.client.prepare_index_params()
-        index.add_index("sparse", index_type="SPARSE_INVERTED_INDEX", metric_type="BM25", params=_BM25)
+        add_bm25(schema, index)
         # VARCHAR's limit is in bytes; a chunk's terms pass it only in pathological files.
         rows = (
             {"row": c.row, "terms": (" ".join(terms(c.text)) or _EMPTY).encode()[:65_000].decode(errors="ignore")}
@@ -202,6 +189,27 @@ class MilvusLexicalStore:
         )
         _create(self.client, self.uri, self.collection, schema, index, rows)
         self._pending = None
+
+
+def add_bm25(schema: Any, index: Any) -> None:
+    """Milvus's own BM25 on a collection: a ``terms`` text field (the chunk's stemmed content words), the
+    ``sparse`` vector its BM25 function fills, and that vector's index, scored with ``_BM25``."""
+    from pymilvus import DataType, Function, FunctionType
+
+    schema.add_field(
+        "terms",
+        DataType.VARCHAR,
+        max_length=65_535,
+        enable_analyzer=True,
+        analyzer_params={"tokenizer": "standard", "filter": ["lowercase"]},
+    )
+    schema.add_field("sparse", DataType.SPARSE_FLOAT_VECTOR)
+    schema.add_function(
+        Function(
+            name="bm25", function_type=FunctionType.BM25, input_field_names=["terms"], output_field_names=["sparse"]
+        )
+    )
+    index.add_index("sparse", index_type="SPARSE_INVERTED_INDEX", metric_type="BM25", params=_BM25)
 
 
 def _create(client: Any, uri: str, collection: str, schema: Any, index: Any, rows: Iterator[dict[str, Any]]) -> None:
