@@ -14,7 +14,6 @@ aligned columns (a file list: "ac*.m4          - automatic configuration files")
 from __future__ import annotations
 
 import gzip
-import re
 import sys
 from pathlib import Path
 
@@ -23,6 +22,7 @@ import sentencex
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from rag.ingest.blocks import COLUMNS, ENDED, lines  # noqa: E402
 from rag.ingest.corpus import bounded, split_sentences  # noqa: E402
 from rag.types import Document  # noqa: E402
 
@@ -39,8 +39,6 @@ DOCS = [
     "libffi8/README.md.gz",
     "nodejs/BUILDING.md",
 ]
-_COLUMNS = re.compile(r"\S {3,}\S|\t")
-_ENDED = re.compile(r"""[.!?:;]["'”’)\]]*$""")
 
 
 def read(relative: str) -> str | None:
@@ -54,20 +52,20 @@ def read(relative: str) -> str | None:
 def by_lines(text: str) -> list[tuple[int, int]]:
     """The splitting before issue 34: each line alone, then sentencex."""
     out = []
-    for line in re.finditer(r"[^\r\n]+", text):
-        for b in sentencex.get_sentence_boundaries("en", line.group()):
-            out += bounded(text, line.start() + b["start_index"], line.start() + b["end_index"])
+    for at, stop in lines(text):
+        for b in sentencex.get_sentence_boundaries("en", text[at:stop]):
+            out += bounded(text, at + b["start_index"], at + b["end_index"])
     return out
 
 
 def mid_sentence(text: str, start: int) -> bool:
     line = text[text.rfind("\n", 0, start) + 1 : (text.find("\n", start) + 1 or len(text) + 1) - 1]
-    if _COLUMNS.search(line.strip()):
+    if COLUMNS.search(line.strip()):
         return False
     before = text[:start].rstrip(" \t")
     if not before or before.endswith(("\n\n", "\r\n\r\n")) or not text[start : start + 1].islower():
         return False
-    return not _ENDED.search(before.rstrip())
+    return not ENDED.search(before.rstrip())
 
 
 def main() -> None:

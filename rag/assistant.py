@@ -98,7 +98,7 @@ class Assistant:
             return cls.from_dir(corpus, index_dir, settings, progress=progress)
         except SplitterChangedError as e:
             # Nothing the user chose differs: rebuild from the corpus at hand rather than stop them.
-            log.warning("%s; re-indexing %s from scratch", str(e).split(": run")[0], corpus)
+            log.warning("%s; re-indexing %s from scratch", e.what, corpus)
             return cls.from_dir(corpus, index_dir, settings, rebuild=True, progress=progress)
 
     def ask(self, question: str, id: str | None = None, k: int | None = None) -> Answer:

@@ -34,14 +34,18 @@ def render(answer: Answer) -> str:
         why = f" ({answer.notes[0]})" if answer.notes else ""
         if not answer.instead:
             return f"{answer.text}{why}"
-        sources = "\n".join(source_line(n, c, answer.documents.get(c.file)) for n, c in enumerate(answer.citations, 1))
-        return f"{Answer.ABSTAIN_TEXT}{why}\n{answer.text.removeprefix(Answer.ABSTAIN_TEXT).lstrip()}\n\n{sources}"
+        return f"{Answer.ABSTAIN_TEXT}{why}\n{answer.instead_text}\n\n" + "\n".join(source_lines(answer))
     return f"{answer.text}\n\n{render_sources(answer)}"
+
+
+def source_lines(answer: Answer) -> list[str]:
+    """The numbered source list, a line per citation."""
+    return [source_line(n, c, answer.documents.get(c.file)) for n, c in enumerate(answer.citations, 1)]
 
 
 def render_sources(answer: Answer) -> str:
     """The numbered source list, the sources that disagree, and the notes, as shown under an answer."""
-    lines = [source_line(n, c, answer.documents.get(c.file)) for n, c in enumerate(answer.citations, 1)]
+    lines = source_lines(answer)
     if answer.conflicts:
         lines.append("\n" + render_conflicts(answer.conflicts, {c.key: n for n, c in enumerate(answer.citations, 1)}))
     lines.extend(f"note: {n}" for n in answer.notes)

@@ -31,6 +31,15 @@ class SplitterChangedError(IndexMismatchError):
     """The index was built by an older sentence splitter, every setting being the same: only a rebuild
     brings it up to date, and one from its corpus needs nothing of the user."""
 
+    what: str  # the message without its fix: what the rebuild that mends it says
+
+    @classmethod
+    def of(cls, root: object, built: object) -> SplitterChangedError:
+        what = f"index at {root} was split into sentences by an older version ({built!r})"
+        error = cls(f"{what}: run `rag index --rebuild`")
+        error.what = what
+        return error
+
 
 class IndexLockedError(RagError):
     """Another process is updating the index and did not finish within the wait."""
@@ -235,12 +244,21 @@ class Answer:
 
     @property
     def text(self) -> str:
-        """The answer with ``[n]`` markers numbering ``self.citations``."""
+        """The answer with ``[n]`` markers numbering ``self.citations``; when declined, the decline and
+        what the documents do say."""
+        if self.abstained:
+            return f"{self.ABSTAIN_TEXT} {self.instead_text}" if self.instead else self.ABSTAIN_TEXT
+        return self._marked(self.sentences)
+
+    @property
+    def instead_text(self) -> str:
+        """``What they do say: ... [1]`` when declined with sentences on the topic, else empty."""
+        return f"{self.INSTEAD_TEXT} {self._marked(self.instead)}" if self.abstained and self.instead else ""
+
+    def _marked(self, sentences: tuple[AnswerSentence, ...]) -> str:
         number = {c.key: i for i, c in enumerate(self.citations, 1)}
-        if self.abstained and not self.instead:
-            return self.ABSTAIN_TEXT
-        parts = [self.ABSTAIN_TEXT, self.INSTEAD_TEXT] if self.abstained else []
-        for s in self.instead if self.abstained else self.sentences:
+        parts = []
+        for s in sentences:
             marks = "".join(f"[{number[c.key]}]" for c in s.citations)
             flag = " [unsupported]" if s.unsupported else ""
             parts.append(f"{s.text}{' ' if marks else ''}{marks}{flag}")

@@ -15,7 +15,7 @@ from rag.rank.rerank import Evidence, Scored, is_heading
 from rag.rank.scorer import AnswerScorer
 from rag.text.profile import OPENING_ANAPHORA
 from rag.text.words import words
-from rag.types import Answer, AnswerSentence, Citation, Sentence
+from rag.types import Answer, AnswerSentence, Sentence
 from rag.verify.premise import broken_premise
 
 # A sentence leans on the one before when it opens with profile.OPENING_ANAPHORA, or names one of these
@@ -113,20 +113,16 @@ class ExtractiveAnswerer:
         if overview:
             return replace(base, sentences=cited(overview), abstained=False)
         picked = pick(evidence, self.settings.max_answer_sentences, self.second_share)
-        citations: list[Citation] = []
-        keys: set[str] = set()
+        said: dict[str, Sentence] = {}
         for p in picked:
             antecedent = (
                 _antecedent(p.sentence, self.index) if len(picked) < self.settings.max_answer_sentences else None
             )
             for s in (antecedent, p.sentence):
-                if s is not None and s.key not in keys:
-                    keys.add(s.key)
-                    citations.append(
-                        Citation.of(s)
-                    )  # support is the verifier's score; an extractive citation quotes its sentence
-        sentences = tuple(AnswerSentence(c.text, (c,)) for c in citations)
-        return replace(base, sentences=sentences, abstained=False)
+                if s is not None:
+                    said.setdefault(s.key, s)
+        # No support score: that is the verifier's, and an extractive citation quotes its own sentence.
+        return replace(base, sentences=cited(list(said.values())), abstained=False)
 
     def stream(self, question: str, evidence: Evidence, id: str | None = None) -> Iterator[AnswerSentence | Answer]:
         answer = self.answer(question, evidence, id)

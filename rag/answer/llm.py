@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 
 from rag.answer.extractive import ExtractiveAnswerer
+from rag.answer.topic import in_reading_order
 from rag.config import Settings
 from rag.embed.embedder import Embedder
 from rag.index.loaded import Index
@@ -77,11 +78,7 @@ class LLMAnswerer:
     def context(self, evidence: Evidence) -> Context:
         """The best ``context_sentences`` candidates of the learned rerank, in reading order within each
         file (files in rank order): a short prompt a small model reads quickly and loses less in."""
-        best = [c.sentence for c in evidence.ranked[: self.preset.context_sentences]]
-        first: dict[str, int] = {}
-        for s in best:
-            first.setdefault(s.file, len(first))
-        return Context(tuple(sorted(best, key=lambda s: (first[s.file], s.n))))
+        return Context(tuple(in_reading_order([c.sentence for c in evidence.ranked[: self.preset.context_sentences]])))
 
     def answer(self, question: str, evidence: Evidence, id: str | None = None) -> Answer:
         extractive = self.fallback.answer(question, evidence, id)

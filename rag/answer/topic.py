@@ -73,7 +73,13 @@ def summary(question: QuestionInfo, ranked: tuple[Scored, ...]) -> list[Sentence
             chosen.append(s)
         if len(chosen) == SUMMARY_SENTENCES:
             break
-    if len(chosen) < 2:
-        return []
-    first = {f: i for i, f in reversed(list(enumerate(s.file for s in chosen)))}
-    return sorted(chosen, key=lambda s: (first[s.file], s.n))
+    return in_reading_order(chosen) if len(chosen) >= 2 else []
+
+
+def in_reading_order(sentences: list[Sentence]) -> list[Sentence]:
+    """The sentences by the file each was first drawn from (files in the order given), then by their
+    place in it: an answer or a prompt that reads as the documents do."""
+    first: dict[str, int] = {}
+    for s in sentences:
+        first.setdefault(s.file, len(first))
+    return sorted(sentences, key=lambda s: (first[s.file], s.n))

@@ -150,17 +150,11 @@ def check_manifest(manifest: dict[str, Any], settings: Settings, root: Path) -> 
         built = manifest.get("settings", {})
         now = settings.index_shaping()
         # A key only one side has (``store`` is recorded only when not the default) shows as None there.
-        diff = ", ".join(
-            f"{k} {built.get(k)!r} -> {now.get(k)!r}"
-            for k in dict.fromkeys([*built, *now])
-            if built.get(k) != now.get(k)
-        )
+        differ = [k for k in dict.fromkeys([*built, *now]) if built.get(k) != now.get(k)]
+        if differ == ["splitter"]:
+            raise SplitterChangedError.of(root, built.get("splitter"))
+        diff = ", ".join(f"{k} {built.get(k)!r} -> {now.get(k)!r}" for k in differ)
         same = f" (--store {built.get('store', 'faiss')})" if built.get("store") != now.get("store") else ""
-        if {k for k in dict.fromkeys([*built, *now]) if built.get(k) != now.get(k)} == {"splitter"}:
-            raise SplitterChangedError(
-                f"index at {root} was split into sentences by an older version ({built.get('splitter')!r}): "
-                "run `rag index --rebuild`"
-            )
         raise IndexMismatchError(
             f"index at {root} was built with other settings ({diff or 'fingerprint differs'}): "
             f"run `rag index --rebuild`, or use the settings it was built with{same}"

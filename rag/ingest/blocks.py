@@ -19,10 +19,15 @@ _LINE = re.compile(r"[^\r\n]+")
 _LIST_ITEM = re.compile(r"\s*(?:[-*+•]|\d{1,3}[.)]|[a-zA-Z][.)])\s+\S")
 _FENCE = re.compile(r"\s*(?:```|~~~)")
 _RULE = re.compile(r"\s*(?:[-=*_]\s*){3,}$")  # a Markdown rule or a setext heading's underline
-_COLUMNS = re.compile(r"\S {3,}\S|\t")  # aligned columns inside a line: a table or a file list
-_TERMINAL = re.compile(r"""[.!?:;]["'”’)\]]*$""")
+COLUMNS = re.compile(r"\S {3,}\S|\t")  # aligned columns inside a line: a table or a file list
+ENDED = re.compile(r"""[.!?:;]["'”’)\]]*$""")
 WRAPPED_SHARE = 0.75  # a line at least this share of the file's wrap width was wrapped, not ended
 MIN_WIDTH = 40  # files whose long lines are shorter than this are lists, not wrapped prose
+
+
+def lines(text: str) -> Iterator[tuple[int, int]]:
+    """(start, end) of each line with text: the blocks of extracted text, one paragraph per line."""
+    return ((m.start(), m.end()) for m in _LINE.finditer(text))
 
 
 def wrap_width(text: str) -> int:
@@ -66,7 +71,7 @@ def _stands_alone(line: str) -> bool:
     """A line that is a block of its own and never joins the next: a table row, a rule, a Markdown
     heading, a quoted line, aligned columns."""
     s = line.lstrip()
-    return s.startswith(("|", "#", ">")) or bool(_RULE.match(line)) or bool(_COLUMNS.search(s))
+    return s.startswith(("|", "#", ">")) or bool(_RULE.match(line)) or bool(COLUMNS.search(s))
 
 
 def _continues(prev: str, line: str, width: int) -> bool:
@@ -78,10 +83,10 @@ def _continues(prev: str, line: str, width: int) -> bool:
         return False  # "...the end.\nInstallation": a heading after a paragraph
     wrapped = width >= MIN_WIDTH and len(body) >= WRAPPED_SHARE * width
     first = line.lstrip()[:1]
-    return wrapped or (not _TERMINAL.search(body) and (first.islower() or first.isdigit()))
+    return wrapped or (not ENDED.search(body) and (first.islower() or first.isdigit()))
 
 
 def _title_like(line: str, width: int) -> bool:
     """A short line that starts with a capital and ends without punctuation: a heading or a label."""
     s = line.strip()
-    return s[:1].isupper() and not _TERMINAL.search(s) and len(s) < WRAPPED_SHARE * max(width, MIN_WIDTH)
+    return s[:1].isupper() and not ENDED.search(s) and len(s) < WRAPPED_SHARE * max(width, MIN_WIDTH)

@@ -21,7 +21,7 @@ from pathlib import Path
 import sentencex
 
 from rag.config import DEFAULT_SUFFIXES
-from rag.ingest.blocks import blocks
+from rag.ingest.blocks import blocks, lines
 from rag.ingest.extract import PARSED_SUFFIXES, Extractor, extract, markdown_headings
 from rag.ingest.extracted import ExtractionError
 from rag.types import Chunk, CorpusError, Document, Sentence
@@ -30,7 +30,6 @@ log = logging.getLogger(__name__)
 
 # Lines (of extracted text) or blocks (of text and Markdown) are split first: a heading or a list item
 # without a full stop is a sentence of its own, which sentencex alone would glue to the next line.
-_LINE = re.compile(r"[^\r\n]+")
 _LINE_BREAK = re.compile(r"[\r\n]")
 # A NUL byte never occurs in text files in any single-byte or UTF-8 encoding; it is how git and grep
 # tell binary files too.
@@ -249,7 +248,7 @@ def split_sentences(doc: Document) -> list[Sentence]:
     spans = (
         blocks(doc.text, doc.headings, doc.file.lower().endswith((".md", ".markdown")))
         if doc.format == "text"
-        else ((m.start(), m.end()) for m in _LINE.finditer(doc.text))
+        else lines(doc.text)
     )
     for at, stop in spans:
         flat = _LINE_BREAK.sub(" ", doc.text[at:stop])  # same length: offsets stay the file's

@@ -89,7 +89,8 @@ _AUX = frozenset(
 )
 
 
-def _stems(toks: tuple[Token, ...]) -> set[str]:
+def stems_and_words(toks: tuple[Token, ...]) -> set[str]:
+    """The stems and the lower-cased words of ``toks``: what an antonym family is matched against."""
     return {t.stem for t in toks} | {t.low for t in toks}
 
 
@@ -108,7 +109,7 @@ def _is_ordinal_of_name(claim: tuple[Token, ...], t: Token) -> bool:
 
 
 def predicate(claim: tuple[Token, ...], source: tuple[Token, ...]) -> str | None:
-    c, s = _stems(claim), _stems(source)
+    c, s = stems_and_words(claim), stems_and_words(source)
     for a, b in ANTONYMS:
         for mine, other in ((a, b), (b, a)):
             said = _hit(c, mine)

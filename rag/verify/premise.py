@@ -17,11 +17,11 @@ from __future__ import annotations
 
 import re
 
-from rag.text.names import names
+from rag.rank.question import question_names
 from rag.text.profile import content_stems
 from rag.text.tokens import Token, tokens
 from rag.text.words import STOPWORDS
-from rag.verify.claims import ANTONYMS, NEGATIONS, negated_stems
+from rag.verify.claims import ANTONYMS, NEGATIONS, negated_stems, stems_and_words
 
 # The antonym pairs a question's premise is read on: decisions and outcomes (accept/reject,
 # support/oppose, win/lose, join/leave, hire/fire, succeed/fail). The others read as perspective or as
@@ -29,7 +29,6 @@ from rag.verify.claims import ANTONYMS, NEGATIONS, negated_stems
 # increases its diameter" is answered by what decreases as it grows (SQuAD-train valid, NEWS.md).
 _DECISIONS = tuple(pair for pair in ANTONYMS if pair[0] & {"accept", "back", "win", "join", "hire", "success"})
 ON_TOPIC = 0.5  # the share of the question's content stems a correcting sentence must state
-_QUESTION_WORDS = frozenset("what which who whom whose when where why how".split())
 _OFFERS_CHOICE = re.compile(r"\bor\b|\bwhether\b", re.I)
 
 
@@ -41,7 +40,7 @@ def broken_premise(question: str, sentences: list[str]) -> tuple[int, str] | Non
     asked = content_stems(question)[1]
     if not asked:
         return None
-    named = names(question) - _QUESTION_WORDS
+    named = question_names(question)
     for i, sentence in enumerate(sentences):
         if len(asked & content_stems(sentence)[1]) < ON_TOPIC * len(asked):
             continue
@@ -50,16 +49,13 @@ def broken_premise(question: str, sentences: list[str]) -> tuple[int, str] | Non
             continue  # about someone else: "Ebbers pleaded not guilty" corrects no question about Cooper
         why = _negates(q, s) or _opposite(q, s)
         if why:
-            return i, why.replace("the cited text says", "the documents say").replace(
-                "cited text negates", "documents negate"
-            )
+            return i, why
     return None
 
 
 def _opposite(question: tuple[Token, ...], sentence: tuple[Token, ...]) -> str | None:
     """The question uses one side of an antonym pair and not the other; the sentence only the other."""
-    q = {t.stem for t in question} | {t.low for t in question}
-    s = {t.stem for t in sentence} | {t.low for t in sentence}
+    q, s = stems_and_words(question), stems_and_words(sentence)
     for a, b in _DECISIONS:
         for mine, other in ((a, b), (b, a)):
             if q & mine and not q & other and not s & mine and s & other:
