@@ -8,7 +8,7 @@ import io
 from collections.abc import Iterable
 from typing import Any
 
-from rag.types import Answer, AnswerSentence, Citation, Conflict
+from rag.types import Answer, AnswerSentence, Citation, Conflict, one_line
 
 LOST_CITATIONS = "(those sentences lost their citations on checking; the answer is below)"
 
@@ -25,7 +25,9 @@ class Numbering:
     def sentence(self, sentence: AnswerSentence) -> str:
         """One answer sentence with its markers, as ``Answer.text`` writes it."""
         marks = self.marks(sentence)
-        return f"{sentence.text}{' ' if marks else ''}{marks}{' [unsupported]' if sentence.unsupported else ''}"
+        return (
+            f"{one_line(sentence.text)}{' ' if marks else ''}{marks}{' [unsupported]' if sentence.unsupported else ''}"
+        )
 
 
 def render(answer: Answer) -> str:
@@ -62,7 +64,7 @@ def render_conflicts(
         lines.append(f"  - {x.summary} ({x.kind}, {x.judge}, confidence {x.confidence:.2f})")
         for c in x.citations:
             n = (numbers or {}).get(c.key)
-            lines.append(f"      [{n}] {c.where}" if n else f'      {c.where} "{c.text}"')
+            lines.append(f"      [{n}] {c.where}" if n else f'      {c.where} "{one_line(c.text)}"')
     return "\n".join(lines)
 
 
@@ -70,7 +72,7 @@ def source_line(n: int, c: Citation, document: dict[str, str] | None = None) -> 
     """``[2] report.pdf p.3:12 "The sentence." (Title, 2026-03-14)``"""
     shown = [document[k] for k in ("title", "date") if k in document] if document else []
     about = f" ({', '.join(shown)})" if shown else ""
-    return f'[{n}] {c.where} "{c.text}"{about}'
+    return f'[{n}] {c.where} "{one_line(c.text)}"{about}'
 
 
 class StreamRenderer:

@@ -2,8 +2,19 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import asdict, dataclass, field
 from typing import Any
+
+
+def one_line(text: str) -> str:
+    """A sentence as shown: each line break of a hard-wrapped source, with the spaces and indent around
+    it, is one space (the citation keeps the file's own characters; rag/ingest/blocks.py). Other
+    spacing, a thin space in "c. 500" included, is kept."""
+    return _LINE_BREAK.sub(" ", text)
+
+
+_LINE_BREAK = re.compile(r"[ \t]*[\r\n]+[ \t]*")
 
 
 # ---------------------------------------------------------------------------------------------- errors
@@ -173,7 +184,7 @@ class Citation:
 
 @dataclass(frozen=True)
 class AnswerSentence:
-    text: str
+    text: str  # verbatim for an extractive sentence; shown on one line (``one_line``)
     citations: tuple[Citation, ...]
     unsupported: bool = False  # kept although no citation survived checking (--keep-unsupported)
 
@@ -261,7 +272,7 @@ class Answer:
         for s in sentences:
             marks = "".join(f"[{number[c.key]}]" for c in s.citations)
             flag = " [unsupported]" if s.unsupported else ""
-            parts.append(f"{s.text}{' ' if marks else ''}{marks}{flag}")
+            parts.append(f"{one_line(s.text)}{' ' if marks else ''}{marks}{flag}")
         return " ".join(parts)
 
     def to_dict(self) -> dict[str, Any]:

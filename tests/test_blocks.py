@@ -95,3 +95,17 @@ def test_table_rows_list_items_and_transcript_lines_answer_while_titles_do_not()
     assert not unit("Cloud Infrastructure and Exclusivity Concerns")
     assert not unit("Installation") and not unit("It ships.", heading=True) and unit("The store holds every record.")
     assert not unit("WorldCom trial starts in New York", n=1)  # a file's first line without a stop: its title
+
+
+def test_a_wrapped_sentence_is_shown_on_one_line_and_cited_as_the_file_has_it():
+    from rag.render import render
+    from rag.types import Answer, AnswerSentence, Citation, Sentence
+
+    text = "Intro line.\nThe release cycle is six\n  weeks long.\n"
+    wrapped = next(s for s in split_sentences(Document("README.txt", text)) if "release" in s.text)
+    c = Citation.of(Sentence("README.txt", wrapped.n, wrapped.start, wrapped.end, wrapped.text))
+    answer = Answer("How long is the cycle?", (AnswerSentence(c.text, (c,)),), False, ())
+    assert c.text == "The release cycle is six\n  weeks long." == text[c.start : c.end]
+    assert answer.text == "The release cycle is six weeks long. [1]"
+    assert '"The release cycle is six weeks long."' in render(answer)
+    assert answer.to_dict()["sentences"][0]["citations"][0]["text"] == c.text
