@@ -35,6 +35,7 @@ FAST_MODULES = frozenset(
         "test_answer",
         "test_answerer",
         "test_blocks",
+        "test_pdf_layout",
         "test_claims",
         "test_cli",
         "test_conflicts",

@@ -189,6 +189,14 @@ def read_document(src: SourceFile, extractor: Extractor | None = None) -> Docume
             return Skipped(src.file, str(e))
         if not got.text.strip():
             return Skipped(src.file, f"no text in the {got.format.upper()} file")
+        if got.glued_pages:
+            log.warning(
+                "%s: words run together on page%s %s (the PDF has no spaces between them): search there is poor;"
+                " a copy printed to PDF again may read better",
+                src.file,
+                "s" if len(got.glued_pages) > 1 else "",
+                _page_list(got.glued_pages),
+            )
         return Document(src.file, got.text, "utf-8", got.format, got.pages, got.headings, got.title, got.date)
     try:
         raw = src.path.read_bytes()
@@ -213,6 +221,17 @@ def read_document(src: SourceFile, extractor: Extractor | None = None) -> Docume
         return Skipped(src.file, "blank (whitespace only)")
     headings = markdown_headings(text) if src.path.suffix.lower() in (".md", ".markdown") else ()
     return Document(src.file, text, encoding, headings=headings)
+
+
+def _page_list(pages: Sequence[int]) -> str:
+    """1, 3-5, 9 for pages 1, 3, 4, 5, 9."""
+    runs: list[list[int]] = []
+    for p in pages:
+        if runs and p == runs[-1][-1] + 1:
+            runs[-1].append(p)
+        else:
+            runs.append([p])
+    return ", ".join(str(r[0]) if len(r) == 1 else f"{r[0]}-{r[-1]}" for r in runs)
 
 
 def _reads_as_text(text: str) -> bool:

@@ -32,7 +32,7 @@ _MD_HEADING = re.compile(r"^ {0,3}#{1,6}(?:[ \t][^\r\n]*)?$", re.MULTILINE)
 
 # Recorded per extracted file in the manifest: a file extracted by another version is extracted again
 # on the next update, so an extraction fix reaches existing indexes without a full rebuild.
-EXTRACT_VERSION = 1
+EXTRACT_VERSION = 2  # 2: PDFs through pdfium in reading order (issue 34)
 
 
 def html_text(data: bytes) -> Extracted:
@@ -187,7 +187,14 @@ class Extractor:
         reply = json.loads(line)
         if "error" in reply:
             raise ExtractionError(reply["error"])
-        return Extracted(**{**reply, "pages": tuple(reply["pages"]), "headings": tuple(map(tuple, reply["headings"]))})
+        return Extracted(
+            **{
+                **reply,
+                "pages": tuple(reply["pages"]),
+                "headings": tuple(map(tuple, reply["headings"])),
+                "glued_pages": tuple(reply["glued_pages"]),
+            }
+        )
 
     def _start(self) -> subprocess.Popen[str]:
         # The worker imports this very package, wherever it was imported from (an install, a checkout

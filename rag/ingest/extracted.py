@@ -19,3 +19,4 @@ class Extracted:
     headings: tuple[tuple[int, int], ...] = ()  # spans of heading lines: never answer sentences
     title: str | None = None
     date: str | None = None  # ISO date, from the page's or the file's metadata
+    glued_pages: tuple[int, ...] = ()  # PDF pages (from 1) whose words run together: poor to search

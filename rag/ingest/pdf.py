@@ -1,21 +1,16 @@
-"""PDF text with its page numbers: pypdf's per-page lines, running headers and footers dropped, lines
-reflowed into paragraphs and words broken across lines joined again.
-
-pypdf was chosen over pdfplumber by measurement (benchmarks/extraction.py, 40 Wikipedia articles as
-PDFs): pypdf with the reflow below runs 95 pages/s, 8.5x faster than pdfplumber's raw page text, and is
-pure Python with no dependencies. Its layout mode keeps the vertical gaps between paragraphs.
-Layout is recovered from line lengths alone, which holds for the single-column text of reports and
-articles; multi-column layouts and tables come out in pypdf's reading order.
+"""PDF text with its page numbers: pdfium's lines in reading order (rag/ingest/pdf_lines.py), running
+headers and footers dropped, lines reflowed into paragraphs and words broken across lines joined again.
+Pages whose words run together are reported with their numbers (Extracted.glued_pages).
 """
 
 from __future__ import annotations
 
-import io
 import logging
 import re
 from statistics import quantiles
 
 from rag.ingest.extracted import Extracted, ExtractionError
+from rag.ingest.pdf_lines import page_lines, paragraphs
 
 log = logging.getLogger(__name__)
 
@@ -30,35 +25,55 @@ _BULLET = re.compile(r"^\s*(?:[•▪‣◦●\-–*]|\d{1,3}[.)])\s")
 _TERMINAL = re.compile(r"[.!?:;\"”’)]\s*$")
 _BROKEN_WORD = re.compile(r"([A-Za-z]+)-$")
 _WORD_START = re.compile(r"^([a-z]+)")
+_WORD = re.compile(r"[^\W\d_]+")
+_LONG_WORD = 25
+_GLUED_SHARE = 0.01
+_PDF_DATE = re.compile(r"D:(\d{4})(\d{2})(\d{2})")
 
 
 def pdf_text(data: bytes) -> Extracted:
-    """The text of a PDF, with the offset where each page starts; raises ExtractionError with the reason
-    it cannot be read (damaged, encrypted, no text layer)."""
-    from pypdf import PdfReader
-    from pypdf.errors import PyPdfError
+    """The text of a PDF, with the offset where each page starts and the pages whose words run
+    together; raises ExtractionError with the reason it cannot be read (damaged, encrypted, no text)."""
+    import pypdfium2 as pdfium
 
     try:
-        reader = PdfReader(io.BytesIO(data), strict=False)
-        if reader.is_encrypted and not _opens_without_password(reader):
-            raise ExtractionError("encrypted PDF: save a copy without a password to index it")
-        # Layout mode keeps vertical gaps as blank lines: where paragraphs end, which plain mode loses.
-        # It costs the same here (0.027 s against 0.025 s for a 5-page article).
-        pages = [page.extract_text(extraction_mode="layout") or "" for page in reader.pages]
-        meta = reader.metadata
-        title = (meta.title or "").strip() if meta else ""
-        created = meta.creation_date if meta else None
-    except ExtractionError:
-        raise
-    except (PyPdfError, ValueError, KeyError, TypeError, AttributeError, IndexError, OSError) as e:
-        raise ExtractionError(f"damaged PDF ({type(e).__name__}): open and save it again, or remove it") from e
-    if not any(p.strip() for p in pages):
+        doc = pdfium.PdfDocument(data)
+    except pdfium.PdfiumError as e:
+        if "password" in str(e).lower():
+            raise ExtractionError("encrypted PDF: save a copy without a password to index it") from e
+        raise ExtractionError(f"damaged PDF ({e}): open and save it again, or remove it") from e
+    try:
+        pages = []
+        for page in doc:
+            textpage = page.get_textpage()
+            pages.append(paragraphs(page_lines(textpage), page.get_width()))
+            textpage.close()
+            page.close()
+        meta = doc.get_metadata_dict(skip_empty=True)
+    finally:
+        doc.close()
+    if not any(line for lines in pages for line in lines):
         raise ExtractionError("image-only PDF (no text layer): run OCR on it first")
-    lines = drop_running_lines([_page_lines(p) for p in pages])
-    text, starts = reflow(lines)
+    glued = tuple(i + 1 for i, lines in enumerate(pages) if _glued(lines))
+    text, starts = reflow(drop_running_lines(pages))
+    created = _PDF_DATE.match(meta.get("CreationDate", ""))
     return Extracted(
-        text, "pdf", pages=starts, title=title or None, date=created.date().isoformat() if created else None
+        text,
+        "pdf",
+        pages=starts,
+        title=meta.get("Title", "").strip() or None,
+        date="-".join(created.groups()) if created else None,
+        glued_pages=glued,
     )
+
+
+def _glued(lines: list[str]) -> bool:
+    """Words run together on the page: the PDF places its words without space characters and pdfium
+    could not tell the gaps. A long word is over 25 letters; a few (German compounds, identifiers) are
+    normal."""
+    words = [w for line in lines for w in _WORD.findall(line)]
+    long = sum(len(w) > _LONG_WORD for w in words)
+    return long >= 3 and long > _GLUED_SHARE * len(words)
 
 
 def _page_lines(page: str) -> list[str]:
@@ -72,13 +87,6 @@ def _page_lines(page: str) -> list[str]:
     while lines and not lines[-1]:
         lines.pop()
     return lines
-
-
-def _opens_without_password(reader: object) -> bool:
-    try:
-        return bool(reader.decrypt(""))  # type: ignore[attr-defined]
-    except Exception:  # noqa: BLE001 - AES needs the optional cryptography package: treat as locked
-        return False
 
 
 def _starts_block(line: str, full: float) -> bool:
@@ -140,6 +148,9 @@ def reflow(pages: list[list[str]]) -> tuple[str, tuple[int, ...]]:
     gap = False  # a blank line came before this one: a new paragraph whatever the lengths say
     for lines in pages:
         starts.append(-1)
+        # A page that ends a sentence and a next page that starts one: a paragraph ended there, as far as
+        # sentences are concerned (a paragraph running on is split only where its sentences split).
+        gap = gap or bool(prev and lines and _TERMINAL.search(prev) and lines[0][:1].isupper())
         for line in lines:
             if not line:
                 gap = True
@@ -150,7 +161,7 @@ def reflow(pages: list[list[str]]) -> tuple[str, tuple[int, ...]]:
                 sep = "\n"
             elif (broken := _BROKEN_WORD.search(prev)) and (rest := _WORD_START.match(line)):
                 hyphenated = f"{broken.group(1)}-{rest.group(1)}".lower()
-                keep = flat.count(hyphenated) > 1  # once is this break itself
+                keep = hyphenated in flat  # written so within a line: a break reads "-" then a space
                 parts[-1] = prev if keep else prev[:-1]
                 size -= 0 if keep else 1
                 sep = ""
