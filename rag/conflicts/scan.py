@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from rag.conflicts.copies import Copies, reduced
 from rag.conflicts.rules import Verdict, judge, named, overlap
 from rag.index.tables import SentenceTable
 from rag.index.vectors import FaissVectorStore, VectorStore
@@ -169,10 +170,14 @@ def scan(
         )
         unchanged = present - changed  # once, not per stored row: 0.15 s of a 100k update otherwise
         kept = [r for r in old if _file(r["a"]) in unchanged and _file(r["b"]) in unchanged]
+    copies = Copies(sentences, {sentences[k].file for pair in pairs for k in pair})
     found = []
     for (i, j), cosine in sorted(pairs.items()):
-        if not subjects.shared(sentences[i].file, sentences[j].file):
+        a, b = sentences[i], sentences[j]
+        if not subjects.shared(a.file, b.file) or reduced(a.text) == reduced(b.text):
             continue
+        if copies.same_document(a.file, b.file) or not copies.speak_for_themselves(a.file, b.file):
+            continue  # extraction differences within one document; a copy's disagreements are its original's
         verdict = judge(sentences[i].text, sentences[j].text)
         if verdict:
             found.append(
