@@ -7,30 +7,27 @@ from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
 
+__all__ = [
+    "Answer",
+    "AnswerSentence",
+    "Assistant",
+    "Citation",
+    "ConfigError",
+    "CorpusError",
+    "GeneratorError",
+    "Hit",
+    "IndexLockedError",
+    "IndexMismatchError",
+    "IndexMissingError",
+    "InputError",
+    "ModelError",
+    "RagError",
+    "Sentence",
+    "Settings",
+]
+
 # Names resolve on first use: `import rag` (and `rag --help`) must not pay for torch and faiss.
-_LAZY = {
-    "Assistant": "rag.assistant",
-    "Settings": "rag.config",
-    **{
-        name: "rag.types"
-        for name in (
-            "Answer",
-            "AnswerSentence",
-            "Citation",
-            "ConfigError",
-            "CorpusError",
-            "GeneratorError",
-            "Hit",
-            "IndexLockedError",
-            "IndexMismatchError",
-            "IndexMissingError",
-            "InputError",
-            "ModelError",
-            "RagError",
-            "Sentence",
-        )
-    },
-}
+_LAZY = {name: {"Assistant": "rag.assistant", "Settings": "rag.config"}.get(name, "rag.types") for name in __all__}
 
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from rag.assistant import Assistant
@@ -59,23 +56,3 @@ def __getattr__(name: str) -> Any:
         globals()[name] = value
         return value
     raise AttributeError(f"module 'rag' has no attribute {name!r}")
-
-
-__all__ = [
-    "Answer",
-    "AnswerSentence",
-    "Assistant",
-    "Citation",
-    "ConfigError",
-    "CorpusError",
-    "GeneratorError",
-    "Hit",
-    "IndexLockedError",
-    "IndexMismatchError",
-    "IndexMissingError",
-    "InputError",
-    "ModelError",
-    "RagError",
-    "Sentence",
-    "Settings",
-]
