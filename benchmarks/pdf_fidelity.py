@@ -28,6 +28,7 @@ import subprocess
 import sys
 import time
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -79,22 +80,22 @@ def fetch() -> Path:
     return root
 
 
-def pdftotext(root: Path, pdf: Path, *crop: str) -> list[str]:
+def _poppler(root: Path, tool: str, *args: str) -> str:
+    """A poppler tool's output, run from the unpacked package with its own library."""
     env = dict(os.environ, LD_LIBRARY_PATH=str(root / "usr/lib/x86_64-linux-gnu"))
-    out = subprocess.run(
-        [str(root / "usr/bin/pdftotext"), "-enc", "UTF-8", *crop, str(pdf), "-"],
-        env=env,
-        check=True,
-        capture_output=True,
-    ).stdout.decode("utf-8", "replace")
+    run = subprocess.run([str(root / "usr/bin" / tool), *args], env=env, check=True, capture_output=True)
+    return run.stdout.decode("utf-8", "replace")
+
+
+def pdftotext(root: Path, pdf: Path, *crop: str) -> list[str]:
+    out = _poppler(root, "pdftotext", "-enc", "UTF-8", *crop, str(pdf), "-")
     return out.split("\f")[:-1] if out.endswith("\f") else out.split("\f")
 
 
 def page_size(root: Path, pdf: Path) -> tuple[float, float]:
-    env = dict(os.environ, LD_LIBRARY_PATH=str(root / "usr/lib/x86_64-linux-gnu"))
-    info = subprocess.run([str(root / "usr/bin/pdfinfo"), str(pdf)], env=env, check=True, capture_output=True)
-    m = re.search(r"Page size:\s+([\d.]+) x ([\d.]+)", info.stdout.decode())
-    assert m, info.stdout
+    info = _poppler(root, "pdfinfo", str(pdf))
+    m = re.search(r"Page size:\s+([\d.]+) x ([\d.]+)", info)
+    assert m, info
     return float(m.group(1)), float(m.group(2))
 
 
@@ -143,7 +144,7 @@ class Row:
     checked: int
 
 
-def measure(root: Path, rel: str, two_columns: bool, extract) -> Row:  # type: ignore[no-untyped-def]
+def measure(root: Path, rel: str, two_columns: bool, extract: Callable[[bytes], Extracted]) -> Row:
     pdf = root / rel
     data = pdf.read_bytes()
     t = time.perf_counter()

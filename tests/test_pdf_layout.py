@@ -15,6 +15,7 @@ import pytest
 from rag.ingest.corpus import SourceFile, read_document, split_sentences
 from rag.ingest.pdf import pdf_text
 from rag.ingest.pdf_lines import clean
+from rag.types import Document
 
 sys.path.insert(0, str(Path(__file__).parent / "data"))
 import make_fixtures as fx  # noqa: E402
@@ -51,10 +52,8 @@ def test_a_manuscripts_margin_line_numbers_are_dropped():
     assert [_flat(line) for line in got.text.split("\n")] == [_flat(p) for p in paragraphs]
 
 
-def test_a_listings_own_line_numbers_stay(tmp_path):
-    from fpdf import FPDF
-
-    pdf = FPDF(format="A4")
+def test_a_listings_own_line_numbers_stay():
+    pdf = fx.plain_pdf()
     pdf.add_page()
     pdf.set_font("Helvetica", "", 11)
     pdf.multi_cell(0, 6, "The loop below prints the numbers one to ten.")
@@ -85,10 +84,7 @@ def test_ligatures_minus_signs_and_spaced_accents_become_what_a_reader_sees():
 
 
 def test_a_page_whose_words_run_together_is_reported_with_its_file_and_page(tmp_path, caplog):
-    from fpdf import FPDF
-
-    pdf = FPDF(format="A4")
-    pdf.core_fonts_encoding = "windows-1252"
+    pdf = fx.plain_pdf()
     pdf.set_font("Helvetica", "", 11)
     pdf.add_page()
     pdf.multi_cell(0, 6, " ".join(_paragraphs(1)))
@@ -98,7 +94,7 @@ def test_a_page_whose_words_run_together_is_reported_with_its_file_and_page(tmp_
     path.write_bytes(bytes(pdf.output()))
     with caplog.at_level(logging.WARNING, logger="rag.ingest.corpus"):
         doc = read_document(SourceFile(path, "glued.pdf", "0" * 64, path.stat().st_size))
-    assert not isinstance(doc, type(None)) and doc.format == "pdf"
+    assert isinstance(doc, Document) and doc.format == "pdf"
     assert [r.getMessage() for r in caplog.records if "run together" in r.getMessage()] == [
         "glued.pdf: words run together on page 2 (the PDF has no spaces between them): search there is poor;"
         " a copy printed to PDF again may read better"

@@ -6,7 +6,10 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from typing import Any
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from rag.index.tables import SentenceTable
 
 # Two files are copies when this share of the smaller one's sentences, reduced to letters and digits,
 # appear in the other.
@@ -23,14 +26,16 @@ class Copies:
     """Groups of files that are copies of one document, among the files a scan's candidate pairs touch
     (so a scan reads only those), and the one of each group that speaks for it: the first by name."""
 
-    def __init__(self, sentences: Any, files: set[str]):  # a SentenceTable
+    def __init__(self, sentences: SentenceTable, files: set[str]):
+        self._reduced = {r: reduced(sentences.text(r)) for r in sentences.rows_of(files).tolist()}
+        mine: dict[str, set[str]] = {f: set() for f in files}
+        for r, text in self._reduced.items():
+            if len(text) >= 20:
+                mine[sentences.file_of(r)].add(text)
         holders: dict[str, set[str]] = {}
-        size: dict[str, int] = {}
-        for file in files:
-            mine = {r for r in (reduced(sentences.text(i)) for i in sentences.rows_of({file}).tolist()) if len(r) >= 20}
-            size[file] = len(mine)
-            for r in mine:
-                holders.setdefault(r, set()).add(file)
+        for file, texts in mine.items():
+            for text in texts:
+                holders.setdefault(text, set()).add(file)
         shared: dict[tuple[str, str], int] = {}
         for group in holders.values():
             if 1 < len(group) <= 10:  # a line in many files is boilerplate, not a sign of a copy
@@ -40,15 +45,19 @@ class Copies:
                         shared[(x, y)] = shared.get((x, y), 0) + 1
         self._first = {f: f for f in files}
         for (x, y), n in sorted(shared.items()):
-            if n >= COPY_SHARE * min(size[x], size[y]):
+            if n >= COPY_SHARE * min(len(mine[x]), len(mine[y])):
                 keep = min(self._first[x], self._first[y])
                 for f, c in self._first.items():
                     if c in (self._first[x], self._first[y]):
                         self._first[f] = keep
 
+    def same_text(self, a: int, b: int) -> bool:
+        """Rows ``a`` and ``b`` say the same once what extraction changes is set aside."""
+        return self._reduced[a] == self._reduced[b]
+
     def speak_for_themselves(self, *files: str) -> bool:
         """False if one is a copy of a file earlier by name: its sentences are compared through that file."""
-        return all(self._first.get(f, f) == f for f in files)
+        return all(self._first[f] == f for f in files)
 
     def same_document(self, a: str, b: str) -> bool:
-        return self._first.get(a, a) == self._first.get(b, b)
+        return self._first[a] == self._first[b]

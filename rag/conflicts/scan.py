@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from rag.conflicts.copies import Copies, reduced
+from rag.conflicts.copies import Copies
 from rag.conflicts.rules import Verdict, judge, named, overlap
 from rag.index.tables import SentenceTable
 from rag.index.vectors import FaissVectorStore, VectorStore
@@ -170,19 +170,17 @@ def scan(
         )
         unchanged = present - changed  # once, not per stored row: 0.15 s of a 100k update otherwise
         kept = [r for r in old if _file(r["a"]) in unchanged and _file(r["b"]) in unchanged]
-    copies = Copies(sentences, {sentences[k].file for pair in pairs for k in pair})
+    copies = Copies(sentences, {sentences.file_of(k) for pair in pairs for k in pair})
     found = []
     for (i, j), cosine in sorted(pairs.items()):
         a, b = sentences[i], sentences[j]
-        if not subjects.shared(a.file, b.file) or reduced(a.text) == reduced(b.text):
+        if not subjects.shared(a.file, b.file) or copies.same_text(i, j):
             continue
         if copies.same_document(a.file, b.file) or not copies.speak_for_themselves(a.file, b.file):
             continue  # extraction differences within one document; a copy's disagreements are its original's
-        verdict = judge(sentences[i].text, sentences[j].text)
+        verdict = judge(a.text, b.text)
         if verdict:
-            found.append(
-                _row(sentences[i], sentences[j], verdict, RULE_CONFIDENCE.get(verdict.kind, 0.8), "rules", cosine)
-            )
+            found.append(_row(a, b, verdict, RULE_CONFIDENCE.get(verdict.kind, 0.8), "rules", cosine))
     seen = {(r["a"], r["b"]) for r in found}
     rows = [r for r in kept if (r["a"], r["b"]) not in seen] + found
     return sorted(rows, key=lambda r: (-r["confidence"], r["a"], r["b"]))

@@ -10,7 +10,7 @@ import re
 from statistics import quantiles
 
 from rag.ingest.extracted import Extracted, ExtractionError
-from rag.ingest.pdf_lines import page_lines, paragraphs
+from rag.ingest.pdf_lines import TERMINAL, page_lines, paragraphs
 
 log = logging.getLogger(__name__)
 
@@ -22,7 +22,6 @@ _SHORT_LINE = 0.8
 _EDGE_LINES = 2
 _DIGITS = re.compile(r"\d+")
 _BULLET = re.compile(r"^\s*(?:[•▪‣◦●\-–*]|\d{1,3}[.)])\s")
-_TERMINAL = re.compile(r"[.!?:;\"”’)]\s*$")
 _BROKEN_WORD = re.compile(r"([A-Za-z]+)-$")
 _WORD_START = re.compile(r"^([a-z]+)")
 _WORD = re.compile(r"[^\W\d_]+")
@@ -76,23 +75,21 @@ def _glued(lines: list[str]) -> bool:
     return long >= 3 and long > _GLUED_SHARE * len(words)
 
 
-def _page_lines(page: str) -> list[str]:
-    """A page's lines with runs of spaces (layout padding, justified text) made single, and a run of
-    blank lines kept as one "" where it separates text."""
-    lines: list[str] = []
-    for raw in page.splitlines():
-        line = " ".join(raw.split())
-        if line or (lines and lines[-1]):
-            lines.append(line)
-    while lines and not lines[-1]:
-        lines.pop()
-    return lines
+def _squeezed(lines: list[str]) -> list[str]:
+    """The lines with a run of blank lines kept as one "" where it separates text, and none at either end."""
+    out: list[str] = []
+    for line in lines:
+        if line or (out and out[-1]):
+            out.append(line)
+    while out and not out[-1]:
+        out.pop()
+    return out
 
 
 def _starts_block(line: str, full: float) -> bool:
     """After a finished sentence, a short line with no closing punctuation is a heading, and a list
     item starts its own line."""
-    heading = len(line) < _SHORT_LINE * full and not _TERMINAL.search(line) and line[:1].isupper()
+    heading = len(line) < _SHORT_LINE * full and not TERMINAL.search(line) and line[:1].isupper()
     return heading or bool(_BULLET.match(line))
 
 
@@ -103,7 +100,7 @@ def drop_running_lines(pages: list[list[str]]) -> list[list[str]]:
         return pages
 
     def key(line: str) -> str:
-        return _DIGITS.sub("#", line.lower())  # whitespace was already made single by _page_lines
+        return _DIGITS.sub("#", line.lower())  # pdf_lines made whitespace single
 
     def edges(lines: list[str]) -> set[int]:
         """Positions of the first and last few lines with text."""
@@ -121,7 +118,7 @@ def drop_running_lines(pages: list[list[str]]) -> list[list[str]]:
     for lines in pages:
         at_edge = edges(lines)
         kept = [ln for i, ln in enumerate(lines) if not (i in at_edge and key(ln) in running)]
-        out.append(_page_lines("\n".join(kept)))  # the blank lines around a dropped line go too
+        out.append(_squeezed(kept))  # the blank lines around a dropped line go too
     log.debug("dropped running lines: %s", sorted(running))
     return out
 
@@ -150,7 +147,7 @@ def reflow(pages: list[list[str]]) -> tuple[str, tuple[int, ...]]:
         starts.append(-1)
         # A page that ends a sentence and a next page that starts one: a paragraph ended there, as far as
         # sentences are concerned (a paragraph running on is split only where its sentences split).
-        gap = gap or bool(prev and lines and _TERMINAL.search(prev) and lines[0][:1].isupper())
+        gap = gap or bool(prev and lines and TERMINAL.search(prev) and lines[0][:1].isupper())
         for line in lines:
             if not line:
                 gap = True
@@ -168,7 +165,7 @@ def reflow(pages: list[list[str]]) -> tuple[str, tuple[int, ...]]:
             elif (
                 (len(prev) < _SHORT_LINE * full and not gaps_mark_paragraphs)
                 or _BULLET.match(line)
-                or (_TERMINAL.search(prev) and _starts_block(line, full))
+                or (TERMINAL.search(prev) and _starts_block(line, full))
             ):
                 sep = "\n"
             else:

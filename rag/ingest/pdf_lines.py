@@ -12,9 +12,10 @@ from __future__ import annotations
 import ctypes
 import re
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass
 from statistics import median
-from typing import Any
+from typing import Any, NamedTuple
 
 # pdfium marks a hyphen it saw at a line end with U+FFFE (U+0002 in older builds).
 _PDFIUM_HYPHEN = "\ufffe\x02"
@@ -33,7 +34,8 @@ _ACCENTS = {
     "ˇ": "\u030c",
 }
 _SPACED_ACCENT = re.compile("(?<=[^\\W\\d_])([¨´`ˆ˜¸˚ˇ])([A-Za-z])")
-_TERMINAL = re.compile(r"[.!?:;\"”’)]$")
+# A line that ends a sentence (or a quotation, or a parenthesis): what may end a paragraph.
+TERMINAL = re.compile(r"[.!?:;\"”’)]\s*$")
 _TEXT_LINE = re.compile(r"[^\r\n]+")
 _MARGIN = 5.0
 _NUMBER = re.compile(r"(?<!\S)\d{1,4}(?!\S)")
@@ -52,7 +54,7 @@ class Line:
     x1: float
     base: float  # the bottom of the line's first and last glyphs, in points from the page's foot
     height: float
-    size: float = 0.0  # the first glyph's font size: a heading or a footnote is set in another
+    size: float  # the first glyph's font size: a heading or a footnote is set in another
 
 
 def clean(text: str) -> str:
@@ -118,12 +120,21 @@ def _split(textpage: Any, start: int, end: int) -> list[tuple[int, int]]:
     return [(a, b) for a, b in zip(cuts, cuts[1:] + [end], strict=False)]
 
 
+class _Number(NamedTuple):
+    bottom: float
+    value: int
+    where: range  # its character indexes
+    gap: float  # to the text after it on its line, in character heights (0: nothing after it)
+    left: float
+    right: float
+
+
 def _line_numbers(textpage: Any, text: str, spans: list[tuple[int, int]]) -> set[int]:
     """Character indexes of a manuscript's line numbers: numbers standing alone at one x position on at
     least 5 lines, counting up by one from the top of the page, set in the margin (every one at least
     _MARGIN character heights from the text it numbers). A code listing's numbers sit
     close to their code (2-5 heights on the PDFs measured) and stay: they are part of what it shows."""
-    found: list[tuple[float, int, range, float, float, float]] = []
+    found: list[_Number] = []
     for start, end in spans:
         for m in _NUMBER.finditer(text, start, end):
             left, bottom, right, top = textpage.get_charbox(m.start())
@@ -131,25 +142,25 @@ def _line_numbers(textpage: Any, text: str, spans: list[tuple[int, int]]) -> set
                 right = textpage.get_charbox(m.end() - 1)[2]
             after = m.end() + 1
             gap = (textpage.get_charbox(after)[0] - right) / max(top - bottom, 1.0) if after < end else 0.0
-            found.append((bottom, int(m.group()), range(m.start(), m.end()), gap, left, right))
+            found.append(_Number(bottom, int(m.group()), range(m.start(), m.end()), gap, left, right))
     out: set[int] = set()
     # Numbers are set flush left or flush right: a column of them shares one of its edges.
-    for edge in (4, 5):
-        for column in _clusters(found, lambda c: c[edge]):  # noqa: B023 - used at once
-            gaps = [abs(c[3]) for c in column if c[3]]
+    for edge in (lambda n: n.left, lambda n: n.right):
+        for column in _clusters(found, edge):
+            gaps = [abs(n.gap) for n in column if n.gap]
             # The nearest text, not the typical: an indented code line is far from its number too.
             if len(column) < 5 or not gaps or min(gaps) < _MARGIN:
                 continue
-            values = [c[1] for c in sorted(column, key=lambda c: -c[0])]
+            values = [n.value for n in sorted(column, key=lambda n: -n.bottom)]
             steps = [b - a for a, b in zip(values, values[1:], strict=False)]
             if sum(s == 1 for s in steps) >= 0.8 * len(steps):
-                out.update(i for c in column for i in c[2])
+                out.update(i for n in column for i in n.where)
     return out
 
 
-def _clusters(items: list[Any], x: Any, tolerance: float = 2.0) -> list[list[Any]]:
+def _clusters(items: list[_Number], x: Callable[[_Number], float], tolerance: float = 2.0) -> list[list[_Number]]:
     """Items grouped by x, a group broken where two neighbours in x order lie over ``tolerance`` apart."""
-    groups: list[list[Any]] = []
+    groups: list[list[_Number]] = []
     for item in sorted(items, key=x):
         if groups and x(item) - x(groups[-1][-1]) <= tolerance:
             groups[-1].append(item)
@@ -178,7 +189,7 @@ def paragraphs(lines: list[Line], width: float) -> list[str]:
         per_char = (prev.x1 - prev.x0) / max(len(prev.text), 1)
         room = right - prev.x1
         short = (len(line.text.split(" ", 1)[0]) + 1) * per_char < room and not prev.text.endswith("-")
-        ended = bool(_TERMINAL.search(prev.text))
+        ended = bool(TERMINAL.search(prev.text))
         own_left, _ = columns(line)
         indent = _INDENT[0] * line.height < line.x0 - own_left < _INDENT[1] * line.height
         resized = abs(line.size - prev.size) > _RESIZED * max(line.size, prev.size)
@@ -192,7 +203,7 @@ def paragraphs(lines: list[Line], width: float) -> list[str]:
     return out
 
 
-def _columns(lines: list[Line], width: float) -> Any:
+def _columns(lines: list[Line], width: float) -> Callable[[Line], tuple[float, float]]:
     """A function from a line to the left and right edges of the column it is in: the page's middle
     splits two columns when at least a fifth of the lines lie wholly on each side of it."""
     mid = width / 2

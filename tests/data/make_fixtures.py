@@ -74,6 +74,17 @@ HANDBOOK = [
 ]
 
 
+def plain_pdf(cls: Any = None) -> Any:
+    """An A4 FPDF (of ``cls``, FPDF by default) that writes curly quotes and dashes with its core fonts
+    (no font file) and carries the same date on every run, so the same input gives the same bytes."""
+    from fpdf import FPDF
+
+    pdf = (cls or FPDF)(format="A4")
+    pdf.core_fonts_encoding = "windows-1252"
+    pdf.set_creation_date(_FIXED_DATE)
+    return pdf
+
+
 def _pdf(header: str | None, numbered: str, title: str | None = None) -> Any:
     """An A4 FPDF that prints ``header`` on top of every page and ``numbered`` (formatted with the page
     number) at its foot: the running header and footer a PDF extractor must drop."""
@@ -91,9 +102,7 @@ def _pdf(header: str | None, numbered: str, title: str | None = None) -> Any:
             self.set_font("Helvetica", "", 9)
             self.cell(0, 6, numbered.format(n=self.page_no()), align="C")
 
-    pdf = Paged(format="A4")
-    pdf.core_fonts_encoding = "windows-1252"  # curly quotes and dashes of the articles, no font file
-    pdf.set_creation_date(_FIXED_DATE)  # the same bytes on every run
+    pdf = plain_pdf(Paged)
     if title:
         pdf.set_title(title)
     pdf.set_margins(20, 12, 20)
@@ -119,11 +128,7 @@ def pdf_bytes(pages: list[tuple[str, list[str]]], header: str | None = None, tit
 def two_column_pdf(paragraphs: list[str], title: str = "A Two-Column Paper") -> bytes:
     """Justified paragraphs set in two columns under a full-width title, as conference papers are: a
     page's left column is read top to bottom before its right one."""
-    from fpdf import FPDF
-
-    pdf = FPDF(format="A4")
-    pdf.core_fonts_encoding = "windows-1252"
-    pdf.set_creation_date(_FIXED_DATE)
+    pdf = plain_pdf()
     pdf.set_margins(18, 15, 18)
     pdf.add_page()
     pdf.set_font("Helvetica", "B", 16)
@@ -141,11 +146,7 @@ def two_column_pdf(paragraphs: list[str], title: str = "A Two-Column Paper") -> 
 def line_numbered_pdf(paragraphs: list[str]) -> bytes:
     """A manuscript: every line numbered in the left margin, counting on across pages, as journals'
     review copies are."""
-    from fpdf import FPDF
-
-    pdf = FPDF(format="A4")
-    pdf.core_fonts_encoding = "windows-1252"
-    pdf.set_creation_date(_FIXED_DATE)
+    pdf = plain_pdf()
     pdf.set_margins(30, 15, 20)
     pdf.set_auto_page_break(False)
     pdf.add_page()
