@@ -22,8 +22,9 @@ def available_cores() -> int:
 
 
 # Bump when splitting or chunking changes what a saved index means, so old indexes are refused.
-# 2: sentences bounded to 600 characters, headings marked, pages kept.
-SPLITTER_VERSION = "sentencex-blocks-3"
+# 2: sentences bounded to 600 characters, headings marked, pages kept. 3: hard-wrapped text reflowed.
+# 4: a full stop that a slash follows ("run ./configure", "-f ../foo.tar.gz") no longer ends a sentence.
+SPLITTER_VERSION = "sentencex-blocks-4"
 # Plain text is read as is; PDF, HTML and Word files have their text extracted (rag.ingest.extract).
 DEFAULT_SUFFIXES = (".txt", ".md", ".pdf", ".html", ".htm", ".docx")
 CONFIG_FILE = "rag.toml"

@@ -76,6 +76,11 @@ def test_headings_without_full_stop_are_sentences_of_their_own(docs):
         ),
         ('She said "Stop. Now." Then she left.', ['She said "Stop. Now."', "Then she left."]),
         ("Title line\r\nFirst sentence here. Second one.\r\n", ["Title line", "First sentence here.", "Second one."]),
+        # A relative path is not a sentence end.
+        (
+            "It was created by dh_make -f ../foo-1.0.tar.gz first. Then run ./configure there.",
+            ["It was created by dh_make -f ../foo-1.0.tar.gz first.", "Then run ./configure there."],
+        ),
     ],
 )
 def test_splitting_table(text, expected):
@@ -83,6 +88,11 @@ def test_splitting_table(text, expected):
     sentences = split_sentences(doc)
     assert [s.text for s in sentences] == expected
     assert all(text[s.start : s.end] == s.text for s in sentences)
+
+
+def test_a_full_stop_touching_a_footnote_marker_or_the_next_sentence_still_ends_one():
+    texts = [s.text for s in split_sentences(Document("x.txt", "It joined in 2004.[citation needed] The sea.The end."))]
+    assert texts[0] == "It joined in 2004." and texts[-1] == "The end."
 
 
 def test_chunks_cover_every_sentence_with_the_asked_overlap(docs):

@@ -7,13 +7,15 @@ to 1 week by the Project Leader."; issue 34). A line joins the next when it was 
 long as the file's long lines, or it ends without a full stop and the next goes on in lower case. A
 heading, a list marker, a table row, a code line or a blank line always ends a block. The block is a
 span of the file's own text, so a sentence cited from it maps back to the file's bytes; its line breaks
-are whitespace.
+are whitespace. ``sentence_spans`` splits one block (or one extracted paragraph) into sentences.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+
+import sentencex
 
 _LINE = re.compile(r"[^\r\n]+")
 _LIST_ITEM = re.compile(r"\s*(?:[-*+•]|\d{1,3}[.)]|[a-zA-Z][.)])\s+\S")
@@ -90,3 +92,20 @@ def _title_like(line: str, width: int) -> bool:
     """A short line that starts with a capital and ends without punctuation: a heading or a label."""
     s = line.strip()
     return s[:1].isupper() and not ENDED.search(s) and len(s) < WRAPPED_SHARE * max(width, MIN_WIDTH)
+
+
+def sentence_spans(flat: str) -> Iterator[tuple[int, int]]:
+    """sentencex's sentences of one paragraph, except where it ends one on a full stop that a slash
+    follows: a relative path goes on there ("dh_make -f ../foo.tar.gz", "run ./configure"). Other
+    full stops touching what follows stay splits: ".[citation needed]", a missing space ("sea.The")."""
+    pending: tuple[int, int] | None = None
+    for b in sentencex.get_sentence_boundaries("en", flat):
+        start, end = b["start_index"], b["end_index"]
+        if pending is not None:
+            if flat[pending[1] - 1] == "." and start == pending[1] and flat[start : start + 1] in ("/", "\\"):
+                start = pending[0]
+            else:
+                yield pending
+        pending = (start, end)
+    if pending is not None:
+        yield pending

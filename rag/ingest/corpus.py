@@ -18,12 +18,10 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-import sentencex
-
 from rag.config import DEFAULT_SUFFIXES
-from rag.ingest.blocks import blocks, lines
+from rag.ingest.blocks import blocks, lines, sentence_spans
 from rag.ingest.extract import PARSED_SUFFIXES, Extractor, extract, markdown_headings
-from rag.ingest.extracted import ExtractionError
+from rag.ingest.extracted import ExtractionError, page_ranges
 from rag.types import Chunk, CorpusError, Document, Sentence
 
 log = logging.getLogger(__name__)
@@ -195,7 +193,7 @@ def read_document(src: SourceFile, extractor: Extractor | None = None) -> Docume
                 " a copy printed to PDF again may read better",
                 src.file,
                 "s" if len(got.glued_pages) > 1 else "",
-                _page_list(got.glued_pages),
+                page_ranges(got.glued_pages),
             )
         return Document(src.file, got.text, "utf-8", got.format, got.pages, got.headings, got.title, got.date)
     try:
@@ -221,17 +219,6 @@ def read_document(src: SourceFile, extractor: Extractor | None = None) -> Docume
         return Skipped(src.file, "blank (whitespace only)")
     headings = markdown_headings(text) if src.path.suffix.lower() in (".md", ".markdown") else ()
     return Document(src.file, text, encoding, headings=headings)
-
-
-def _page_list(pages: Sequence[int]) -> str:
-    """1, 3-5, 9 for pages 1, 3, 4, 5, 9."""
-    runs: list[list[int]] = []
-    for p in pages:
-        if runs and p == runs[-1][-1] + 1:
-            runs[-1].append(p)
-        else:
-            runs.append([p])
-    return ", ".join(str(r[0]) if len(r) == 1 else f"{r[0]}-{r[-1]}" for r in runs)
 
 
 def _reads_as_text(text: str) -> bool:
@@ -271,8 +258,8 @@ def split_sentences(doc: Document) -> list[Sentence]:
     )
     for at, stop in spans:
         flat = _LINE_BREAK.sub(" ", doc.text[at:stop])  # same length: offsets stay the file's
-        for b in sentencex.get_sentence_boundaries("en", flat):
-            for start, end in bounded(doc.text, at + b["start_index"], at + b["end_index"]):
+        for b_start, b_end in sentence_spans(flat):
+            for start, end in bounded(doc.text, at + b_start, at + b_end):
                 page = bisect.bisect_right(doc.pages, start) if doc.pages else None
                 i = bisect.bisect_right(heading_starts, start) - 1
                 heading = i >= 0 and start < doc.headings[i][1]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 
@@ -20,3 +21,14 @@ class Extracted:
     title: str | None = None
     date: str | None = None  # ISO date, from the page's or the file's metadata
     glued_pages: tuple[int, ...] = ()  # PDF pages (from 1) whose words run together: poor to search
+
+
+def page_ranges(pages: Sequence[int]) -> str:
+    """1, 3-5, 9 for pages 1, 3, 4, 5, 9."""
+    runs: list[list[int]] = []
+    for p in pages:
+        if runs and p == runs[-1][-1] + 1:
+            runs[-1].append(p)
+        else:
+            runs.append([p])
+    return ", ".join(str(r[0]) if len(r) == 1 else f"{r[0]}-{r[-1]}" for r in runs)
