@@ -27,6 +27,7 @@ _WORD_START = re.compile(r"^([a-z]+)")
 _WORD = re.compile(r"[^\W\d_]+")
 _LONG_WORD = 25
 _GLUED_SHARE = 0.01
+_PDFIUM_REASON = re.compile(r"PDFium: ([^)]+)\)")
 _PDF_DATE = re.compile(r"D:(\d{4})(\d{2})(\d{2})")
 
 
@@ -40,7 +41,10 @@ def pdf_text(data: bytes) -> Extracted:
     except pdfium.PdfiumError as e:
         if "password" in str(e).lower():
             raise ExtractionError("encrypted PDF: save a copy without a password to index it") from e
-        raise ExtractionError(f"damaged PDF ({e}): open and save it again, or remove it") from e
+        # "Failed to load document (PDFium: Data format error)." -> "data format error"
+        reason = _PDFIUM_REASON.search(str(e))
+        why = reason.group(1).lower() if reason else str(e)
+        raise ExtractionError(f"damaged PDF ({why}): open and save it again, or remove it") from e
     try:
         pages = []
         for page in doc:
