@@ -27,6 +27,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from rag.evaluate import calibration  # noqa: E402
+from rag.rank.phrase import fits, phrase_f1  # noqa: E402
+from rag.rank.question import question_kind  # noqa: E402
 from train.collect import PERTURBED  # noqa: E402
 from train.perturb import perturbed  # noqa: E402
 from train.squad import QA, SEED, build_split, holds_answer, write_corpus  # noqa: E402
@@ -60,6 +62,8 @@ def run(part: str, paragraphs: int, out_json: Path | None, threads: int | None, 
     answers = list(assistant.answers([(q.id, q.question) for q in qs]))
     batch_s = time.perf_counter() - t
     rows = [_row(q, a) for q, a in zip(qs, answers, strict=True)]
+    if out_json:  # every question's row beside the figures, for looking into a gate before adding it
+        out_json.with_suffix(".rows.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
     for q, r in zip(qs, rows, strict=True):
         r["clear"] = q.kind != "hard" or q.id in clear
 
@@ -135,6 +139,12 @@ def _row(q: QA, a) -> dict:
         "words": sum(len(s.text.split()) for s in a.sentences),
         "r5": q.file in files,
         "confidence": getattr(a, "confidence", None),
+        # The phrase that answers (issue 33) against SQuAD's gold spans: 0 when none is given.
+        "phrase": a.phrase is not None,
+        "phrase_margin": a.phrase.margin if a.phrase else None,
+        "phrase_fits": fits(question_kind(q.question), a.phrase.text) if a.phrase else None,
+        "question_kind": question_kind(q.question),
+        "phrase_f1": max((phrase_f1(a.phrase.text, g) for g in q.answers), default=0.0) if a.phrase else 0.0,
     }
 
 
@@ -178,8 +188,31 @@ def _figures(rows: list[dict]) -> dict:
         "perturbed": len(by["perturbed"]),
         "perturbed_declined": _mean(r["abstained"] for r in by["perturbed"]),
         "paragraph_recall_at_5": _mean(r["r5"] for r in ans),
+        "answer_phrase_given": _mean(r.get("phrase", False) for r in answered),
+        "answer_phrase_f1": _mean(r.get("phrase_f1", 0.0) for r in answered),
+        "answer_phrase_f1_when_given": _mean(r["phrase_f1"] for r in answered if r.get("phrase")),
+        "answer_phrase_f1_when_holds_gold": _mean(r.get("phrase_f1", 0.0) for r in answered if r["holds"]),
         "errors": sum("error" in r for r in rows),
     }
+    # The phrase's F1 by its margin over "no phrase": where a gate above 0 would pay (PHRASE_MARGIN).
+    given = [r for r in answered if r.get("phrase")]
+    out["phrase_by_margin"] = (
+        [
+            {"margin": f">= {lo}", "n": len(b), "f1": _mean(r["phrase_f1"] for r in b)}
+            for lo in (-6, -4, -2, 0, 2, 4, 6)
+            if (b := [r for r in given if r["phrase_margin"] >= lo])
+        ]
+        + [
+            {"margin": f"kind {'fits' if ok else 'does not fit'}", "n": len(b), "f1": _mean(r["phrase_f1"] for r in b)}
+            for ok in (True, False)
+            if (b := [r for r in given if r["phrase_fits"] is ok])
+        ]
+        + [
+            {"margin": f"asks {kind}", "n": len(b), "f1": _mean(r["phrase_f1"] for r in b)}
+            for kind in sorted({r["question_kind"] for r in given})
+            if (b := [r for r in given if r["question_kind"] == kind])
+        ]
+    )
     conf = [(r["confidence"], r["holds"]) for r in rows if r.get("confidence") is not None]
     if conf:
         out["ece"], out["reliability"] = calibration(conf)
@@ -206,6 +239,10 @@ def render(r: dict) -> str:
         "hard_clear_declined",
         "perturbed_declined",
         "paragraph_recall_at_5",
+        "answer_phrase_given",
+        "answer_phrase_f1",
+        "answer_phrase_f1_when_given",
+        "answer_phrase_f1_when_holds_gold",
         "ece",
         "latency_p50_ms",
         "latency_p95_ms",
@@ -218,6 +255,9 @@ def render(r: dict) -> str:
     ):
         if r.get(key) is not None:
             lines.append(f"| {key} | {r[key]} |")
+    if r.get("phrase_by_margin"):
+        lines += ["", "| phrase margin | phrases | F1 |", "|---|---|---|"]
+        lines += [f"| {b['margin']} | {b['n']} | {b['f1']} |" for b in r["phrase_by_margin"]]
     if r.get("reliability"):
         lines += ["", "| confidence bin | questions | mean confidence | share right |", "|---|---|---|---|"]
         lines += [f"| {b['bin']} | {b['n']} | {b['confidence']} | {b['right']} |" for b in r["reliability"]]

@@ -93,6 +93,9 @@ def score(questions: list[dict[str, Any]], answers: list[Any]) -> dict[str, Any]
                 "answerable": q["answerable"],
                 "abstained": a.abstained,
                 "right": q["answerable"] and not a.abstained and holds(said, q["answer_all"]),
+                # The phrase that answers (issue 33): given, and holding the gold answer by itself.
+                "phrase": a.phrase is not None,
+                "phrase_right": q["answerable"] and a.phrase is not None and holds(a.phrase.text, q["answer_all"]),
                 "passage": q["answerable"] and any(g["quote"] in passages for g in q["gold"]),
                 "corrected": q["kind"] == "false-premise" and any(q["correction"]["quote"] in c for c in cited),
             }
@@ -111,6 +114,8 @@ def score(questions: list[dict[str, Any]], answers: list[Any]) -> dict[str, Any]
             "false_premise_declined": _share(r["abstained"] for r in premise),
             "false_premise_corrected": _share(r["abstained"] and r["corrected"] for r in premise),
             "answerable_wrongly_declined": _share(r["abstained"] for r in ans),
+            "answer_phrase_given": _share(r["phrase"] for r in ans if not r["abstained"]),
+            "answer_phrase_right": _share(r["phrase_right"] for r in ans if not r["abstained"]),
         }
     return out
 

@@ -3,12 +3,19 @@
 from __future__ import annotations
 
 import importlib
+import os
 from typing import TYPE_CHECKING, Any
 
-__version__ = "0.1.0"
+# onnxruntime (the reader, the phrase reader, the question embedder) otherwise keeps a device id and
+# queued telemetry events under ~/.cache/Microsoft: not for a tool that promises to work offline. Read
+# when onnxruntime loads, so it is set before any import of it; a user may set it to 0.
+os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")
+
+__version__ = "0.2.0"
 
 __all__ = [
     "Answer",
+    "AnswerPhrase",
     "AnswerSentence",
     "Assistant",
     "Citation",
@@ -17,6 +24,7 @@ __all__ = [
     "GeneratorError",
     "Hit",
     "IndexLockedError",
+    "IndexReadOnlyError",
     "IndexMismatchError",
     "IndexMissingError",
     "InputError",
@@ -34,6 +42,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from rag.config import Settings
     from rag.types import (
         Answer,
+        AnswerPhrase,
         AnswerSentence,
         Citation,
         ConfigError,
@@ -43,6 +52,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
         IndexLockedError,
         IndexMismatchError,
         IndexMissingError,
+        IndexReadOnlyError,
         InputError,
         ModelError,
         RagError,

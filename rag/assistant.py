@@ -22,8 +22,9 @@ from rag.config import Settings
 from rag.conflicts.scan import for_answer
 from rag.embed.embedder import Embedder, load_embedder
 from rag.index.disk import read_manifest
-from rag.index.loaded import Index, load_index
+from rag.index.loaded import Index, load_index, recorded_store
 from rag.rank.match import embed_unknown_words
+from rag.rank.phrase import prefetch_phrase_reader
 from rag.rank.reader import load_reader
 from rag.rank.rerank import Evidence, candidates, rank
 from rag.rank.retrieve import Rankings, rankings_many
@@ -47,6 +48,8 @@ class Assistant:
         self.build_report = build_report
         self.scorer = load_scorer()
         self._answerer: Answerer | None = None  # created on first use: a server starts only when asked
+        if settings.answer_phrase and settings.generator == "extractive":
+            prefetch_phrase_reader()
 
     @property
     def answerer(self) -> Answerer:
@@ -65,6 +68,7 @@ class Assistant:
         progress: Progress | None = None,
     ) -> Assistant:
         settings = settings or Settings.load()
+        settings = settings if rebuild else recorded_store(Path(index_dir), settings)
         embedder = load_embedder(settings.embedder, settings.threads, settings.batch_size)
         report, index = build_and_load(
             Path(corpus), Path(index_dir), settings, embedder, rebuild=rebuild, progress=progress
@@ -73,7 +77,7 @@ class Assistant:
 
     @classmethod
     def from_index(cls, index_dir: str | Path = "index", settings: Settings | None = None) -> Assistant:
-        settings = settings or Settings.load()
+        settings = recorded_store(Path(index_dir), settings or Settings.load())
         index = load_index(Path(index_dir), settings)  # refuses a mismatch before the model loads
         return cls(index, load_embedder(settings.embedder, settings.threads, settings.batch_size), settings)
 

@@ -71,14 +71,15 @@ def _parse_line(line: str, jsonl: bool, number: int) -> Question:
     return Question(qid, obj["question"].strip(), {k: v for k, v in obj.items() if k not in {"id", "question"}})
 
 
-def answered_ids(out_path: Path, force: bool = False) -> set[str]:
-    """Ids with an answer line already in ``out_path``; lines recording an error do not count.
+def answered_ids(out_path: Path, force: bool = False) -> dict[str, str]:
+    """Id -> question text of the answer lines already in ``out_path`` (the last per id); lines recording
+    an error do not count.
 
     A torn last line (a crash mid-write) is cut off so appending stays valid JSON Lines. A file that is
     not a rag answers file is refused (InputError) unless ``force``, which empties it."""
     out_path = Path(out_path)
     if not out_path.exists():
-        return set()
+        return {}
     if not out_path.is_file():
         raise InputError(f"{out_path} is not a file: choose another -o")
     raw = out_path.read_bytes()
@@ -104,12 +105,26 @@ def answered_ids(out_path: Path, force: bool = False) -> set[str]:
             )
         log.warning("%s is not a rag answers file: overwriting it (--force)", out_path)
         out_path.write_bytes(b"")
-        return set()
+        return {}
     if torn:
         log.warning("%s ends in a partial line: dropping it (%d bytes)", out_path, len(torn))
         with out_path.open("r+b") as f:
             f.truncate(keep)
-    return {str(r["id"]) for r in records if "error" not in r}
+    done: dict[str, str] = {}
+    for r in records:
+        if "error" in r:
+            done.pop(str(r["id"]), None)
+        else:
+            done[str(r["id"])] = r.get("question", "")
+    return done
+
+
+def still_to_answer(questions: list[Question], done: dict[str, str]) -> tuple[list[Question], list[Question]]:
+    """The questions a run answers: those not answered yet, and those whose id was answered for another
+    question text (a line inserted above them in a .txt file renumbers them); the second list names
+    those. Resuming by id alone had answered the new text never and another one twice, silently."""
+    todo = [q for q in questions if done.get(q.id) != q.text]
+    return todo, [q for q in todo if q.id in done]
 
 
 def _is_answer_record(rec: Any) -> bool:
@@ -123,6 +138,7 @@ class BatchReport:
     answered: int
     abstained: int
     failed: int
+    changed: int = 0  # answered anew: their id had been answered for another question text
 
 
 def run_batch(
@@ -139,8 +155,9 @@ def run_batch(
     line with ``error`` (retried on the next run) and the batch goes on."""
     out_path = Path(out_path)
     out_path.parent.mkdir(parents=True, exist_ok=True)
-    done = answered_ids(out_path, force)
-    todo = [q for q in questions if q.id not in done]
+    todo, changed = still_to_answer(questions, answered_ids(out_path, force))
+    for q in changed:
+        log.warning("question %s is not the one answered under that id before: answering it again", q.id)
     answered = abstained = failed = 0
     with out_path.open("a", encoding="utf-8") as f:
         results = assistant.answers(((q.id, q.text) for q in todo), k, block)
@@ -157,7 +174,7 @@ def run_batch(
             os.fsync(f.fileno())
             if on_answer:
                 on_answer(q, record)
-    return BatchReport(len(questions), len(questions) - len(todo), answered, abstained, failed)
+    return BatchReport(len(questions), len(questions) - len(todo), answered, abstained, failed, len(changed))
 
 
 def record_of(result: Answer | RagError, id: str | None, question: str) -> dict[str, Any]:

@@ -13,6 +13,7 @@ alone plus once per overlapping chunk.
 
 from __future__ import annotations
 
+import shutil
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -26,8 +27,8 @@ from rag.config import Settings
 from rag.conflicts.scan import FileSubjects
 from rag.conflicts.scan import scan as scan_conflicts
 from rag.embed.embedder import Embedder, for_index, runtime_of
-from rag.index.disk import check_folder_is_ours, locked, read_manifest
-from rag.index.loaded import FORMAT_VERSION, Index, assemble, load_index
+from rag.index.disk import LOCK, check_folder_is_ours, locked, read_manifest
+from rag.index.loaded import FORMAT_VERSION, Index, assemble, load_index, recorded_store
 from rag.index.plan import plan_generation
 from rag.index.vectors import SegmentedVectorStore
 from rag.index.write import write_generation
@@ -41,7 +42,7 @@ from rag.ingest.corpus import (
     split_sentences,
 )
 from rag.ingest.extract import EXTRACT_VERSION, Extractor
-from rag.types import Chunk, CorpusError, IndexMismatchError, Sentence
+from rag.types import Chunk, CorpusError, IndexMismatchError, IndexReadOnlyError, RagError, Sentence
 
 _ABOUT = ("format", "extractor", "title", "date")  # what the manifest records about an extracted file
 
@@ -95,12 +96,18 @@ def build_and_load(
     corpus, root = Path(corpus), Path(root)
     scan = scan_corpus(corpus, settings.suffixes, int(settings.max_file_mb * 1_000_000))
     check_folder_is_ours(root, rebuild)
+    settings = settings if rebuild else recorded_store(root, settings)
+    made = not root.exists()
     root.mkdir(parents=True, exist_ok=True)
-    with locked(root, settings.lock_timeout):
-        report, index = _build_locked(
-            corpus, root, settings, embedder, scan.files, list(scan.skipped), rebuild, progress, t0
-        )
-        return report, index
+    try:
+        with locked(root, settings.lock_timeout) as writable:
+            found = list(scan.skipped)
+            return _build_locked(corpus, root, settings, embedder, scan.files, found, rebuild, progress, t0, writable)
+    except RagError:
+        # A first build that failed (nothing readable, say) leaves no folder holding only its lock behind.
+        if made and {p.name for p in root.iterdir()} <= {LOCK}:
+            shutil.rmtree(root, ignore_errors=True)
+        raise
 
 
 @dataclass
@@ -123,6 +130,7 @@ def _build_locked(
     rebuild: bool,
     progress: Progress | None,
     t0: float,
+    writable: bool = True,
 ) -> tuple[BuildReport, Index]:
     old: Index | None = None
     if not rebuild and read_manifest(root) is not None:
@@ -141,6 +149,12 @@ def _build_locked(
     files = _file_entries(indexed, changes, old_files)
     removed = sorted(set(old_files) - set(files))
     changed = old is None or bool(changes.fresh) or bool(removed)
+    if changed and not writable:
+        raise IndexReadOnlyError(
+            f"index at {root} cannot be written and {corpus} has changed since it was built "
+            f"({len(changes.fresh)} new or changed, {len(removed)} removed): make it writable, or index into "
+            "another folder with --index-dir"
+        )
     if not changed:
         assert old is not None
         index = old

@@ -134,6 +134,9 @@ class Settings(BaseModel):
         le=1,
         description="the runner-up sentence joins the answer when at least this share as likely as the best; default: the value shipped with the learned scorer, chosen on held-out questions",
     )
+    answer_phrase: bool = Field(
+        True, description="lead an extractive answer with the words of its sentence that answer (the phrase reader)"
+    )
 
     # -- generators --
     # local: the model `rag models pull` caches (or --gguf), served by llama.cpp in-process; llama is its old name
@@ -222,6 +225,8 @@ class Settings(BaseModel):
         if path is not None:
             try:
                 values.update(tomllib.loads(Path(path).read_text(encoding="utf-8")))
+            except UnicodeDecodeError as e:
+                raise ConfigError(f"config file {path} is not UTF-8 text: pass a TOML file (see rag/config.py)") from e
             except (OSError, tomllib.TOMLDecodeError) as e:
                 raise ConfigError(f"cannot read config file {path}: {e}") from e
         for name in cls.model_fields:

@@ -56,6 +56,10 @@ class IndexLockedError(RagError):
     """Another process is updating the index and did not finish within the wait."""
 
 
+class IndexReadOnlyError(RagError):
+    """The index folder cannot be written, and answering from it would need an update."""
+
+
 class ModelError(RagError):
     """The embedding model could not be loaded."""
 
@@ -78,6 +82,7 @@ UNUSABLE: tuple[type[RagError], ...] = (
     IndexMissingError,
     IndexMismatchError,
     IndexLockedError,
+    IndexReadOnlyError,
     ModelError,
     GeneratorError,
     StoreError,
@@ -196,6 +201,21 @@ class AnswerSentence:
 
 
 @dataclass(frozen=True)
+class AnswerPhrase:
+    """The words of a cited sentence that answer (rag/rank/phrase.py); start/end point into the file."""
+
+    text: str
+    citation: Citation  # the sentence it is a slice of
+    start: int
+    end: int
+    margin: float  # the phrase reader's score over "no phrase"
+
+    def to_dict(self) -> dict[str, Any]:
+        c = self.citation
+        return {"text": self.text, "file": c.file, "sentence": c.sentence, "start": self.start, "end": self.end}
+
+
+@dataclass(frozen=True)
 class Conflict:
     """Two sentences of different sources that say opposite things about the same fact."""
 
@@ -240,6 +260,7 @@ class Answer:
     # When it declines: what the documents do say on the question's topic, cited. For a question on a
     # false premise ("How much did AT&T pay for MCI?") this is often the correction ("Verizon ... MCI").
     instead: tuple[AnswerSentence, ...] = ()
+    phrase: AnswerPhrase | None = None  # leads the answer: "Microsoft [1]", then the sentences
 
     ABSTAIN_TEXT = "The articles do not say."
     INSTEAD_TEXT = "What they do say:"
@@ -259,6 +280,9 @@ class Answer:
         what the documents do say."""
         if self.abstained:
             return f"{self.ABSTAIN_TEXT} {self.instead_text}" if self.instead else self.ABSTAIN_TEXT
+        if self.phrase is not None:
+            number = [c.key for c in self.citations].index(self.phrase.citation.key) + 1
+            return f"{one_line(self.phrase.text)} [{number}]\n{self._marked(self.sentences)}"
         return self._marked(self.sentences)
 
     @property
@@ -284,6 +308,7 @@ class Answer:
             "confidence": self.confidence,
             "answerable": self.answerable,
             "generator": self.generator,
+            "answer_phrase": None if self.phrase is None else self.phrase.to_dict(),
             "sentences": [s.to_dict() for s in self.sentences],
             "instead": [s.to_dict() for s in self.instead],
             "passages": [h.to_dict() for h in self.passages],

@@ -95,3 +95,37 @@ def test_the_dev_copy_matches_the_teams_file():
     if not TEAM_DEV.is_file():
         pytest.skip(f"{TEAM_DEV} is not beside this clone")
     assert DEV.read_text(encoding="utf-8") == TEAM_DEV.read_text(encoding="utf-8"), f"copy {TEAM_DEV} to {DEV}"
+
+
+def test_a_misspelled_word_is_read_as_the_corpus_word_it_is_one_edit_from(assistant):
+    """'microsft' and 'wat' are typos, not words the articles lack; 'GPUs' is one edit from 'GPT' and
+    still a word they never mention."""
+    typed = assistant.ask("wat is microsft's stake in OpenAI?")
+    assert not any("never mention" in n for n in typed.notes), typed.notes
+    assert "Microsoft" in typed.text
+    absent = assistant.ask("How many GPUs did OpenAI buy?")
+    assert absent.abstained and "never mention 'gpus'" in absent.notes[0]
+
+
+def test_the_answer_leads_with_the_phrase_that_answers(assistant, corpus):
+    """The shipped phrase reader on a paraphrase ("only supplier of computing resources" for "sole
+    provider of computational resources"): the phrase is a slice of the cited sentence, its span points
+    into the file, and it leads the text and the record."""
+    a = assistant.ask("Who was meant to be OpenAI's only supplier of computing resources?")
+    assert a.phrase is not None and a.phrase.text == "Microsoft"
+    source = (corpus / a.phrase.citation.file).read_text(encoding="utf-8")
+    assert source[a.phrase.start : a.phrase.end] == "Microsoft"
+    assert a.phrase.citation.start <= a.phrase.start < a.phrase.end <= a.phrase.citation.end
+    n = [c.key for c in a.citations].index(a.phrase.citation.key) + 1
+    assert a.text.startswith(f"Microsoft [{n}]\n")
+    assert a.to_dict()["answer_phrase"]["text"] == "Microsoft"
+
+
+def test_no_phrase_where_none_is_asked_for_or_found(assistant, index_dir, settings):
+    from rag.assistant import Assistant
+
+    declined = assistant.ask("How many GPUs did OpenAI buy?")
+    assert declined.abstained and declined.phrase is None and declined.to_dict()["answer_phrase"] is None
+    without = Assistant.from_index(index_dir, settings.replace(answer_phrase=False))
+    plain = without.ask("Who was meant to be OpenAI's only supplier of computing resources?")
+    assert plain.phrase is None and not plain.text.startswith("Microsoft [")

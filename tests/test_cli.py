@@ -98,6 +98,18 @@ def test_batch_writes_one_line_per_question_and_resumes(tmp_path, index_copy):
     assert [r["id"] for r in lines] == ["1", "2", "3"] and lines[2]["abstained"] is True
     assert "1 answered" in second.stderr and "2 already done" in second.stderr
 
+    # A line inserted at the top renumbers every question: each id whose text changed is answered again,
+    # and the run says so, instead of trusting the positions.
+    texts = [r["question"] for r in lines]
+    questions.write_text("Who leads Microsoft's AI efforts?\n" + "\n".join(texts) + "\n", encoding="utf-8")
+    third = run("batch", questions, "-o", out, "--index-dir", index_copy)
+    assert third.exit_code == 0, third.output
+    assert "4 answered" in third.stderr and "3 answered again" in third.stderr
+    from rag.batch import iter_records
+
+    latest = {r["id"]: r["question"] for r in iter_records(out)}
+    assert latest == {"1": "Who leads Microsoft's AI efforts?", **{str(i + 2): t for i, t in enumerate(texts)}}
+
 
 # The floors we hold ourselves to on the dev set (the figures today are all at or above them). One of
 # the ten answerable questions (d10, see test_answer.KNOWN_DEV_MISSES) is declined, which costs answer
@@ -219,3 +231,47 @@ def test_an_index_split_by_an_older_splitter_is_rebuilt_from_its_corpus_saying_s
     assert "older version" in caplog.text and "re-indexing" in caplog.text and "[1]" in result.stdout
     rebuilt = json.loads(manifest.read_text())
     assert rebuilt["fingerprint"] == Settings().index_fingerprint()
+
+
+def test_version_names_the_package_index_format_and_models():
+    import hashlib
+
+    from rag import __version__
+    from rag.index import FORMAT_VERSION
+    from rag.rank.reader import READER_PARAMS
+
+    result = run("--version")
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert lines[0] == f"rag-cite {__version__}"
+    assert f"index: format {FORMAT_VERSION}," in result.stdout
+    digest = hashlib.sha256(READER_PARAMS.read_bytes()).hexdigest()[:12]
+    assert f"reader: sha256:{digest}" in result.stdout
+    assert "missing" not in result.stdout  # every shipped weights file is in place
+
+
+def test_python_dash_m_rag_is_the_rag_command():
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-m", "rag", "--help"], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0 and "Cited answers from a folder of articles." in done.stdout
+
+
+def test_messages_name_the_problem_not_a_python_exception(tmp_path, corpus):
+    bad_port = run("serve", "--port", 99999)
+    assert bad_port.exit_code != 0 and "--port" in bad_port.output and "OverflowError" not in bad_port.output
+    binary = tmp_path / "rag.toml"
+    binary.write_bytes(bytes(range(128, 256)))
+    config = run("ask", "What is Stargate?", "--config", binary)
+    assert config.exit_code == 1 and "is not UTF-8 text" in config.output
+    a_file = next(corpus.glob("*.txt"))
+    indexed = run("index", a_file, "--index-dir", tmp_path / "ix")
+    assert indexed.exit_code == 1 and f"{a_file} is a file: pass the folder that holds it" in indexed.output
+
+
+def test_a_failed_first_index_leaves_no_folder(tmp_path):
+    (tmp_path / "empty").mkdir()
+    result = run("index", tmp_path / "empty", "--index-dir", tmp_path / "ix")
+    assert result.exit_code == 1 and "no readable" in result.output
+    assert not (tmp_path / "ix").exists()

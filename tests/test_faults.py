@@ -328,3 +328,64 @@ def test_usage_errors_are_one_line_and_exit_1():
             args,
             proc.stderr,
         )
+
+
+def _read_only_mount_works() -> bool:
+    return shutil.which("unshare") is not None and (
+        subprocess.run(["unshare", "-m", "true"], capture_output=True).returncode == 0
+    )
+
+
+@pytest.mark.skipif(not _read_only_mount_works(), reason="needs unshare -m to mount the index read-only")
+def test_a_read_only_index_answers_and_refuses_only_an_update(tmp_path, index_dir, corpus):
+    """Root ignores file modes, so the index is bind-mounted read-only in a mount namespace of its own."""
+    ix, docs = tmp_path / "index", tmp_path / "docs"
+    shutil.copytree(index_dir, ix)
+    shutil.copytree(corpus, docs)
+    ask = [sys.executable, "-m", "rag", "ask", "What is Stargate?", "--index-dir", str(ix), "--corpus", str(docs)]
+    script = 'mount --bind -o ro "$1" "$1" && shift && "$@"'
+
+    def under_ro(cmd: list[str]) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            ["unshare", "-m", "sh", "-c", script, "sh", str(ix), *cmd],
+            capture_output=True,
+            text=True,
+            cwd=tmp_path,
+            env={**os.environ, "PYTHONPATH": str(ROOT)},
+            timeout=300,
+        )
+
+    answered = under_ro(ask)
+    assert answered.returncode == 0, answered.stderr
+    assert "Stargate" in answered.stdout and "[1]" in answered.stdout
+    (docs / "added.txt").write_text("Stargate was renamed in a later report, the added article says.\n")
+    refused = under_ro(ask)
+    assert refused.returncode == 2
+    assert refused.stderr.strip().splitlines()[-1].startswith(f"error: index at {ix} cannot be written and ")
+
+
+def test_answering_writes_no_telemetry(tmp_path, index_dir, corpus):
+    """onnxruntime's telemetry store (~/.cache/Microsoft/DeveloperTools) stays unwritten."""
+    home = tmp_path / "home"
+    home.mkdir()
+    env = {**os.environ, "HOME": str(home), "XDG_CACHE_HOME": str(home / ".cache"), "PYTHONPATH": str(ROOT)}
+    env.pop("ORT_DISABLE_TELEMETRY", None)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "rag",
+            "ask",
+            "What is Stargate?",
+            "--index-dir",
+            str(index_dir),
+            "--corpus",
+            str(corpus),
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    assert not (home / ".cache" / "Microsoft").exists()

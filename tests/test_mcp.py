@@ -33,12 +33,17 @@ def call_all(index_dir: Path, corpus: Path, calls: list[dict]) -> tuple[list[str
 @pytest.fixture(scope="module")
 def results(index_dir, corpus, dev):
     q = next(q for q in dev if q.get("answerable") and q.get("answer_all"))
-    calls = [{"question": q["question"]}, {"question": "What is the capital of Peru?", "k": 3}, {"question": "   "}]
+    calls = [
+        {"question": q["question"]},
+        {"question": "What is the capital of Peru?", "k": 3},
+        {"question": "   "},
+        *({"question": q["question"], "k": k} for k in (0, -5, 100000)),
+    ]
     return q, *call_all(index_dir, corpus, calls)
 
 
 def test_the_one_tool_answers_with_checked_citations(results, assistant):
-    q, tools, (answered, _, _) = results
+    q, tools, (answered, *_) = results
     assert tools == ["ask_articles"]
     assert not answered.is_error
     data = answered.structured_content
@@ -49,6 +54,9 @@ def test_the_one_tool_answers_with_checked_citations(results, assistant):
 
 
 def test_an_unanswerable_question_is_declined_and_bad_input_is_a_tool_error(results):
-    _, _, (_, declined, empty) = results
+    _, _, (_, declined, empty, *bad_k) = results
     assert declined.structured_content["abstained"] and declined.structured_content["citations"] == []
     assert empty.is_error and "the question is empty" in empty.content[0].text
+    # k out of the bounds the CLI and the HTTP API take is refused the same way
+    for r in bad_k:
+        assert r.is_error and "k" in r.content[0].text, r.content

@@ -59,7 +59,12 @@ def test_both_searches_run_in_the_engine_and_rank_as_faiss_and_bm25s_do(milvus_i
     assert on_milvus.bm25.ranked(question, 10)[:5] == assistant.index.bm25.ranked(question, 10)[:5]
 
 
-def test_an_index_on_milvus_needs_store_milvus(milvus_index, settings):
+def test_an_index_on_milvus_opens_on_milvus_without_the_flag(milvus_index, settings):
+    """The store and the URI recorded with the index are used; load_index alone, given another store,
+    still refuses."""
+    opened = Assistant.from_index(milvus_index, settings)
+    assert settings.store == "faiss" and type(opened.index.vector_store).__name__ == "MilvusVectorStore"
+    assert opened.ask("What is Stargate?").citations
     with pytest.raises(IndexMismatchError, match=r"store 'milvus' -> None.*\(--store milvus\)"):
         load_index(milvus_index, settings)
 

@@ -85,8 +85,8 @@ def test_a_cold_ask_answers_without_importing_torch(tmp_path, index_dir):
         [sys.executable, "-c", script], capture_output=True, text=True, cwd=ROOT, env=os.environ, timeout=120
     )
     assert out.returncode == 0, out.stderr
-    text, imported = out.stdout.strip().splitlines()
-    assert "$1 billion" in text and imported == "False False"
+    *text, imported = out.stdout.strip().splitlines()  # the phrase that answers may take a line of its own
+    assert "$1 billion" in "\n".join(text) and imported == "False False"
 
 
 def test_an_onnx_index_is_updated_where_no_export_is_cached_yet(tmp_path, monkeypatch, corpus, settings, embedder):

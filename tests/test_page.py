@@ -93,3 +93,14 @@ def test_sources_that_disagree_are_shown_and_open_in_context(page):
     assert "transition from a for-profit to a non-profit entity" in mark.inner_text()
     ask(page, "What is the capital of Peru?")  # an abstention clears the block
     assert not box.is_visible()
+
+
+def test_the_phrase_that_answers_leads_the_answer_with_its_marker(page, assistant):
+    question = "Who was meant to be OpenAI's only supplier of computing resources?"
+    expected = assistant.ask(question)
+    ask(page, question)
+    lead = page.locator("#answer strong.phrase")
+    lead.wait_for()
+    assert expected.phrase is not None and lead.inner_text() == expected.phrase.text
+    n = [c.key for c in expected.citations].index(expected.phrase.citation.key) + 1
+    assert page.locator("#answer .marker").first.inner_text() == f"[{n}]"

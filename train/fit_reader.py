@@ -205,11 +205,35 @@ def main() -> None:
     log.info("wrote %s (%.1f MB) in %.0f s", args.out, args.out.stat().st_size / 1e6, time.perf_counter() - t0)
 
 
-def _write(bert, head, tokenizer, held, meta: str, out: Path) -> None:  # type: ignore[no-untyped-def]
-    """Export the float graph, quantize its weights to int8, check the two agree, then move into place."""
+def export_int8(module, output: str, output_axes: dict[int, str], meta: str, work: Path) -> None:  # type: ignore[no-untyped-def]
+    """``work/float.onnx`` from a torch module over (input_ids, attention_mask, token_type_ids), and
+    ``work/int8.onnx``: its weights quantized to int8 (onnxruntime's dynamic quantization), ``meta``
+    (the command and data that made it) stored in the graph's properties."""
     import onnx
     import torch
     from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    sample = torch.tensor([[101, 2023, 102, 2023, 102]])
+    axes = {n: {0: "batch", 1: "tokens"} for n in ("input_ids", "attention_mask", "token_type_ids")}
+    torch.onnx.export(
+        module.eval(),
+        (sample, torch.ones_like(sample), torch.zeros_like(sample)),
+        str(work / "float.onnx"),
+        input_names=["input_ids", "attention_mask", "token_type_ids"],
+        output_names=[output],
+        dynamic_axes={**axes, output: output_axes},
+        opset_version=17,
+        dynamo=False,
+    )
+    quantize_dynamic(str(work / "float.onnx"), str(work / "int8.onnx"), weight_type=QuantType.QInt8)
+    model = onnx.load(str(work / "int8.onnx"))
+    onnx.helper.set_model_props(model, {"meta": meta})
+    onnx.save(model, str(work / "int8.onnx"))
+
+
+def _write(bert, head, tokenizer, held, meta: str, out: Path) -> None:  # type: ignore[no-untyped-def]
+    """Export the float graph, quantize its weights to int8, check the two agree, then move into place."""
+    import torch
 
     from rag.rank.reader import Reader
 
@@ -227,22 +251,7 @@ def _write(bert, head, tokenizer, held, meta: str, out: Path) -> None:  # type: 
 
     work = Path(tempfile.mkdtemp(dir=out.parent))
     try:
-        sample = torch.tensor([[101, 2023, 102, 2023, 102]])
-        axes = {n: {0: "batch", 1: "tokens"} for n in ("input_ids", "attention_mask", "token_type_ids")}
-        torch.onnx.export(
-            Scorer().eval(),
-            (sample, torch.ones_like(sample), torch.zeros_like(sample)),
-            str(work / "float.onnx"),
-            input_names=["input_ids", "attention_mask", "token_type_ids"],
-            output_names=["logit"],
-            dynamic_axes={**axes, "logit": {0: "batch"}},
-            opset_version=17,
-            dynamo=False,
-        )
-        quantize_dynamic(str(work / "float.onnx"), str(work / "int8.onnx"), weight_type=QuantType.QInt8)
-        model = onnx.load(str(work / "int8.onnx"))
-        onnx.helper.set_model_props(model, {"meta": meta})
-        onnx.save(model, str(work / "int8.onnx"))
+        export_int8(Scorer(), "logit", {0: "batch"}, meta, work)
         tokenizer_file = Path(tokenizer.name_or_path) / "tokenizer.json"
         q = [(a, b) for a, b, _ in held]
         f32 = Reader(work / "float.onnx", tokenizer_file).logits_of_pairs(q)

@@ -119,6 +119,26 @@ _ANSWER_OPTIONS: dict[str, tuple[object, object]] = {
 }
 
 
+def print_version(value: bool) -> None:
+    if value:
+        from rag.about import versions
+
+        for name, line in versions().items():
+            typer.echo(f"{name}: {line}" if name != "rag-cite" else f"rag-cite {line}")
+        raise typer.Exit()
+
+
+Version = Annotated[
+    bool,
+    typer.Option(
+        "--version",
+        callback=print_version,
+        is_eager=True,
+        help="The package version, the index format and the models' ids, then exit.",
+    ),
+]
+
+
 @dataclass(frozen=True)
 class AnswerOptions:
     """The shared options of the answering commands, as the user gave them."""

@@ -22,6 +22,7 @@ from rag.cli.common import (
     SkipBadLines,
     Store,
     Threads,
+    Version,
     answering,
     err,
     errors,
@@ -46,6 +47,7 @@ def main(
         int,
         typer.Option("--verbose", "-v", count=True, help="-v info, -vv debug logs on stderr; tracebacks on errors."),
     ] = 0,
+    version: Version = False,
 ) -> None:
     cli_common.verbose = verbose
     level = logging.WARNING if verbose == 0 else logging.INFO if verbose == 1 else logging.DEBUG
@@ -201,11 +203,10 @@ def batch(
 ) -> None:
     """Answer every question in QUESTIONS, one JSON line each, flushed as it is written."""
     with errors():
-        from rag.batch import answered_ids, read_questions, run_batch
+        from rag.batch import answered_ids, read_questions, run_batch, still_to_answer
 
         qs = read_questions(questions, skip_bad_lines)  # bad input fails before the model loads
-        done = answered_ids(out, force)
-        todo = sum(q.id not in done for q in qs)
+        todo = len(still_to_answer(qs, answered_ids(out, force))[0])
         assistant = opts.open()
         with progress("answering") as update:
             update("answer", 0, todo)
@@ -213,7 +214,9 @@ def batch(
             report = run_batch(assistant, qs, out, opts.k, on_answer=lambda q, r: update("answer", next(counter), todo))
         err.print(
             f"{report.answered} answered ({report.abstained} abstained), {report.failed} failed, "
-            f"{report.skipped} already done -> {out}",
+            f"{report.skipped} already done"
+            + (f", {report.changed} answered again (their id now holds another question)" if report.changed else "")
+            + f" -> {out}",
             highlight=False,
         )
         if report.failed:
@@ -260,7 +263,7 @@ def serve(
             "--host", help="Address to listen on; anything but loopback needs RAG_SERVE_KEY or prints a warning."
         ),
     ] = "127.0.0.1",
-    port: Annotated[int, typer.Option("--port", help="TCP port.")] = 8000,
+    port: Annotated[int, typer.Option("--port", min=1, max=65535, help="TCP port.")] = 8000,
     queue: Annotated[
         int, typer.Option("--queue", help="Questions that may wait for the model before new ones get 429.")
     ] = 256,

@@ -3,6 +3,7 @@ damaged file before it is read."""
 
 from __future__ import annotations
 
+import errno
 import json
 import logging
 import os
@@ -76,12 +77,14 @@ def check_folder_is_ours(root: Path, rebuild: bool = False) -> None:
 
 
 @contextmanager
-def locked(root: Path, timeout: float) -> Iterator[None]:
-    """Hold ``root/.lock`` (an OS file lock: released by the kernel if this process dies)."""
+def locked(root: Path, timeout: float) -> Iterator[bool]:
+    """Hold ``root/.lock`` (an OS file lock: released by the kernel if this process dies) and yield True;
+    yield False, holding nothing, when the folder cannot be written (a read-only mount, another user's
+    index): reading needs no lock, and the caller refuses to write."""
     lock = FileLock(str(root / LOCK))
     try:
         lock.acquire(timeout=0)
-    except Timeout:
+    except Timeout:  # first: filelock's Timeout is an OSError too
         log.warning("another rag process is updating %s: waiting up to %.0fs for it", root, timeout)
         try:
             lock.acquire(timeout=timeout)
@@ -90,8 +93,15 @@ def locked(root: Path, timeout: float) -> Iterator[None]:
                 f"another rag process is still updating {root} after {timeout:.0f}s: let it finish and retry, "
                 "or raise lock_timeout"
             ) from None
+    except OSError as e:
+        if e.errno not in (errno.EACCES, errno.EPERM, errno.EROFS):
+            raise
+        log.info("%s cannot be written (%s): reading it without the lock", root, e.strerror)
+    if not lock.is_locked:
+        yield False
+        return
     try:
-        yield
+        yield True
     finally:
         lock.release()
 

@@ -10,6 +10,7 @@ lock, atomic writes and checksums are ``rag.index.disk``'s.
 from __future__ import annotations
 
 import json
+import logging
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -26,6 +27,7 @@ from rag.index.tables import ChunkTable, SentenceTable
 from rag.index.vectors import SegmentedVectorStore, VectorStore
 from rag.types import Chunk, Citation, IndexMismatchError, IndexMissingError, Sentence, SplitterChangedError
 
+log = logging.getLogger(__name__)
 FORMAT_VERSION = 5  # 3: conflicts.jsonl; 4: a chunk's row is stored as "row"; 5: segments, tables by column
 LEXICON = "lexicon.json"  # per generation: sentence count and stem document frequencies
 SUBJECTS = "subjects.json"  # per generation: each file's subjects the conflict scan has worked out
@@ -159,6 +161,17 @@ def check_manifest(manifest: dict[str, Any], settings: Settings, root: Path) -> 
             f"index at {root} was built with other settings ({diff or 'fingerprint differs'}): "
             f"run `rag index --rebuild`, or use the settings it was built with{same}"
         )
+
+
+def recorded_store(root: Path, settings: Settings) -> Settings:
+    """``settings`` on the store the index at ``root`` was built on, when they name the default one: an
+    index built with ``--store milvus`` opens on Milvus again without the flag, at the URI recorded with
+    it unless ``--milvus-uri`` names another. FAISS asked for on a Milvus index takes ``--rebuild``."""
+    built = ((read_manifest(root) or {}).get("settings") or {}).get("store", "faiss")
+    if built != "faiss" and settings.store == "faiss":
+        log.info("index at %s was built on %s: using it", root, built)
+        return settings.replace(store=built)
+    return settings
 
 
 # ---------------------------------------------------------------------------------------------- load

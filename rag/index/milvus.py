@@ -64,7 +64,7 @@ def engine(uri: str) -> Iterator[None]:
     except (MilvusException, OSError) as e:
         raise StoreError(
             f"cannot reach Milvus at {uri} ({getattr(e, 'message', e)}): start one with "
-            "`milvus-lite server --data-dir DIR --port 19530`, or pass --milvus-uri"
+            "`milvus-lite server --data-dir DIR --host 127.0.0.1 --port 19530`, or pass --milvus-uri"
         ) from None
 
 

@@ -78,6 +78,8 @@ def scan_corpus(folder: Path, suffixes: Sequence[str] = DEFAULT_SUFFIXES, max_fi
     Hidden files and folders are passed over silently; every other file that will not be indexed is in
     ``skipped`` with its reason. Symlinked folders are followed once (a loop is reported, not walked)."""
     folder = Path(folder)
+    if folder.is_file():
+        raise CorpusError(f"{folder} is a file: pass the folder that holds it (e.g. {folder.parent})")
     if not folder.is_dir():
         raise CorpusError(f"corpus folder {folder} does not exist: pass a folder of text files (e.g. --corpus seeds)")
     wanted = {s.lower() for s in suffixes}

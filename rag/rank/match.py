@@ -3,7 +3,7 @@ its words a sentence states outright (same stem) or paraphrases (close word embe
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -92,4 +92,24 @@ class ContentWords:
             return [self.words[i] for i in unseen]
         # Only words whose stem the corpus lacks need the scan over the whole vocabulary.
         best = (self.vectors[unseen] @ lex.word_vectors.T).max(axis=1)
-        return [self.words[i] for i, b in zip(unseen, best) if b < below]
+        return [self.words[i] for i, b in zip(unseen, best) if b < below and not misspelled(self.words[i], lex.words)]
+
+
+# Question words, for misspelled ones ("wat", "hwo"): they are no content the corpus could lack.
+QUESTION_WORDS = ("what", "who", "whom", "whose", "where", "when", "which", "why", "how")
+
+
+def misspelled(word: str, vocabulary: Sequence[str]) -> bool:
+    """A typed word one edit (a transposition counts as one) from a corpus word, or two from a long one,
+    is that word misspelled, not one the corpus lacks: "microsft" is Microsoft. Words under 5 letters
+    match only question words (GPU is one edit from GPT), and words with figures never match."""
+    from rapidfuzz.distance import OSA
+    from rapidfuzz.process import extractOne
+
+    if any(c.isdigit() for c in word):
+        return False
+    if extractOne(word, QUESTION_WORDS, scorer=OSA.distance, score_cutoff=1) is not None:
+        return True
+    if len(word) < 5:
+        return False
+    return extractOne(word, vocabulary, scorer=OSA.distance, score_cutoff=1 if len(word) < 8 else 2) is not None

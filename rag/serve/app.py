@@ -22,6 +22,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, StreamingResponse
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException
 
+from rag import __version__
 from rag.assistant import Assistant, clean_question
 from rag.batch import record_of
 from rag.serve.worker import AnswerWorker, Busy, ShuttingDown
@@ -83,6 +84,12 @@ def _status(e: RagError) -> tuple[int, str]:
     return 500, "server_error"
 
 
+EXAMPLES = {
+    "question": '{"question": "..."}',
+    "messages": '{"messages": [{"role": "user", "content": "..."}]}',
+}
+
+
 def validation_message(e: RequestValidationError, content_type: str) -> str:
     """One line for what pydantic found wrong with a request body."""
     first = e.errors()[0] if e.errors() else {}
@@ -93,7 +100,9 @@ def validation_message(e: RequestValidationError, content_type: str) -> str:
         at = first.get("loc", ("body", "?"))[-1]
         return f"the request body is not valid JSON ({first.get('ctx', {}).get('error', 'malformed')} at character {at}): send a JSON object"
     if first.get("type") == "missing":
-        return f'"{where or "body"}" is missing: send it in the JSON body, e.g. {{"question": "..."}}'
+        # The example is the missing field's own: a chat request told to send "question" was misled.
+        example = EXAMPLES.get(where, f'{{"{where}": ...}}' if where else '{"question": "..."}')
+        return f'"{where or "body"}" is missing: send it in the JSON body, e.g. {example}'
     return f'"{where or "body"}": {first.get("msg", "invalid")}'
 
 
@@ -106,8 +115,12 @@ def create_app(assistant: Assistant, api_key: str | None = None, max_waiting: in
     worker = AnswerWorker(assistant, max_waiting)
     app = FastAPI(
         title="rag-cite",
-        version="0.1.0",
+        version=__version__,
         lifespan=worker.lifespan,
+        # Swagger's and ReDoc's pages load their scripts from a CDN, so offline they were blank: the
+        # description is served as /openapi.json only.
+        docs_url=None,
+        redoc_url=None,
         strict_content_type=False,
         description="Answers about a folder of articles; every sentence cites the source sentence it rests on.",
     )
@@ -132,6 +145,20 @@ def create_app(assistant: Assistant, api_key: str | None = None, max_waiting: in
                 f"the request body is {int(size):,} bytes: send at most {MAX_BODY_BYTES:,}",
                 "invalid_request_error",
             )
+        if size is None and request.method in ("POST", "PUT", "PATCH"):
+            # A body sent in chunks declares no size: read it up to the limit, and stop there. What was
+            # read is kept as the request's body, which Starlette hands on to the route.
+            chunks, read = [], 0
+            async for chunk in request.stream():
+                read += len(chunk)
+                if read > MAX_BODY_BYTES:
+                    return error_response(
+                        413,
+                        f"the request body is over {MAX_BODY_BYTES:,} bytes: send at most {MAX_BODY_BYTES:,}",
+                        "invalid_request_error",
+                    )
+                chunks.append(chunk)
+            request._body = b"".join(chunks)
         return await call_next(request)
 
     @app.exception_handler(RagError)
@@ -184,6 +211,10 @@ def create_app(assistant: Assistant, api_key: str | None = None, max_waiting: in
 
     @app.post("/batch", summary="Answer a list of questions; one NDJSON line each, in order, as each is done")
     async def batch(body: BatchRequest | list[str | BatchItem]) -> StreamingResponse:
+        if not isinstance(body, BatchRequest) and len(body) > MAX_BATCH:  # checked here: a bare list has no model
+            raise ApiError(
+                400, f"the batch holds {len(body)} questions, over the limit of {MAX_BATCH}: send it in parts"
+            )
         request = body if isinstance(body, BatchRequest) else BatchRequest(questions=body, k=None, generator=None)
         items: list[tuple[str | None, str]] = [
             (q.id or str(i), q.question) if isinstance(q, BatchItem) else (str(i), q)

@@ -4,10 +4,11 @@ progress go to stderr."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
+from pydantic import Field
 
 from rag.assistant import Assistant
 from rag.render import render
@@ -27,7 +28,11 @@ def create_mcp(assistant: Assistant) -> MCPServer:
     server: MCPServer = MCPServer("rag-cite", instructions=TOOL_DESCRIPTION, lifespan=worker.lifespan)
 
     @server.tool(name="ask_articles", description=TOOL_DESCRIPTION)
-    async def ask_articles(question: str, k: int | None = None) -> dict[str, Any]:
+    async def ask_articles(
+        question: str,
+        # The bounds the CLI and the HTTP API take (Settings.k): the SDK checks them from this signature.
+        k: Annotated[int | None, Field(ge=1, le=100, description="passages to retrieve")] = None,
+    ) -> dict[str, Any]:
         """``answer`` (text with [n] markers and the source list), ``abstained``, ``confidence`` and the
         numbered ``citations``."""
         try:

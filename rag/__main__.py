@@ -1,0 +1,5 @@
+"""``python -m rag``: the ``rag`` command."""
+
+from rag.cli.main import run
+
+run()
