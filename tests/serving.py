@@ -23,12 +23,13 @@ def free_port() -> int:
 
 
 @contextmanager
-def running(assistant: Assistant, api_key: str | None = None, max_waiting: int = 256) -> Iterator[str]:
+def running(
+    assistant: Assistant, api_key: str | None = None, max_waiting: int = 256, generators: tuple[str, ...] = ()
+) -> Iterator[str]:
     """The server's base URL while it runs; it is shut down (and its worker stopped) on exit."""
     port = free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(create_app(assistant, api_key, max_waiting), host="127.0.0.1", port=port, log_level="warning")
-    )
+    app = create_app(assistant, api_key, max_waiting, generators)
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     url = f"http://127.0.0.1:{port}"

@@ -259,6 +259,8 @@ def test_python_dash_m_rag_is_the_rag_command():
 
 
 def test_messages_name_the_problem_not_a_python_exception(tmp_path, corpus):
+    unknown = run("serve", "--generators", "extractive,gpt4")
+    assert unknown.exit_code == 1 and "--generators: unknown gpt4" in unknown.output
     bad_port = run("serve", "--port", 99999)
     assert bad_port.exit_code != 0 and "--port" in bad_port.output and "OverflowError" not in bad_port.output
     binary = tmp_path / "rag.toml"

@@ -283,7 +283,7 @@ def test_an_api_llm_chosen_per_request_streams_only_checked_sentences(assistant)
     }
     settings = assistant.settings.replace(model="test-model", base_url=chat.base_url, api_key="test-key", max_retries=0)
     try:
-        with running(Assistant(assistant.index, assistant.embedder, settings)) as base:
+        with running(Assistant(assistant.index, assistant.embedder, settings), generators=("openai",)) as base:
             body = {
                 "question": "Who was meant to be OpenAI's only supplier of computing resources?",
                 "generator": "openai",
@@ -349,3 +349,14 @@ def test_a_chunked_body_over_the_limit_is_a_413_and_one_under_it_is_answered(url
     assert_one_line_error(big, 413, "send at most")
     small = httpx.post(f"{url}/ask", content=chunks(65536), headers={"Content-Type": "application/json"}, timeout=60)
     assert small.status_code == 200 and "Stargate" in small.json()["answer"]
+
+
+def test_a_request_may_choose_only_a_generator_the_operator_enabled(url):
+    """A client must not make the server load (or pull) a model: "local" is refused unless enabled."""
+    for path, body in (
+        ("/ask", {"question": "What is Stargate?", "generator": "local"}),
+        ("/batch", {"questions": ["What is Stargate?"], "generator": "openai"}),
+    ):
+        r = httpx.post(f"{url}{path}", json=body, timeout=30)
+        assert_one_line_error(r, 400, "is not enabled on this server", "--generators")
+    assert httpx.get(f"{url}/health", timeout=30).json()["generators"] == ["extractive"]

@@ -31,7 +31,7 @@ from rag.cli.common import (
 )
 from rag.cli.conflicts import conflicts
 from rag.cli.models import models_app
-from rag.types import RagError
+from rag.types import InputError, RagError
 
 if TYPE_CHECKING:
     from rag.assistant import Assistant
@@ -267,13 +267,25 @@ def serve(
     queue: Annotated[
         int, typer.Option("--queue", help="Questions that may wait for the model before new ones get 429.")
     ] = 256,
+    generators: Annotated[
+        str,
+        typer.Option("--generators", help="Others a request may choose, comma-separated (extractive,local,openai)."),
+    ] = "",
 ) -> None:
     """Serve the page, the JSON API and an OpenAI-compatible endpoint over HTTP (Ctrl-C stops)."""
     with errors():
         require_extra("serve", "fastapi", "uvicorn")
         from rag.serve.app import API_KEY_ENV, check_port, exposed_without_key, run_server
 
+        enabled = [g.strip() for g in generators.split(",") if g.strip()]
+        unknown = sorted(set(enabled) - {"extractive", "local", "openai"})
+        if unknown:
+            raise InputError(f"--generators: unknown {', '.join(unknown)}: choose among extractive, local, openai")
         check_port(host, port)
+        if "local" in enabled:  # pulled now, if need be, at the operator's word: never by a request
+            from rag.llm.local import local_model
+
+            local_model()
         key = os.environ.get(API_KEY_ENV) or None
         if exposed_without_key(host, key):
             err.print(
@@ -283,11 +295,11 @@ def serve(
             )
         assistant = opts.open()
         err.print(
-            f"serving {len(assistant.index.sentences)} sentences on http://{host}:{port}/ (API docs at /docs, OpenAI-compatible at /v1); Ctrl-C stops",
+            f"serving {len(assistant.index.sentences)} sentences on http://{host}:{port}/ (API described at /openapi.json, OpenAI-compatible at /v1); Ctrl-C stops",
             highlight=False,
             soft_wrap=True,
         )
-        run_server(assistant, host, port, api_key=key, max_waiting=queue)
+        run_server(assistant, host, port, api_key=key, max_waiting=queue, generators=enabled)
 
 
 @app.command()

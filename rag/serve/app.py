@@ -12,7 +12,7 @@ import json
 import logging
 import secrets
 import socket
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from importlib.resources import files
 from typing import Annotated, Any, Literal
 
@@ -25,8 +25,9 @@ from starlette.exceptions import HTTPException
 from rag import __version__
 from rag.assistant import Assistant, clean_question
 from rag.batch import record_of
-from rag.serve.worker import AnswerWorker, Busy, ShuttingDown
-from rag.types import UNUSABLE, Answer, AnswerSentence, ConfigError, InputError, RagError
+from rag.serve.errors import ApiError, error_response, status_of, validation_message
+from rag.serve.worker import AnswerWorker
+from rag.types import Answer, AnswerSentence, ConfigError, RagError
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +35,7 @@ API_KEY_ENV = "RAG_SERVE_KEY"
 MAX_BODY_BYTES = 4 * 1024 * 1024  # a batch of thousands of questions fits; a runaway upload does not
 MAX_BATCH = 1000
 NDJSON = "application/x-ndjson"
-OPEN_PATHS = {"/", "/health", "/docs", "/openapi.json", "/docs/oauth2-redirect"}  # the page asks for the key itself
+OPEN_PATHS = {"/", "/health", "/openapi.json"}  # the page asks for the key itself
 LOOPBACK = {"127.0.0.1", "::1", "localhost"}
 
 Generator = Literal["extractive", "local", "openai"]
@@ -60,58 +61,27 @@ class BatchRequest(BaseModel):
     generator: Generator | None = None
 
 
-class ApiError(Exception):
-    def __init__(
-        self, status: int, message: str, kind: str = "invalid_request_error", headers: dict[str, str] | None = None
-    ):
-        super().__init__(message)
-        self.status, self.kind, self.headers = status, kind, headers
-
-
-def error_response(status: int, message: str, kind: str, headers: dict[str, str] | None = None) -> JSONResponse:
-    return JSONResponse({"error": {"message": message, "type": kind}}, status, headers=headers)
-
-
-def _status(e: RagError) -> tuple[int, str]:
-    """The one mapping from library errors to HTTP: bad input 400, an unusable index or model 503,
-    a full queue 429."""
-    if isinstance(e, Busy):
-        return 429, "rate_limit_error"
-    if isinstance(e, (*UNUSABLE, ShuttingDown)):
-        return 503, "service_unavailable"
-    if isinstance(e, InputError | ConfigError):
-        return 400, "invalid_request_error"
-    return 500, "server_error"
-
-
-EXAMPLES = {
-    "question": '{"question": "..."}',
-    "messages": '{"messages": [{"role": "user", "content": "..."}]}',
-}
-
-
-def validation_message(e: RequestValidationError, content_type: str) -> str:
-    """One line for what pydantic found wrong with a request body."""
-    first = e.errors()[0] if e.errors() else {}
-    if first.get("loc") == ("body",) and content_type and "json" not in content_type:
-        return f"the body was sent as {content_type.split(';')[0]}: send JSON with the header `Content-Type: application/json`"
-    where = ".".join(str(p) for p in first.get("loc", ()) if p != "body")
-    if first.get("type") == "json_invalid":
-        at = first.get("loc", ("body", "?"))[-1]
-        return f"the request body is not valid JSON ({first.get('ctx', {}).get('error', 'malformed')} at character {at}): send a JSON object"
-    if first.get("type") == "missing":
-        # The example is the missing field's own: a chat request told to send "question" was misled.
-        example = EXAMPLES.get(where, f'{{"{where}": ...}}' if where else '{"question": "..."}')
-        return f'"{where or "body"}" is missing: send it in the JSON body, e.g. {example}'
-    return f'"{where or "body"}": {first.get("msg", "invalid")}'
-
-
 def exposed_without_key(host: str, key: str | None) -> bool:
     return host not in LOOPBACK and not key
 
 
-def create_app(assistant: Assistant, api_key: str | None = None, max_waiting: int = 256) -> FastAPI:
-    """The ASGI app over one loaded assistant; the answer worker starts and stops with it."""
+def create_app(
+    assistant: Assistant, api_key: str | None = None, max_waiting: int = 256, generators: Sequence[str] = ()
+) -> FastAPI:
+    """The ASGI app over one loaded assistant; the answer worker starts and stops with it. A request may
+    choose a generator only among the server's own and ``generators`` (``rag serve --generators``): a
+    client must not make the server load, or pull, a model its operator did not enable."""
+    enabled = sorted({assistant.settings.generator, *generators})
+
+    def allowed(generator: str | None) -> str | None:
+        if generator is not None and generator not in enabled:
+            raise ApiError(
+                400,
+                f'generator "{generator}" is not enabled on this server (it answers with {", ".join(enabled)}): '
+                f"its operator can start it with `rag serve --generators {generator}`",
+            )
+        return generator
+
     worker = AnswerWorker(assistant, max_waiting)
     app = FastAPI(
         title="rag-cite",
@@ -163,7 +133,7 @@ def create_app(assistant: Assistant, api_key: str | None = None, max_waiting: in
 
     @app.exception_handler(RagError)
     async def rag_error(request: Request, e: RagError) -> JSONResponse:
-        status, kind = _status(e)
+        status, kind = status_of(e)
         return error_response(status, str(e), kind, {"Retry-After": "1"} if status == 429 else None)
 
     @app.exception_handler(ApiError)
@@ -198,15 +168,17 @@ def create_app(assistant: Assistant, api_key: str | None = None, max_waiting: in
             "files": len(index.manifest["files"]),
             "sentences": len(index.sentences),
             "generator": assistant.settings.generator,
+            "generators": enabled,
             "waiting": worker.waiting,
         }
 
     @app.post("/ask", summary="Answer one question with checked sentence citations, or decline")
     async def ask(body: AskRequest) -> Any:
         question = clean_question(body.question)  # bad input answers 400 before anything queues
+        generator = allowed(body.generator)
         if not body.stream:
-            return (await worker.ask(question, body.k, body.generator)).to_dict()
-        results = worker.results([(None, question)], body.k, body.generator, stream=True)
+            return (await worker.ask(question, body.k, generator)).to_dict()
+        results = worker.results([(None, question)], body.k, generator, stream=True)
         return StreamingResponse(_ndjson_stream(results), media_type=NDJSON)
 
     @app.post("/batch", summary="Answer a list of questions; one NDJSON line each, in order, as each is done")
@@ -222,7 +194,7 @@ def create_app(assistant: Assistant, api_key: str | None = None, max_waiting: in
         ]
         if not items:
             raise ApiError(400, "the batch holds no questions: send a list of question strings")
-        results = worker.results(items, request.k, request.generator)
+        results = worker.results(items, request.k, allowed(request.generator))
 
         async def lines() -> AsyncIterator[str]:
             async for (qid, question), result in _zip_async(items, results):
@@ -259,7 +231,7 @@ async def _ndjson_stream(results: AsyncIterator[Any]) -> AsyncIterator[str]:
         elif isinstance(item, Answer):
             yield json.dumps({"answer": item.to_dict()}, ensure_ascii=False) + "\n"
         else:
-            status, kind = _status(item)
+            status, kind = status_of(item)
             yield (
                 json.dumps({"error": {"message": str(item), "type": kind, "status": status}}, ensure_ascii=False) + "\n"
             )
@@ -307,10 +279,17 @@ def check_port(host: str, port: int) -> None:
             ) from None
 
 
-def run_server(assistant: Assistant, host: str, port: int, api_key: str | None = None, max_waiting: int = 256) -> None:
+def run_server(
+    assistant: Assistant,
+    host: str,
+    port: int,
+    api_key: str | None = None,
+    max_waiting: int = 256,
+    generators: Sequence[str] = (),
+) -> None:
     """Serve until Ctrl-C: uvicorn stops taking connections, lets requests in flight finish (up to 30 s,
     then they are cut), and the worker answers what it holds and refuses what waits."""
     import uvicorn
 
-    app = create_app(assistant, api_key, max_waiting)
+    app = create_app(assistant, api_key, max_waiting, generators)
     uvicorn.run(app, host=host, port=port, log_level="warning", timeout_graceful_shutdown=30)
