@@ -85,3 +85,30 @@ def test_chat_with_an_api_model_asks_it_to_rewrite(index_copy):
     assert "(How much did Microsoft first invest in OpenAI?)" in result.stderr
     rewrites = [r for r in server.requests if r["messages"][-1]["content"].startswith("Rewrite the last question")]
     assert len(rewrites) == 1 and FIRST in rewrites[0]["messages"][-1]["content"]
+
+
+@pytest.mark.parametrize(
+    ("previous", "question", "expected"),
+    [
+        # rewritten, and right
+        ("Who is Satya Nadella?", "What did he do?", "What did Satya Nadella do?"),
+        (
+            "What did the Federal Reserve do to interest rates?",
+            "Why did it do that?",
+            "Why did the Federal Reserve do that?",
+        ),
+        ("What was Google's profit last quarter?", "And its revenue?", "Google's revenue?"),
+        ("How much did Lufthansa lose?", "And in which year?", "In which year did Lufthansa lose?"),
+        # what the rules cannot do right stays as typed (they used to make "Who Stargate worth are the partners?")
+        ("How much is Stargate worth?", "Who are the partners?", "Who are the partners?"),
+        ("How many jobs will Cadbury cut?", "And why?", "And why?"),
+        ("Why did Microsoft hire Mustafa Suleyman?", "What is his role?", "What is his role?"),
+        (
+            "How much did Deutsche Boerse offer for the LSE?",
+            "What about the year before?",
+            "What about the year before?",
+        ),
+    ],
+)
+def test_without_a_model_a_follow_up_is_rewritten_right_or_not_at_all(previous, question, expected):
+    assert rewrite(question, [previous]) == expected

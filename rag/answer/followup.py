@@ -1,12 +1,16 @@
 """Follow-up questions in a conversation ("And how much?", "When did it start?") rewritten to stand
 alone, so retrieval and the answerer see what is asked. An LLM rewrites when one is configured; without
-one, the previous question supplies what the follow-up leaves out:
+one, the rules rewrite only what they can rewrite right, and leave the rest as typed (a wrong rewrite
+asks a question nobody asked; benchmarks/followups.py counts right, kept and broken):
 
-- a bare question phrase ("And how much?", "Why?") takes the place of the previous question's own
-  ("When did Microsoft first invest in OpenAI?" -> "How much did Microsoft first invest in OpenAI?");
-- "What about X?" asks the previous question of X;
-- a pronoun ("When did it start?") is replaced by the previous question's first name;
-- otherwise the previous question's names are added in brackets, for retrieval to find.
+- a bare question phrase ("And how much?", "Why?", "In which year?") takes the place of the previous
+  question's own when that is a plain one before its auxiliary ("When did Microsoft first invest in
+  OpenAI?" -> "How much did Microsoft first invest in OpenAI?"); not after "How many jobs ..." (the
+  jobs would be lost) or a "What ... do" question;
+- "What about X?" asks the previous question of X, in place of its subject name;
+- a subject pronoun ("did it", "he") or a possessive ("its revenue") becomes the previous question's
+  subject: the name right after its auxiliary, or with none its only name; "he"/"his" only when the
+  previous question names one name, "they" not after "How many shares ...".
 """
 
 from __future__ import annotations
@@ -68,25 +72,70 @@ def _by_model(question: str, history: Sequence[str], complete: Callable[[str], s
     return line
 
 
+_AUX = r"(?:did|does|do|is|are|was|were|will|would|can|could|has|have|had|should)"
+# A follow-up that is only a question phrase: "And how much?", "Why?", "In which year?".
+_BARE = re.compile(
+    r"^(?:(?:in|for|by|at)\s+(?:which|what)\s+\w+|(?:for|by)\s+how\s+(?:much|many)|how\s+(?:much|many|long|often|far|old)"
+    r"|what\s+year|which\s+year|when|where|who|why|how)$",
+    re.I,
+)
+# A previous question asking of a plural thing ("How many shares..."): "they" may be the shares.
+_ASKS_OF = re.compile(rf"^(?:how\s+(?:many|much)|which|what)\s+(?!{_AUX}\b)\w+", re.I)
+# The previous question's own phrase, plain (no noun of its own: "How many jobs" asks about jobs), then
+# its auxiliary: "When did", "How much was", "What did".
+_PLAIN_WH = re.compile(
+    rf"^(?:when|where|who|whom|why|how|what|how\s+(?:much|many|long|often|far|old)|in\s+which\s+year)\s+(?={_AUX}\b)",
+    re.I,
+)
+
+
 def by_rules(question: str, previous: str) -> str:
+    """The follow-up made to stand alone where the rules can do it right; otherwise as typed (a wrong
+    rewrite asks a question nobody asked: benchmarks/followups.py counts both)."""
     q = _OPENERS.sub("", question.strip())
+    q = q[:1].upper() + q[1:]
+    subject = _subject(previous)
     if _ABOUT.match(q):  # "What about Oracle?": the previous question, asked of Oracle
-        subject = _ABOUT.sub("", q).strip(" ?")
-        runs = name_runs(previous)
-        if runs and subject:
-            return previous[: runs[0].start()] + subject + previous[runs[0].end() :]
-        q = subject + "?"
-    bare = len(q.rstrip("?!. ").split()) <= MAX_BARE_WORDS and _WH.match(q) and not name_runs(q)
-    prev_wh = _WH.match(previous.strip())
-    if bare and prev_wh:
-        phrase = _WH.match(q).group(0)  # type: ignore[union-attr]
-        rest = q[len(phrase) :].strip(" ?")
-        body = previous.strip()[prev_wh.end() :].strip(" ?")
-        return f"{phrase[0].upper()}{phrase[1:]} {body}{' ' + rest if rest else ''}?"
-    names = [m.group() for m in name_runs(previous)]
-    pronoun = re.search(r"\b(it|they|he|she)\b", q, re.I)
-    if names and pronoun:
-        q = q[: pronoun.start()] + names[0] + q[pronoun.end() :]
-    elif names:
-        q = f"{q.rstrip()} ({', '.join(dict.fromkeys(names))})"
-    return q[:1].upper() + q[1:]
+        other = _ABOUT.sub("", q).strip(" ?")
+        if subject is None or not other[:1].isupper():  # "What about the year before?" is no name to swap in
+            return question
+        start, end = subject
+        return previous[:start] + other + previous[end:]
+    plain = _PLAIN_WH.match(previous.strip())
+    if _BARE.match(q.rstrip("?!. ")):
+        body = previous.strip()[plain.end() :].strip(" ?") if plain else ""
+        if not plain or re.search(r"\bdo\b", body, re.I):  # "What did the Fed do": "By how much did ... do" is not it
+            return question
+        return f"{q.rstrip('?!. ')} {body}?"
+    if subject is None:
+        return question
+    name = _bare_name(previous[subject[0] : subject[1]])
+    possessive = re.search(r"\b(its|his|her)\b", q, re.I)
+    pronoun = re.search(rf"(?:^|\b{_AUX}\s+)(it|he|she|they)\b", q, re.I)
+    person = re.search(r"\b(he|she|his|her)\b", q, re.I)
+    if person and len(name_runs(previous)) > 1:  # "Why did Microsoft hire Mustafa Suleyman? What is his role?"
+        return question
+    if pronoun and (pronoun.group(1).lower() != "they" or not _ASKS_OF.match(previous)):
+        return q[: pronoun.start(1)] + name + q[pronoun.end(1) :]
+    if possessive:
+        return q[: possessive.start()] + name + "'s" + q[possessive.end() :]
+    return question
+
+
+def _subject(previous: str) -> tuple[int, int] | None:
+    """Where the previous question's subject name stands: the name right after its auxiliary ("did
+    Microsoft first invest", "did the Federal Reserve do"), or with no auxiliary its only name ("Who
+    runs Airbus?"); None when unsure ("was the accounting fraud at WorldCom": the fraud is the subject)."""
+    runs = name_runs(previous)
+    aux = re.search(rf"\b{_AUX}\s+(the\s+)?", previous, re.I)
+    if aux:
+        for m in runs:
+            if m.start() == aux.end():
+                return (aux.start(1) if aux.group(1) else m.start()), m.end()
+        return None
+    return (runs[0].start(), runs[0].end()) if len(runs) == 1 else None
+
+
+def _bare_name(text: str) -> str:
+    """A name as the subject of a new sentence: "Google's" -> "Google"; "the LSE" stays."""
+    return re.sub(r"['’]s$", "", text)

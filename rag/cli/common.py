@@ -24,7 +24,7 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from rag.types import UNUSABLE, RagError
+from rag.types import UNUSABLE, InputError, RagError
 
 if TYPE_CHECKING:
     from rag.assistant import Assistant
@@ -117,6 +117,20 @@ _ANSWER_OPTIONS: dict[str, tuple[object, object]] = {
     "store": (Store, None),
     "milvus_uri": (MilvusUri, None),
 }
+
+
+def enabled_generators(listed: str) -> list[str]:
+    """``rag serve --generators local,openai``, checked; an enabled local model is pulled now if need be,
+    at the operator's word, never by a request."""
+    enabled = [g.strip() for g in listed.split(",") if g.strip()]
+    unknown = sorted(set(enabled) - {"extractive", "local", "openai"})
+    if unknown:
+        raise InputError(f"--generators: unknown {', '.join(unknown)}: choose among extractive, local, openai")
+    if "local" in enabled:
+        from rag.llm.local import local_model
+
+        local_model()
+    return enabled
 
 
 def print_version(value: bool) -> None:

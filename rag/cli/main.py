@@ -24,6 +24,7 @@ from rag.cli.common import (
     Threads,
     Version,
     answering,
+    enabled_generators,
     err,
     errors,
     progress,
@@ -31,7 +32,7 @@ from rag.cli.common import (
 )
 from rag.cli.conflicts import conflicts
 from rag.cli.models import models_app
-from rag.types import InputError, RagError
+from rag.types import RagError
 
 if TYPE_CHECKING:
     from rag.assistant import Assistant
@@ -165,6 +166,8 @@ def chat(opts: AnswerOptions) -> None:
         try:
             question = input("? " if interactive else "")
         except EOFError:
+            if interactive:  # Ctrl-D at the prompt: the shell's next prompt starts on a line of its own
+                typer.echo("")
             break
         except KeyboardInterrupt:
             typer.echo("")
@@ -277,15 +280,8 @@ def serve(
         require_extra("serve", "fastapi", "uvicorn")
         from rag.serve.app import API_KEY_ENV, check_port, exposed_without_key, run_server
 
-        enabled = [g.strip() for g in generators.split(",") if g.strip()]
-        unknown = sorted(set(enabled) - {"extractive", "local", "openai"})
-        if unknown:
-            raise InputError(f"--generators: unknown {', '.join(unknown)}: choose among extractive, local, openai")
         check_port(host, port)
-        if "local" in enabled:  # pulled now, if need be, at the operator's word: never by a request
-            from rag.llm.local import local_model
-
-            local_model()
+        enabled = enabled_generators(generators)
         key = os.environ.get(API_KEY_ENV) or None
         if exposed_without_key(host, key):
             err.print(
