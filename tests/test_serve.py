@@ -193,6 +193,19 @@ def test_openai_client_gets_cited_answers_plain_and_streaming(url, answerable, a
         chunks[-1].choices[0].finish_reason == "stop"
         and chunks[-1].choices[0].delta.model_extra["citations"] == citations
     )
+    # usage, counted in the embedding model's word pieces: on the plain reply, and as a last chunk on asking
+    assert reply.usage.prompt_tokens > 3 and reply.usage.completion_tokens > 10
+    assert reply.usage.total_tokens == reply.usage.prompt_tokens + reply.usage.completion_tokens
+    counted = list(
+        client.chat.completions.create(
+            model="rag-cite",
+            messages=[{"role": "user", "content": q["question"]}],
+            stream=True,
+            stream_options={"include_usage": True},
+        )
+    )
+    assert counted[-1].choices == [] and counted[-1].usage.completion_tokens == reply.usage.completion_tokens
+    assert chunks[-1].usage is None  # not asked for
     declined = client.chat.completions.create(model="rag-cite", messages=[{"role": "user", "content": UNANSWERABLE}])
     assert declined.choices[0].message.model_extra["abstained"] and declined.choices[0].message.content.startswith(
         "The articles do not say."

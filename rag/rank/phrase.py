@@ -52,7 +52,6 @@ class PhraseReader:
         options.inter_op_num_threads = 1
         self.session = ort.InferenceSession(str(graph), options, providers=["CPUExecutionProvider"])
         self.meta = self.session.get_modelmeta().custom_metadata_map.get("meta", "")
-        self._lock = threading.Lock()
 
     def best(self, question: str, sentence: str) -> Phrase:
         """The best span whatever its margin (negative: "no phrase" scored higher)."""

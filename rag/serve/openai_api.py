@@ -14,6 +14,7 @@ import json
 import time
 import uuid
 from collections.abc import AsyncIterator
+from functools import cache
 from typing import Any, Literal
 
 from fastapi import FastAPI
@@ -43,6 +44,25 @@ class ChatRequest(BaseModel):
     model: str = MODEL
     messages: list[ChatMessage] = Field(min_length=1)
     stream: bool = False
+    stream_options: dict[str, Any] | None = None  # {"include_usage": true}: a last chunk with the usage
+
+
+def usage_of(question: str, content: str) -> dict[str, int]:
+    """OpenAI's ``usage``, counted in the embedding model's word pieces: the question read and the text
+    returned. An extractive answer runs no LLM, so these are the only tokens there are; an LLM answer's
+    own prompt (the passages) is not counted."""
+    from tokenizers import Tokenizer
+
+    from rag.embed.embedder import _minilm_path
+
+    tokenizer = _tokenizer(str(_minilm_path() / "tokenizer.json"), Tokenizer)
+    prompt, completion = (len(tokenizer.encode(t, add_special_tokens=False).ids) for t in (question, content))
+    return {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion}
+
+
+@cache
+def _tokenizer(path: str, kind: Any) -> Any:
+    return kind.from_file(path)
 
 
 def user_turns(messages: list[ChatMessage]) -> list[str]:
@@ -103,12 +123,14 @@ def add_openai_routes(app: FastAPI, worker: AnswerWorker) -> None:
                 "created": created,
                 "model": MODEL,
                 "choices": [{"index": 0, "message": message, "finish_reason": "stop"}],
+                "usage": usage_of(question, render(answer)),
             }
         results = worker.results([(None, question)], stream=True)
-        return StreamingResponse(_sse(results, cid, created), media_type="text/event-stream")
+        usage = question if (body.stream_options or {}).get("include_usage") else None
+        return StreamingResponse(_sse(results, cid, created, usage), media_type="text/event-stream")
 
 
-async def _sse(results: AsyncIterator[Any], cid: str, created: int) -> AsyncIterator[str]:
+async def _sse(results: AsyncIterator[Any], cid: str, created: int, usage_for: str | None) -> AsyncIterator[str]:
     """Server-sent events as OpenAI streams them: a role chunk, a content chunk per checked sentence,
     the sources and citations with ``finish_reason``, then ``[DONE]``. An error after the stream has
     started arrives as an ``error`` event, since the status line is already sent."""
@@ -125,14 +147,17 @@ async def _sse(results: AsyncIterator[Any], cid: str, created: int) -> AsyncIter
 
     yield chunk({"role": "assistant", "content": ""})
     renderer = StreamRenderer()
+    sent: list[str] = []
     async for item in results:
         if isinstance(item, RagError):
             yield f"data: {json.dumps({'error': {'message': str(item), 'type': type(item).__name__}})}\n\n"
             return
+        sent.append(renderer.piece(item))
         if isinstance(item, AnswerSentence):
-            yield chunk({"content": renderer.piece(item)})
+            yield chunk({"content": sent[-1]})
         else:
-            yield chunk(
-                {"content": renderer.piece(item), "citations": citations_of(item), "abstained": item.abstained}, "stop"
-            )
+            yield chunk({"content": sent[-1], "citations": citations_of(item), "abstained": item.abstained}, "stop")
+    if usage_for is not None:  # as OpenAI sends it: one more chunk, no choices, the usage
+        last = {"id": cid, "object": "chat.completion.chunk", "created": created, "model": MODEL, "choices": []}
+        yield f"data: {json.dumps({**last, 'usage': usage_of(usage_for, ''.join(sent))})}\n\n"
     yield "data: [DONE]\n\n"
