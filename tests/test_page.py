@@ -104,3 +104,9 @@ def test_the_phrase_that_answers_leads_the_answer_with_its_marker(page, assistan
     assert expected.phrase is not None and lead.inner_text() == expected.phrase.text
     n = [c.key for c in expected.citations].index(expected.phrase.citation.key) + 1
     assert page.locator("#answer .marker").first.inner_text() == f"[{n}]"
+
+
+def test_the_page_says_what_is_loaded(page, assistant):
+    files, sentences = len(assistant.index.manifest["files"]), len(assistant.index.sentences)
+    page.wait_for_function("document.getElementById('status').textContent.includes('loaded')")
+    assert page.locator("#status").inner_text() == f"{files} documents, {sentences:,} sentences loaded"
