@@ -194,25 +194,22 @@ def _figures(rows: list[dict]) -> dict:
         "answer_phrase_f1_when_holds_gold": _mean(r.get("phrase_f1", 0.0) for r in answered if r["holds"]),
         "errors": sum("error" in r for r in rows),
     }
-    # The phrase's F1 by its margin over "no phrase": where a gate above 0 would pay (PHRASE_MARGIN).
+    # The phrase's F1 by its margin over "no phrase" (where a gate above 0 would pay: PHRASE_MARGIN), by
+    # whether it fits the question's kind, and by the kind.
     given = [r for r in answered if r.get("phrase")]
-    out["phrase_by_margin"] = (
-        [
-            {"margin": f">= {lo}", "n": len(b), "f1": _mean(r["phrase_f1"] for r in b)}
-            for lo in (-6, -4, -2, 0, 2, 4, 6)
-            if (b := [r for r in given if r["phrase_margin"] >= lo])
-        ]
-        + [
-            {"margin": f"kind {'fits' if ok else 'does not fit'}", "n": len(b), "f1": _mean(r["phrase_f1"] for r in b)}
-            for ok in (True, False)
-            if (b := [r for r in given if r["phrase_fits"] is ok])
-        ]
-        + [
-            {"margin": f"asks {kind}", "n": len(b), "f1": _mean(r["phrase_f1"] for r in b)}
-            for kind in sorted({r["question_kind"] for r in given})
-            if (b := [r for r in given if r["question_kind"] == kind])
-        ]
-    )
+    groups = [(f"margin >= {lo}", lambda r, lo=lo: r["phrase_margin"] >= lo) for lo in (-6, -4, -2, 0, 2, 4, 6)]
+    groups += [
+        ("kind fits", lambda r: r["phrase_fits"] is True),
+        ("kind does not fit", lambda r: r["phrase_fits"] is False),
+    ]
+    groups += [
+        (f"asks {k}", lambda r, k=k: r["question_kind"] == k) for k in sorted({r["question_kind"] for r in given})
+    ]
+    out["phrase_by_group"] = [
+        {"group": label, "n": len(b), "f1": _mean(r["phrase_f1"] for r in b)}
+        for label, keep in groups
+        if (b := [r for r in given if keep(r)])
+    ]
     conf = [(r["confidence"], r["holds"]) for r in rows if r.get("confidence") is not None]
     if conf:
         out["ece"], out["reliability"] = calibration(conf)
@@ -255,9 +252,9 @@ def render(r: dict) -> str:
     ):
         if r.get(key) is not None:
             lines.append(f"| {key} | {r[key]} |")
-    if r.get("phrase_by_margin"):
-        lines += ["", "| phrase margin | phrases | F1 |", "|---|---|---|"]
-        lines += [f"| {b['margin']} | {b['n']} | {b['f1']} |" for b in r["phrase_by_margin"]]
+    if r.get("phrase_by_group"):
+        lines += ["", "| phrases | how many | F1 |", "|---|---|---|"]
+        lines += [f"| {b['group']} | {b['n']} | {b['f1']} |" for b in r["phrase_by_group"]]
     if r.get("reliability"):
         lines += ["", "| confidence bin | questions | mean confidence | share right |", "|---|---|---|---|"]
         lines += [f"| {b['bin']} | {b['n']} | {b['confidence']} | {b['right']} |" for b in r["reliability"]]

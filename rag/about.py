@@ -3,19 +3,16 @@ answers with, for ``rag --version`` and bug reports. Cheap: no model is loaded, 
 
 from __future__ import annotations
 
-import hashlib
 import importlib.metadata
 from pathlib import Path
 
 
 def _digest(path: Path) -> str:
+    from rag.ingest.corpus import file_sha256
+
     if not path.is_file():
         return "missing"
-    h = hashlib.sha256()
-    with path.open("rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return f"sha256:{h.hexdigest()[:12]}, {path.stat().st_size / 1e6:.1f} MB"
+    return f"sha256:{file_sha256(path)[:12]}, {path.stat().st_size / 1e6:.1f} MB"
 
 
 def _dist(name: str) -> str:

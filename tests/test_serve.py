@@ -195,6 +195,7 @@ def test_openai_client_gets_cited_answers_plain_and_streaming(url, answerable, a
     )
     # usage, counted in the embedding model's word pieces: on the plain reply, and as a last chunk on asking
     assert reply.usage.prompt_tokens > 3 and reply.usage.completion_tokens > 10
+    assert reply.usage.prompt_tokens < 40 < 128 < reply.usage.completion_tokens  # the question, the whole reply
     assert reply.usage.total_tokens == reply.usage.prompt_tokens + reply.usage.completion_tokens
     counted = list(
         client.chat.completions.create(

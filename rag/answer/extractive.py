@@ -139,8 +139,8 @@ class ExtractiveAnswerer:
         found = load_phrase_reader().phrase(question, sentence.text, PHRASE_MARGIN)
         if found is None or not fits(kind, found.text):
             return None
-        start = sentence.start + found.start
-        return AnswerPhrase(found.text, Citation.of(sentence), start, start + len(found.text), round(found.margin, 3))
+        at = sentence.start  # the phrase's span in the sentence, moved into the file
+        return AnswerPhrase(found.text, Citation.of(sentence), at + found.start, at + found.end, round(found.margin, 3))
 
     def stream(self, question: str, evidence: Evidence, id: str | None = None) -> Iterator[AnswerSentence | Answer]:
         answer = self.answer(question, evidence, id)

@@ -19,6 +19,7 @@ import logging
 import re
 from collections.abc import Callable, Sequence
 
+from rag.rank.question import AUXILIARIES
 from rag.text.names import name_runs
 
 log = logging.getLogger(__name__)
@@ -72,7 +73,7 @@ def _by_model(question: str, history: Sequence[str], complete: Callable[[str], s
     return line
 
 
-_AUX = r"(?:did|does|do|is|are|was|were|will|would|can|could|has|have|had|should)"
+_AUX = f"(?:{'|'.join(sorted(AUXILIARIES))})"
 # A follow-up that is only a question phrase: "And how much?", "Why?", "In which year?".
 _BARE = re.compile(
     r"^(?:(?:in|for|by|at)\s+(?:which|what)\s+\w+|(?:for|by)\s+how\s+(?:much|many)|how\s+(?:much|many|long|often|far|old)"

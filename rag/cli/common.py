@@ -122,10 +122,15 @@ _ANSWER_OPTIONS: dict[str, tuple[object, object]] = {
 def enabled_generators(listed: str) -> list[str]:
     """``rag serve --generators local,openai``, checked; an enabled local model is pulled now if need be,
     at the operator's word, never by a request."""
+    from typing import get_args
+
+    from rag.serve.app import Generator  # what a request may name: one list for both
+
+    known = get_args(Generator)
     enabled = [g.strip() for g in listed.split(",") if g.strip()]
-    unknown = sorted(set(enabled) - {"extractive", "local", "openai"})
+    unknown = sorted(set(enabled) - set(known))
     if unknown:
-        raise InputError(f"--generators: unknown {', '.join(unknown)}: choose among extractive, local, openai")
+        raise InputError(f"--generators: unknown {', '.join(unknown)}: choose among {', '.join(known)}")
     if "local" in enabled:
         from rag.llm.local import local_model
 

@@ -124,7 +124,8 @@ def prefetch_phrase_reader() -> None:
         except ModelError:
             pass
 
-    threading.Thread(target=load, name="phrase-prefetch", daemon=True).start()
+    if not _load.cache_info().currsize:  # loaded and run once already (a server's second assistant)
+        threading.Thread(target=load, name="phrase-prefetch", daemon=True).start()
 
 
 def _normal_words(text: str) -> list[str]:

@@ -43,7 +43,8 @@ _KIND_PATTERNS = [
 _KIND_RES = [(k, re.compile(p, re.I)) for k, p in _KIND_PATTERNS]
 # "which outlet": the answer names an outlet, it need not say "outlet".
 _TYPE_WORD = re.compile(r"\b(?:which|whose|what)\s+(?:(?:is|was|are|were)\s+(?:the|a|an)\s+)?([a-z][\w-]*)", re.I)
-_AUX = frozenset("do does did is was are were has have had can could will would should".split())
+# The auxiliaries a question inverts ("When did ...", "How much was ..."); the follow-up rules read them too.
+AUXILIARIES = frozenset("do does did is was are were has have had can could will would should".split())
 
 
 @dataclass(frozen=True)
@@ -68,7 +69,7 @@ def question_kind(question: str) -> str:
 def type_words(question: str) -> list[str]:
     m = _TYPE_WORD.search(question)
     word = m.group(1).lower() if m else ""
-    return [word] if word and word not in _AUX else []
+    return [word] if word and word not in AUXILIARIES else []
 
 
 def analyse(question: str, index: Index, embedder: Embedder) -> QuestionInfo:
@@ -97,7 +98,9 @@ def analyse(question: str, index: Index, embedder: Embedder) -> QuestionInfo:
 def question_names(question: str) -> frozenset[str]:
     """The question's names: capitalised words past its first, lower-cased, less question words."""
     return frozenset(
-        w for w in names(question) if w not in _AUX and w not in {"what", "which", "who", "when", "where", "how", "why"}
+        w
+        for w in names(question)
+        if w not in AUXILIARIES and w not in {"what", "which", "who", "when", "where", "how", "why"}
     )
 
 

@@ -51,18 +51,22 @@ def usage_of(question: str, content: str) -> dict[str, int]:
     """OpenAI's ``usage``, counted in the embedding model's word pieces: the question read and the text
     returned. An extractive answer runs no LLM, so these are the only tokens there are; an LLM answer's
     own prompt (the passages) is not counted."""
-    from tokenizers import Tokenizer
-
-    from rag.embed.embedder import _minilm_path
-
-    tokenizer = _tokenizer(str(_minilm_path() / "tokenizer.json"), Tokenizer)
-    prompt, completion = (len(tokenizer.encode(t, add_special_tokens=False).ids) for t in (question, content))
+    pieces = _word_pieces()
+    prompt, completion = (len(pieces.encode(t, add_special_tokens=False).ids) for t in (question, content))
     return {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion}
 
 
 @cache
-def _tokenizer(path: str, kind: Any) -> Any:
-    return kind.from_file(path)
+def _word_pieces() -> Any:
+    """MiniLM's tokenizer, counting whole texts: its file pads and cuts every text to 128 pieces."""
+    from tokenizers import Tokenizer
+
+    from rag.embed.embedder import _minilm_path
+
+    tokenizer = Tokenizer.from_file(str(_minilm_path() / "tokenizer.json"))
+    tokenizer.no_truncation()
+    tokenizer.no_padding()
+    return tokenizer
 
 
 def user_turns(messages: list[ChatMessage]) -> list[str]:
