@@ -389,3 +389,14 @@ def test_answering_writes_no_telemetry(tmp_path, index_dir, corpus):
     )
     assert done.returncode == 0, done.stderr
     assert not (home / ".cache" / "Microsoft").exists()
+
+
+def test_a_process_that_ends_while_the_phrase_reader_loads_exits_cleanly():
+    """A short command (a decline needs no phrase) can end while the prefetch thread is inside
+    onnxruntime: as a daemon thread it aborted the process (exit 134, "terminate called...")."""
+    for delay in (0.0, 0.05, 0.1, 0.15, 0.2):  # the process ends at some point of the load
+        script = f"import time\nfrom rag.rank.phrase import prefetch_phrase_reader\nprefetch_phrase_reader()\ntime.sleep({delay})\n"
+        done = subprocess.run(
+            [sys.executable, "-c", script], capture_output=True, text=True, cwd=ROOT, env=os.environ, timeout=120
+        )
+        assert done.returncode == 0 and "terminate called" not in done.stderr, (done.returncode, done.stderr[-300:])

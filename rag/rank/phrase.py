@@ -124,8 +124,11 @@ def prefetch_phrase_reader() -> None:
         except ModelError:
             pass
 
+    # Not a daemon: the interpreter waits for it before exiting. A daemon thread still inside
+    # onnxruntime when a short command (a decline) ended aborted the process ("terminate called without
+    # an active exception").
     if not _load.cache_info().currsize:  # loaded and run once already (a server's second assistant)
-        threading.Thread(target=load, name="phrase-prefetch", daemon=True).start()
+        threading.Thread(target=load, name="phrase-prefetch").start()
 
 
 def _normal_words(text: str) -> list[str]:
